@@ -1,0 +1,124 @@
+package dev.streamformer.schemas.serde;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.Objects;
+
+import org.apache.avro.AvroRuntimeException;
+import org.apache.avro.Schema;
+import org.apache.avro.message.BadHeaderException;
+import org.apache.avro.message.BinaryMessageDecoder;
+import org.apache.avro.message.BinaryMessageEncoder;
+import org.apache.avro.message.MissingSchemaException;
+import org.apache.avro.specific.SpecificData;
+import org.apache.avro.specific.SpecificRecord;
+import org.apache.kafka.common.errors.SerializationException;
+import org.apache.kafka.common.serialization.Deserializer;
+import org.apache.kafka.common.serialization.Serde;
+import org.apache.kafka.common.serialization.Serializer;
+
+/**
+ * A Kafka serde for one generated Avro record class in Avro's single-object encoding: the two
+ * bytes {@code C3 01}, the 8-byte little-endian CRC-64-AVRO fingerprint of the writer schema, then
+ * the Avro binary body. Any Avro library can read and write it from the {@code .avsc} file alone.
+ *
+ * <p>The deserializer reads data written with the current schema and with every older writer
+ * schema registered through {@link #registerWriterSchema(Schema)}; anything else, including
+ * garbage bytes, raises a {@link SerializationException} that says what was expected.
+ *
+ * <p>Instances are thread-safe.
+ *
+ * @param <T> the generated record class
+ */
+public final class SingleObjectSerde<T extends SpecificRecord>
+        implements Serde<T>, Serializer<T>, Deserializer<T> {
+
+    static {
+        TrustedPackages.trustSchemasPackage();
+    }
+
+    private final Class<T> type;
+    private final BinaryMessageEncoder<T> encoder;
+    private final BinaryMessageDecoder<T> decoder;
+
+    /**
+     * Creates a serde for a generated record class.
+     *
+     * @param type the generated class, for example {@code TokenizedInput.class}
+     */
+    public SingleObjectSerde(final Class<T> type) {
+        this.type = Objects.requireNonNull(type, "type");
+        final SpecificData model = SpecificData.getForClass(type);
+        final Schema schema = SpecificData.get().getSchema(type);
+        this.encoder = new BinaryMessageEncoder<>(model, schema);
+        this.decoder = new BinaryMessageDecoder<>(model, schema);
+    }
+
+    /**
+     * Lets the deserializer read records written with an older (or newer) compatible schema.
+     *
+     * @param writerSchema a schema that producers may still be writing with
+     * @return this serde
+     */
+    public SingleObjectSerde<T> registerWriterSchema(final Schema writerSchema) {
+        decoder.addSchema(writerSchema);
+        return this;
+    }
+
+    @Override
+    public byte[] serialize(final String topic, final T data) {
+        if (data == null) {
+            return null;
+        }
+        try {
+            final ByteBuffer buffer = encoder.encode(data);
+            final byte[] bytes = new byte[buffer.remaining()];
+            buffer.get(bytes);
+            return bytes;
+        } catch (IOException | AvroRuntimeException e) {
+            throw new SerializationException("Cannot encode " + type.getSimpleName() + " for topic "
+                    + topic + ": " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public T deserialize(final String topic, final byte[] data) {
+        if (data == null) {
+            return null;
+        }
+        try {
+            return decoder.decode(data);
+        } catch (BadHeaderException e) {
+            throw new SerializationException("Value in topic " + topic + " is not an Avro single-object encoded "
+                    + type.getSimpleName() + " (" + e.getMessage() + "); produce it with the schema "
+                    + type.getSimpleName() + ".avsc and Avro's single-object encoding (header C3 01 + fingerprint)", e);
+        } catch (MissingSchemaException e) {
+            throw new SerializationException("Value in topic " + topic + " was written with a schema this reader does"
+                    + " not know (" + e.getMessage() + "); produce with " + type.getSimpleName()
+                    + ".avsc or register the writer schema", e);
+        } catch (IOException | RuntimeException e) {
+            throw new SerializationException("Value in topic " + topic + " has a valid " + type.getSimpleName()
+                    + " header but a corrupt body: " + e, e);
+        }
+    }
+
+    @Override
+    public Serializer<T> serializer() {
+        return this;
+    }
+
+    @Override
+    public Deserializer<T> deserializer() {
+        return this;
+    }
+
+    @Override
+    public void configure(final java.util.Map<String, ?> configs, final boolean isKey) {
+        // Nothing to configure: the record class fixes the schema.
+    }
+
+    @Override
+    public void close() {
+        // Nothing to release: the encoder and decoder hold no resources.
+    }
+}
