@@ -1,0 +1,228 @@
+package dev.streamformer.model;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.DigestInputStream;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.SplittableRandom;
+
+import dev.streamformer.model.SafeTensors.DType;
+import dev.streamformer.model.SafeTensors.Tensor;
+
+/**
+ * A model as stored on disk, independent of any engine: its config and its tensors by name.
+ * Loading checks the tensors against {@link ParameterLayout} and reports every missing, unexpected
+ * or mis-shaped tensor in one error. An I8 tensor {@code X} with an F32 companion {@code X_scale}
+ * (one scale per output row) holds int8 weights; {@link #floats(String)} dequantizes them.
+ *
+ * @param config the architecture
+ * @param tensors the stored tensors by name
+ */
+public record Checkpoint(ModelConfig config, Map<String, Tensor> tensors) {
+
+    /** File name of the weights in a model directory. */
+    public static final String WEIGHTS_FILE = "model.safetensors";
+    /** Suffix of the per-row scale of an int8 tensor. */
+    public static final String SCALE_SUFFIX = "_scale";
+
+    /** Buffers that Hugging Face checkpoints may hold and that the model does not need. */
+    private static final Set<String> IGNORED = Set.of("albert.embeddings.position_ids");
+
+    /** Copies the map and checks the tensors against the layout of the config. */
+    public Checkpoint {
+        tensors = Map.copyOf(tensors);
+        validate(config, tensors);
+    }
+
+    /**
+     * Reads a model directory: config.json and model.safetensors.
+     *
+     * @param dir the directory
+     * @return the checkpoint
+     * @throws IOException when a file is missing or unreadable
+     */
+    public static Checkpoint load(final Path dir) throws IOException {
+        final ModelConfig config = ModelConfig.read(dir);
+        final Path weights = dir.resolve(WEIGHTS_FILE);
+        if (!Files.isRegularFile(weights)) {
+            throw new IOException("No " + WEIGHTS_FILE + " in " + dir + ": create weights with `streamformer model init"
+                    + " --config " + dir.resolve(ModelConfig.FILE_NAME) + " --out " + dir + "`");
+        }
+        final Map<String, Tensor> tensors = new LinkedHashMap<>(SafeTensors.read(weights).tensors());
+        tensors.keySet().removeAll(IGNORED);
+        try {
+            return new Checkpoint(config, tensors);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(weights + " does not match " + dir.resolve(ModelConfig.FILE_NAME)
+                    + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Writes config.json and model.safetensors into a directory, creating it if needed.
+     *
+     * @param dir the directory
+     * @throws IOException when the files cannot be written
+     */
+    public void save(final Path dir) throws IOException {
+        Files.createDirectories(dir);
+        Files.writeString(dir.resolve(ModelConfig.FILE_NAME), config.toJson(), StandardCharsets.UTF_8);
+        SafeTensors.write(dir.resolve(WEIGHTS_FILE), tensors, Map.of("format", "pt"));
+    }
+
+    /**
+     * A randomly initialised model, BERT style: weights from a normal distribution with standard
+     * deviation 0.02 truncated at two standard deviations, biases zero, LayerNorm gains one. The
+     * same config and seed always give the same weights.
+     *
+     * @param config the architecture
+     * @param seed the random seed
+     * @return the checkpoint
+     */
+    public static Checkpoint random(final ModelConfig config, final long seed) {
+        final SplittableRandom random = new SplittableRandom(seed);
+        final Map<String, Tensor> tensors = new LinkedHashMap<>();
+        for (final ParameterSpec spec : ParameterLayout.of(config)) {
+            final float[] values = new float[Math.toIntExact(spec.count())];
+            if (isNorm(spec.name()) && spec.name().endsWith(".weight")) {
+                Arrays.fill(values, 1f);
+            } else if (spec.name().endsWith(".weight")) {
+                for (int i = 0; i < values.length; i++) {
+                    values[i] = (float) (0.02 * truncatedGaussian(random));
+                }
+            }
+            tensors.put(spec.name(), Tensor.ofFloats(spec.shape(), values));
+        }
+        return new Checkpoint(config, tensors);
+    }
+
+    private static boolean isNorm(final String name) {
+        return name.contains("LayerNorm") || name.contains("layer_norm");
+    }
+
+    private static double truncatedGaussian(final SplittableRandom random) {
+        while (true) {
+            // Box-Muller, redrawn outside two standard deviations.
+            final double u = 1.0 - random.nextDouble();
+            final double z = Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * random.nextDouble());
+            if (Math.abs(z) <= 2) {
+                return z;
+            }
+        }
+    }
+
+    /**
+     * The values of a tensor as float, dequantizing int8 tensors with their scales.
+     *
+     * @param name the tensor name
+     * @return its values, row-major
+     */
+    public float[] floats(final String name) {
+        final Tensor t = tensors.get(name);
+        if (t == null) {
+            throw new IllegalArgumentException("No tensor " + name);
+        }
+        final float[] values = t.toFloats();
+        final Tensor scale = tensors.get(name + SCALE_SUFFIX);
+        if (t.dtype() == DType.I8 && scale != null) {
+            final float[] s = scale.toFloats();
+            final int rowLength = values.length / s.length;
+            for (int i = 0; i < values.length; i++) {
+                values[i] *= s[i / rowLength];
+            }
+        }
+        return values;
+    }
+
+    /**
+     * The stored bytes by dtype, counting every tensor once.
+     *
+     * @return bytes per dtype name
+     */
+    public Map<String, Long> bytesByDtype() {
+        final Map<String, Long> bytes = new LinkedHashMap<>();
+        for (final Tensor t : tensors.values()) {
+            bytes.merge(t.dtype().name(), t.elements() * t.dtype().bytes(), Long::sum);
+        }
+        return bytes;
+    }
+
+    /**
+     * The content hash of a model directory: the first 16 hex digits of the SHA-256 of config.json
+     * followed by model.safetensors.
+     *
+     * @param dir the model directory
+     * @return the version
+     * @throws IOException when the files cannot be read
+     */
+    public static String version(final Path dir) throws IOException {
+        try {
+            final MessageDigest digest = MessageDigest.getInstance("SHA-256");
+            for (final String file : List.of(ModelConfig.FILE_NAME, WEIGHTS_FILE)) {
+                try (InputStream in = new DigestInputStream(Files.newInputStream(dir.resolve(file)), digest)) {
+                    in.transferTo(java.io.OutputStream.nullOutputStream());
+                }
+            }
+            return HexFormat.of().formatHex(digest.digest()).substring(0, 16);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is missing from this JVM", e);
+        }
+    }
+
+    private static void validate(final ModelConfig config, final Map<String, Tensor> tensors) {
+        final List<String> missing = new ArrayList<>();
+        final List<String> misShaped = new ArrayList<>();
+        final Set<String> expected = new java.util.HashSet<>();
+        for (final ParameterSpec spec : ParameterLayout.of(config)) {
+            expected.add(spec.name());
+            final Tensor t = tensors.get(spec.name());
+            if (t == null) {
+                missing.add(spec.name());
+            } else if (!Arrays.equals(t.shape(), spec.shape())) {
+                misShaped.add(spec.name() + " is " + Arrays.toString(t.shape()) + ", expected "
+                        + Arrays.toString(spec.shape()));
+            }
+        }
+        final List<String> unexpected = new ArrayList<>();
+        for (final Map.Entry<String, Tensor> e : tensors.entrySet()) {
+            final String name = e.getKey();
+            if (expected.contains(name)) {
+                continue;
+            }
+            final String base = name.endsWith(SCALE_SUFFIX)
+                    ? name.substring(0, name.length() - SCALE_SUFFIX.length()) : null;
+            final boolean isScale = base != null && expected.contains(base) && tensors.containsKey(base)
+                    && tensors.get(base).dtype() == DType.I8;
+            if (!isScale) {
+                unexpected.add(name);
+            }
+        }
+        if (missing.isEmpty() && unexpected.isEmpty() && misShaped.isEmpty()) {
+            return;
+        }
+        final StringBuilder b = new StringBuilder("the weights do not fit the config (" + config.plan().describe()
+                + ", " + config.numKeyValueHeads() + " key/value heads).");
+        if (!missing.isEmpty()) {
+            b.append(" Missing ").append(missing.size()).append(": ").append(missing).append('.');
+        }
+        if (!unexpected.isEmpty()) {
+            b.append(" Unexpected ").append(unexpected.size()).append(": ").append(unexpected).append('.');
+        }
+        if (!misShaped.isEmpty()) {
+            b.append(" Wrong shape ").append(misShaped.size()).append(": ").append(misShaped).append('.');
+        }
+        b.append(" Check that config.json belongs to these weights.");
+        throw new IllegalArgumentException(b.toString());
+    }
+}

@@ -1,0 +1,352 @@
+package dev.streamformer.model;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.OptionalInt;
+
+import com.google.gson.Gson;
+import com.google.gson.GsonBuilder;
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParseException;
+import com.google.gson.JsonParser;
+
+/**
+ * The architecture of a shared-parameter encoder, read from and written to {@code config.json} in
+ * the Hugging Face ALBERT format.
+ *
+ * <p>Plans that ALBERT cannot express (attention-only or feed-forward-only sharing, cycle layouts,
+ * grouped key/value heads, no E to H projection) live in an extension object under the key
+ * {@code "streamformer"}, which the Hugging Face library ignores:
+ * <pre>
+ * "streamformer": {
+ *   "attention_sharing": "cycle", "attention_groups": 3,
+ *   "ffn_sharing": "cycle", "ffn_groups": 3,
+ *   "num_key_value_heads": 4,
+ *   "embedding_projection": true
+ * }
+ * </pre>
+ * Without the extension the plan is ALBERT's: {@code num_hidden_groups} groups of consecutive
+ * layers, every head with its own key and value, and an embedding projection.
+ *
+ * @param vocabSize V, the number of token ids
+ * @param embeddingSize E
+ * @param hiddenSize H
+ * @param numLayers L
+ * @param numHeads A, query heads per layer
+ * @param numKeyValueHeads G, key/value heads per layer (G divides A; G = A means no sharing)
+ * @param intermediateSize F, the feed-forward width
+ * @param maxPositions the longest sequence the position embeddings cover
+ * @param typeVocabSize the number of segment ids
+ * @param activation the feed-forward activation
+ * @param layerNormEps epsilon of every LayerNorm
+ * @param embeddingProjection whether an E to H projection follows the embeddings
+ * @param plan which parameter set each layer uses
+ * @param labels the label of every class, by index
+ */
+public record ModelConfig(
+        int vocabSize,
+        int embeddingSize,
+        int hiddenSize,
+        int numLayers,
+        int numHeads,
+        int numKeyValueHeads,
+        int intermediateSize,
+        int maxPositions,
+        int typeVocabSize,
+        Activation activation,
+        double layerNormEps,
+        boolean embeddingProjection,
+        SharingPlan plan,
+        List<String> labels) {
+
+    /** The file name of the configuration in a model directory. */
+    public static final String FILE_NAME = "config.json";
+
+    private static final String EXTENSION = "streamformer";
+    private static final Gson GSON = new GsonBuilder().setPrettyPrinting().disableHtmlEscaping().create();
+
+    /** Validates the dimensions; every problem is reported at once. */
+    public ModelConfig {
+        labels = List.copyOf(labels);
+        final List<String> problems = new ArrayList<>();
+        positive(problems, "vocab_size", vocabSize);
+        positive(problems, "embedding_size", embeddingSize);
+        positive(problems, "hidden_size", hiddenSize);
+        positive(problems, "num_hidden_layers", numLayers);
+        positive(problems, "num_attention_heads", numHeads);
+        positive(problems, "num_key_value_heads", numKeyValueHeads);
+        positive(problems, "intermediate_size", intermediateSize);
+        positive(problems, "max_position_embeddings", maxPositions);
+        positive(problems, "type_vocab_size", typeVocabSize);
+        if (numHeads > 0 && hiddenSize % numHeads != 0) {
+            problems.add("hidden_size (" + hiddenSize + ") must be a multiple of num_attention_heads (" + numHeads + ")");
+        }
+        if (numKeyValueHeads > 0 && numHeads % numKeyValueHeads != 0) {
+            problems.add("num_attention_heads (" + numHeads + ") must be a multiple of num_key_value_heads ("
+                    + numKeyValueHeads + ")");
+        }
+        if (!embeddingProjection && embeddingSize != hiddenSize) {
+            problems.add("embedding_projection=false needs embedding_size == hidden_size (" + embeddingSize
+                    + " != " + hiddenSize + ")");
+        }
+        if (labels.size() < 2) {
+            problems.add("id2label must name at least 2 labels, got " + labels.size());
+        }
+        if (!(layerNormEps > 0)) {
+            problems.add("layer_norm_eps must be positive, got " + layerNormEps);
+        }
+        if (numLayers > 0) {
+            try {
+                plan.attentionMap(numLayers);
+                plan.ffnMap(numLayers);
+            } catch (IllegalArgumentException e) {
+                problems.add(e.getMessage());
+            }
+        }
+        if (!problems.isEmpty()) {
+            throw new IllegalArgumentException("Invalid model config: " + String.join("; ", problems));
+        }
+    }
+
+    private static void positive(final List<String> problems, final String key, final int value) {
+        if (value <= 0) {
+            problems.add(key + " must be positive, got " + value);
+        }
+    }
+
+    /** @return the size of one attention head, H / A */
+    public int headSize() {
+        return hiddenSize / numHeads;
+    }
+
+    /** @return the number of classes */
+    public int numLabels() {
+        return labels.size();
+    }
+
+    /** @return the number of distinct attention parameter sets */
+    public int attentionSets() {
+        return max(plan.attentionMap(numLayers)) + 1;
+    }
+
+    /** @return the number of distinct feed-forward parameter sets */
+    public int ffnSets() {
+        return max(plan.ffnMap(numLayers)) + 1;
+    }
+
+    /**
+     * The number of ALBERT layer groups when the weights can use the Hugging Face ALBERT names.
+     *
+     * @return the groups, or empty when the plan needs the extension layout
+     */
+    public OptionalInt albertGroups() {
+        if (numKeyValueHeads != numHeads || !embeddingProjection) {
+            return OptionalInt.empty();
+        }
+        return plan.albertGroups(numLayers);
+    }
+
+    /**
+     * The same architecture with another sharing plan.
+     *
+     * @param newPlan the plan
+     * @return a new config
+     */
+    public ModelConfig withPlan(final SharingPlan newPlan) {
+        return new ModelConfig(vocabSize, embeddingSize, hiddenSize, numLayers, numHeads, numKeyValueHeads,
+                intermediateSize, maxPositions, typeVocabSize, activation, layerNormEps, embeddingProjection,
+                newPlan, labels);
+    }
+
+    /**
+     * The same architecture with G key/value heads per layer.
+     *
+     * @param kvHeads G
+     * @return a new config
+     */
+    public ModelConfig withKeyValueHeads(final int kvHeads) {
+        return new ModelConfig(vocabSize, embeddingSize, hiddenSize, numLayers, numHeads, kvHeads,
+                intermediateSize, maxPositions, typeVocabSize, activation, layerNormEps, embeddingProjection,
+                plan, labels);
+    }
+
+    private static int max(final int[] values) {
+        int m = 0;
+        for (final int v : values) {
+            m = Math.max(m, v);
+        }
+        return m;
+    }
+
+    /**
+     * Reads a config.json file, or the config.json of a model directory.
+     *
+     * @param path a file or a directory
+     * @return the config
+     * @throws IOException when the file cannot be read
+     */
+    public static ModelConfig read(final Path path) throws IOException {
+        final Path file = Files.isDirectory(path) ? path.resolve(FILE_NAME) : path;
+        if (!Files.isRegularFile(file)) {
+            throw new IOException("No model config at " + file + ": a model directory holds config.json and"
+                    + " model.safetensors (create one with `streamformer model init`)");
+        }
+        try {
+            return fromJson(Files.readString(file, StandardCharsets.UTF_8));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(file + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Parses config.json text.
+     *
+     * @param json the text
+     * @return the config
+     */
+    public static ModelConfig fromJson(final String json) {
+        final JsonObject o;
+        try {
+            o = JsonParser.parseString(json).getAsJsonObject();
+        } catch (JsonParseException | IllegalStateException e) {
+            throw new IllegalArgumentException("config.json is not a JSON object: " + e.getMessage(), e);
+        }
+        final List<String> missing = new ArrayList<>();
+        for (final String key : List.of("vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads",
+                "intermediate_size")) {
+            if (!o.has(key)) {
+                missing.add(key);
+            }
+        }
+        if (!missing.isEmpty()) {
+            throw new IllegalArgumentException("config.json lacks required keys " + missing);
+        }
+        final int hidden = o.get("hidden_size").getAsInt();
+        final int layers = o.get("num_hidden_layers").getAsInt();
+        final int heads = o.get("num_attention_heads").getAsInt();
+        final int innerGroups = intOr(o, "inner_group_num", 1);
+        if (innerGroups != 1) {
+            throw new IllegalArgumentException("inner_group_num=" + innerGroups + " is not supported; use 1");
+        }
+        final String positionType = o.has("position_embedding_type")
+                ? o.get("position_embedding_type").getAsString() : "absolute";
+        if (!"absolute".equals(positionType)) {
+            throw new IllegalArgumentException("position_embedding_type '" + positionType
+                    + "' is not supported; use absolute");
+        }
+        final JsonObject ext = o.has(EXTENSION) ? o.getAsJsonObject(EXTENSION) : new JsonObject();
+        final SharingPlan plan;
+        if (ext.has("attention_sharing") || ext.has("ffn_sharing")) {
+            plan = new SharingPlan(
+                    SharingStrategy.parse(stringOr(ext, "attention_sharing", "none")), intOr(ext, "attention_groups", 1),
+                    SharingStrategy.parse(stringOr(ext, "ffn_sharing", "none")), intOr(ext, "ffn_groups", 1));
+        } else {
+            plan = SharingPlan.both(SharingStrategy.SEQUENCE, intOr(o, "num_hidden_groups", 1));
+        }
+        return new ModelConfig(
+                o.get("vocab_size").getAsInt(),
+                intOr(o, "embedding_size", hidden),
+                hidden,
+                layers,
+                heads,
+                intOr(ext, "num_key_value_heads", heads),
+                o.get("intermediate_size").getAsInt(),
+                intOr(o, "max_position_embeddings", 512),
+                intOr(o, "type_vocab_size", 2),
+                Activation.parse(stringOr(o, "hidden_act", "gelu_new")),
+                o.has("layer_norm_eps") ? o.get("layer_norm_eps").getAsDouble() : 1e-12,
+                !ext.has("embedding_projection") || ext.get("embedding_projection").getAsBoolean(),
+                plan,
+                readLabels(o));
+    }
+
+    private static List<String> readLabels(final JsonObject o) {
+        if (!o.has("id2label")) {
+            final int n = intOr(o, "num_labels", 2);
+            final List<String> labels = new ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                labels.add("LABEL_" + i);
+            }
+            return labels;
+        }
+        final JsonObject id2label = o.getAsJsonObject("id2label");
+        final String[] labels = new String[id2label.size()];
+        for (final Map.Entry<String, JsonElement> e : id2label.entrySet()) {
+            final int index;
+            try {
+                index = Integer.parseInt(e.getKey());
+            } catch (NumberFormatException ex) {
+                throw new IllegalArgumentException("id2label key '" + e.getKey() + "' is not an integer", ex);
+            }
+            if (index < 0 || index >= labels.length) {
+                throw new IllegalArgumentException("id2label indices must be 0.." + (labels.length - 1)
+                        + ", found " + index);
+            }
+            labels[index] = e.getValue().getAsString();
+        }
+        return List.of(labels);
+    }
+
+    private static int intOr(final JsonObject o, final String key, final int fallback) {
+        return o.has(key) && !o.get(key).isJsonNull() ? o.get(key).getAsInt() : fallback;
+    }
+
+    private static String stringOr(final JsonObject o, final String key, final String fallback) {
+        return o.has(key) && !o.get(key).isJsonNull() ? o.get(key).getAsString() : fallback;
+    }
+
+    /**
+     * Renders config.json: the Hugging Face ALBERT keys, then the extension.
+     *
+     * @return pretty-printed JSON
+     */
+    public String toJson() {
+        final Map<String, Object> m = new LinkedHashMap<>();
+        m.put("architectures", List.of("AlbertForSequenceClassification"));
+        m.put("model_type", "albert");
+        m.put("vocab_size", vocabSize);
+        m.put("embedding_size", embeddingSize);
+        m.put("hidden_size", hiddenSize);
+        m.put("num_hidden_layers", numLayers);
+        m.put("num_attention_heads", numHeads);
+        m.put("intermediate_size", intermediateSize);
+        m.put("max_position_embeddings", maxPositions);
+        m.put("type_vocab_size", typeVocabSize);
+        m.put("hidden_act", activation.configName());
+        m.put("layer_norm_eps", layerNormEps);
+        m.put("num_hidden_groups", albertGroups().orElse(attentionSets()));
+        m.put("inner_group_num", 1);
+        m.put("hidden_dropout_prob", 0.0);
+        m.put("attention_probs_dropout_prob", 0.0);
+        m.put("classifier_dropout_prob", 0.0);
+        m.put("initializer_range", 0.02);
+        m.put("position_embedding_type", "absolute");
+        m.put("pad_token_id", 0);
+        final Map<String, String> id2label = new LinkedHashMap<>();
+        final Map<String, Integer> label2id = new LinkedHashMap<>();
+        for (int i = 0; i < labels.size(); i++) {
+            id2label.put(Integer.toString(i), labels.get(i));
+            label2id.put(labels.get(i), i);
+        }
+        m.put("id2label", id2label);
+        m.put("label2id", label2id);
+        final Map<String, Object> ext = new LinkedHashMap<>();
+        ext.put("attention_sharing", plan.attention().configName());
+        ext.put("attention_groups", plan.attention().sets(numLayers, plan.attentionGroups()));
+        ext.put("ffn_sharing", plan.ffn().configName());
+        ext.put("ffn_groups", plan.ffn().sets(numLayers, plan.ffnGroups()));
+        ext.put("num_key_value_heads", numKeyValueHeads);
+        ext.put("embedding_projection", embeddingProjection);
+        ext.put("attention_layer_map", SharingPlan.letters(plan.attentionMap(numLayers)));
+        ext.put("ffn_layer_map", SharingPlan.letters(plan.ffnMap(numLayers)));
+        m.put(EXTENSION, ext);
+        return GSON.toJson(m) + "\n";
+    }
+}

@@ -1,0 +1,281 @@
+package dev.streamformer.model;
+
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.ndarray.types.SparseFormat;
+import ai.djl.nn.core.Embedding;
+import ai.djl.nn.core.Linear;
+import ai.djl.nn.norm.LayerNorm;
+
+/**
+ * The BERT/ALBERT encoder on DJL's NDArray API: embeddings, optional E to H projection, L post-norm
+ * Transformer layers whose attention and feed-forward parameters come from shared sets, a tanh
+ * pooler on the first token and a classification head.
+ *
+ * <p>Every distinct tensor is one NDArray, created once in this encoder's manager; layers that
+ * share a set hold the same NDArray objects. A forward pass only reads them, so many threads may
+ * run forward passes at once. Every operation takes an activation as its first operand, so its
+ * result belongs to the caller's manager, never to the weights' manager.
+ */
+public final class SharedEncoder implements AutoCloseable {
+
+    /** The engine that runs the encoder. */
+    public static final String ENGINE = "PyTorch";
+
+    private static final float MASKED = -1e9f;
+
+    private final ModelConfig config;
+    private final NDManager weightsManager;
+    private final Map<String, NDArray> parameters;
+    private final AttentionSet[] attentionSets;
+    private final FfnSet[] ffnSets;
+    private final int[] attentionMap;
+    private final int[] ffnMap;
+
+    private SharedEncoder(final Checkpoint checkpoint, final boolean trainable) {
+        this.config = checkpoint.config();
+        this.weightsManager = Engine.getEngine(ENGINE).newBaseManager();
+        final Map<String, NDArray> params = new LinkedHashMap<>();
+        try {
+            for (final ParameterSpec spec : ParameterLayout.of(config)) {
+                final NDArray array = weightsManager.create(checkpoint.floats(spec.name()), new Shape(spec.shape()));
+                array.setName(spec.name());
+                array.setRequiresGradient(trainable);
+                params.put(spec.name(), array);
+            }
+        } catch (RuntimeException e) {
+            weightsManager.close();
+            throw e;
+        }
+        this.parameters = Collections.unmodifiableMap(params);
+        this.attentionSets = new AttentionSet[config.attentionSets()];
+        for (int s = 0; s < attentionSets.length; s++) {
+            attentionSets[s] = new AttentionSet(params, ParameterLayout.attentionPrefix(config, s) + "attention.");
+        }
+        this.ffnSets = new FfnSet[config.ffnSets()];
+        for (int s = 0; s < ffnSets.length; s++) {
+            ffnSets[s] = new FfnSet(params, ParameterLayout.ffnPrefix(config, s));
+        }
+        this.attentionMap = config.plan().attentionMap(config.numLayers());
+        this.ffnMap = config.plan().ffnMap(config.numLayers());
+    }
+
+    /**
+     * An encoder for inference: weights frozen, no gradient is ever recorded for them.
+     *
+     * @param checkpoint the stored model
+     * @return the encoder; close it to free the weights
+     */
+    public static SharedEncoder forInference(final Checkpoint checkpoint) {
+        return new SharedEncoder(checkpoint, false);
+    }
+
+    /**
+     * An encoder for training: every distinct tensor records gradients, so inside a
+     * {@code GradientCollector} the gradient of a shared tensor sums over every layer that uses it.
+     *
+     * @param checkpoint the initial weights
+     * @return the encoder; close it to free the weights
+     */
+    public static SharedEncoder forTraining(final Checkpoint checkpoint) {
+        return new SharedEncoder(checkpoint, true);
+    }
+
+    /** @return the architecture */
+    public ModelConfig config() {
+        return config;
+    }
+
+    /**
+     * The distinct tensors by name: one NDArray per stored tensor, however many layers use it.
+     *
+     * @return an unmodifiable map
+     */
+    public Map<String, NDArray> parameters() {
+        return parameters;
+    }
+
+    /**
+     * The outputs of a forward pass, in the caller's manager.
+     *
+     * @param logits B x C class scores
+     * @param pooled B x H pooled first-token vectors
+     */
+    public record Output(NDArray logits, NDArray pooled) {
+    }
+
+    /**
+     * Runs a batch. Validation happens first, so bad input never reaches the engine.
+     *
+     * @param manager the caller's manager; the outputs and every activation belong to it
+     * @param inputs the sequences
+     * @param freePerLayer close each layer's intermediates as soon as the layer is done (inference);
+     *     false keeps them for a backward pass
+     * @return logits and pooled vectors
+     * @throws InvalidInputException when an input cannot run
+     */
+    public Output forward(final NDManager manager, final List<EncoderInput> inputs, final boolean freePerLayer) {
+        final EncoderBatch batch = EncoderBatch.of(config, inputs);
+        final int b = batch.size();
+        final int s = batch.length();
+        NDArray hidden = embed(manager, batch);
+        final NDArray maskBias = batch.padded()
+                ? manager.create(batch.mask(), new Shape(b, 1, 1, s)).sub(1f).mul(-MASKED)
+                : null;
+        for (int layer = 0; layer < config.numLayers(); layer++) {
+            if (freePerLayer) {
+                try (NDManager layerManager = manager.newSubManager()) {
+                    hidden.attach(layerManager);
+                    final NDArray next = layer(hidden, maskBias, layer, b, s);
+                    next.attach(manager);
+                    hidden = next;
+                }
+            } else {
+                hidden = layer(hidden, maskBias, layer, b, s);
+            }
+        }
+        final NDArray first = hidden.get(":, 0, :");
+        final NDArray pooled = linear(first, ParameterLayout.POOLER_PREFIX).tanh();
+        final NDArray logits = linear(pooled, ParameterLayout.CLASSIFIER_PREFIX);
+        return new Output(logits, pooled);
+    }
+
+    private NDArray embed(final NDManager manager, final EncoderBatch batch) {
+        final Shape shape = new Shape(batch.size(), batch.length());
+        final NDArray ids = manager.create(batch.tokenIds(), shape);
+        final NDArray segments = manager.create(batch.segmentIds(), shape);
+        final NDArray positions = manager.arange(0, batch.length(), 1, DataType.INT64);
+        final NDArray sum = lookup(ids, ParameterLayout.WORD_EMBEDDINGS)
+                .add(lookup(segments, ParameterLayout.TOKEN_TYPE_EMBEDDINGS))
+                .add(lookup(positions, ParameterLayout.POSITION_EMBEDDINGS));
+        final NDArray normed = norm(sum, ParameterLayout.EMBEDDING_NORM, config.embeddingSize());
+        return config.embeddingProjection() ? linear(normed, ParameterLayout.PROJECTION_PREFIX) : normed;
+    }
+
+    private NDArray layer(final NDArray x, final NDArray maskBias, final int layer, final int b, final int s) {
+        final AttentionSet a = attentionSets[attentionMap[layer]];
+        final FfnSet f = ffnSets[ffnMap[layer]];
+        final NDArray attended = attention(x, maskBias, a, b, s);
+        final NDArray afterAttention = layerNorm(x.add(attended), a.normWeight, a.normBias, config.hiddenSize());
+        NDArray inner = Linear.linear(afterAttention, f.inWeight, f.inBias).singletonOrThrow();
+        inner = switch (config.activation()) {
+            case GELU -> ai.djl.nn.Activation.gelu(inner);
+            case GELU_NEW -> geluTanh(inner);
+        };
+        final NDArray out = Linear.linear(inner, f.outWeight, f.outBias).singletonOrThrow();
+        return layerNorm(out.add(afterAttention), f.normWeight, f.normBias, config.hiddenSize());
+    }
+
+    /**
+     * Multi-head self-attention with G key/value heads shared by groups of A/G query heads. Query
+     * heads of one group are folded into the sequence axis, so keys and values are never copied.
+     */
+    private NDArray attention(final NDArray x, final NDArray maskBias, final AttentionSet a, final int b,
+            final int s) {
+        final int heads = config.numHeads();
+        final int kvHeads = config.numKeyValueHeads();
+        final int d = config.headSize();
+        final int perGroup = heads / kvHeads;
+        final NDArray q = Linear.linear(x, a.queryWeight, a.queryBias).singletonOrThrow()
+                .mul(1.0 / Math.sqrt(d))
+                .reshape(b, s, heads, d).transpose(0, 2, 1, 3);
+        final NDArray kT = Linear.linear(x, a.keyWeight, a.keyBias).singletonOrThrow()
+                .reshape(b, s, kvHeads, d).transpose(0, 2, 3, 1);
+        final NDArray v = Linear.linear(x, a.valueWeight, a.valueBias).singletonOrThrow()
+                .reshape(b, s, kvHeads, d).transpose(0, 2, 1, 3);
+        NDArray scores = perGroup == 1
+                ? q.matMul(kT)
+                : q.reshape(b, kvHeads, perGroup * s, d).matMul(kT).reshape(b, heads, s, s);
+        if (maskBias != null) {
+            scores = scores.add(maskBias);
+        }
+        final NDArray probs = scores.softmax(-1);
+        final NDArray context = perGroup == 1
+                ? probs.matMul(v)
+                : probs.reshape(b, kvHeads, perGroup * s, s).matMul(v).reshape(b, heads, s, d);
+        final NDArray merged = context.transpose(0, 2, 1, 3).reshape(b, s, config.hiddenSize());
+        return Linear.linear(merged, a.denseWeight, a.denseBias).singletonOrThrow();
+    }
+
+    /** GELU, tanh approximation: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))). */
+    private static NDArray geluTanh(final NDArray x) {
+        final double c = Math.sqrt(2.0 / Math.PI);
+        return x.pow(3).mul(0.044715).add(x).mul(c).tanh().add(1).mul(x).mul(0.5);
+    }
+
+    private NDArray lookup(final NDArray ids, final String table) {
+        return Embedding.embedding(ids, parameters.get(table), SparseFormat.DENSE).singletonOrThrow();
+    }
+
+    private NDArray linear(final NDArray x, final String prefix) {
+        return Linear.linear(x, parameters.get(prefix + ".weight"), parameters.get(prefix + ".bias"))
+                .singletonOrThrow();
+    }
+
+    private NDArray norm(final NDArray x, final String prefix, final int size) {
+        return layerNorm(x, parameters.get(prefix + ".weight"), parameters.get(prefix + ".bias"), size);
+    }
+
+    private NDArray layerNorm(final NDArray x, final NDArray gain, final NDArray bias, final int size) {
+        return LayerNorm.layerNorm(x, new Shape(size), gain, bias, (float) config.layerNormEps()).singletonOrThrow();
+    }
+
+    @Override
+    public void close() {
+        weightsManager.close();
+    }
+
+    /** The tensors of one attention set. */
+    private static final class AttentionSet {
+        final NDArray queryWeight;
+        final NDArray queryBias;
+        final NDArray keyWeight;
+        final NDArray keyBias;
+        final NDArray valueWeight;
+        final NDArray valueBias;
+        final NDArray denseWeight;
+        final NDArray denseBias;
+        final NDArray normWeight;
+        final NDArray normBias;
+
+        AttentionSet(final Map<String, NDArray> p, final String prefix) {
+            queryWeight = p.get(prefix + "query.weight");
+            queryBias = p.get(prefix + "query.bias");
+            keyWeight = p.get(prefix + "key.weight");
+            keyBias = p.get(prefix + "key.bias");
+            valueWeight = p.get(prefix + "value.weight");
+            valueBias = p.get(prefix + "value.bias");
+            denseWeight = p.get(prefix + "dense.weight");
+            denseBias = p.get(prefix + "dense.bias");
+            normWeight = p.get(prefix + "LayerNorm.weight");
+            normBias = p.get(prefix + "LayerNorm.bias");
+        }
+    }
+
+    /** The tensors of one feed-forward set. */
+    private static final class FfnSet {
+        final NDArray inWeight;
+        final NDArray inBias;
+        final NDArray outWeight;
+        final NDArray outBias;
+        final NDArray normWeight;
+        final NDArray normBias;
+
+        FfnSet(final Map<String, NDArray> p, final String prefix) {
+            inWeight = p.get(prefix + "ffn.weight");
+            inBias = p.get(prefix + "ffn.bias");
+            outWeight = p.get(prefix + "ffn_output.weight");
+            outBias = p.get(prefix + "ffn_output.bias");
+            normWeight = p.get(prefix + "full_layer_layer_norm.weight");
+            normBias = p.get(prefix + "full_layer_layer_norm.bias");
+        }
+    }
+}
