@@ -1,0 +1,130 @@
+package dev.streamformer.model;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+import com.google.gson.Gson;
+import com.google.gson.JsonArray;
+import com.google.gson.JsonParser;
+
+/**
+ * Checks the DJL encoder against an independent implementation built on PyTorch's own modules
+ * (src/test/python/albert_reference.py), run by Debian's python3 with python3-torch. .ci/run
+ * installs it; where it is missing the test is skipped and says so.
+ */
+class PyTorchReferenceTest {
+
+    private static final String PYTHON = "/usr/bin/python3";
+    private static final Path SCRIPT = Path.of("src/test/python/albert_reference.py");
+
+    @TempDir
+    static Path dir;
+
+    private static String torchMissing;
+
+    @BeforeAll
+    static void probeTorch() throws Exception {
+        if (!Files.isExecutable(Path.of(PYTHON))) {
+            torchMissing = PYTHON + " is missing: apt-get install -y python3-torch (see .ci/run)";
+            return;
+        }
+        final Process p = new ProcessBuilder(PYTHON, "-c", "import torch, numpy").redirectErrorStream(true).start();
+        final String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (!p.waitFor(60, TimeUnit.SECONDS) || p.exitValue() != 0) {
+            torchMissing = "Debian's python3-torch is not installed (" + out.strip()
+                    + "): apt-get install -y python3-torch python3-numpy (see .ci/run)";
+        }
+    }
+
+    static Stream<Arguments> plans() {
+        return Stream.of(
+                Arguments.of("none", SharingPlan.NONE, 4, Activation.GELU_NEW),
+                Arguments.of("all", SharingPlan.ALL, 4, Activation.GELU_NEW),
+                Arguments.of("all-gelu", SharingPlan.ALL, 4, Activation.GELU),
+                Arguments.of("attention-only", SharingPlan.ATTENTION_ONLY, 4, Activation.GELU_NEW),
+                Arguments.of("ffn-only", SharingPlan.FFN_ONLY, 4, Activation.GELU),
+                Arguments.of("cycle-3", SharingPlan.both(SharingStrategy.CYCLE, 3), 4, Activation.GELU_NEW),
+                Arguments.of("cycle-3-gelu", SharingPlan.both(SharingStrategy.CYCLE, 3), 4, Activation.GELU),
+                Arguments.of("sequence-3", SharingPlan.both(SharingStrategy.SEQUENCE, 3), 4, Activation.GELU_NEW),
+                Arguments.of("cycle-reverse-3", SharingPlan.both(SharingStrategy.CYCLE_REVERSE, 3), 4, Activation.GELU),
+                Arguments.of("all-kv1", SharingPlan.ALL, 1, Activation.GELU_NEW),
+                Arguments.of("none-kv2", SharingPlan.NONE, 2, Activation.GELU));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("plans")
+    void logitsAgreeWithPyTorchToOneInTenThousand(final String label, final SharingPlan plan, final int kvHeads,
+            final Activation activation) throws Exception {
+        assumeTrue(torchMissing == null, () -> "Skipped: " + torchMissing);
+        final ModelConfig base = TestModels.small(plan).withKeyValueHeads(kvHeads);
+        final ModelConfig config = new ModelConfig(base.vocabSize(), base.embeddingSize(), base.hiddenSize(),
+                base.numLayers(), base.numHeads(), base.numKeyValueHeads(), base.intermediateSize(),
+                base.maxPositions(), base.typeVocabSize(), activation, 1e-6, true, plan, base.labels());
+        final Path modelDir = dir.resolve(label);
+        TestModels.randomized(config, label.hashCode()).save(modelDir);
+
+        final List<EncoderInput> batch = TestModels.paddedBatch();
+        final List<float[]> ours = new ArrayList<>();
+        try (InferenceModel model = InferenceModel.load(modelDir)) {
+            model.predict(batch).forEach(o -> ours.add(o.logits()));
+        }
+        final List<float[]> reference = runReference(modelDir, batch);
+
+        float largest = 0;
+        for (int i = 0; i < ours.size(); i++) {
+            assertThat(ours.get(i)).as("sequence %d", i).containsExactly(reference.get(i), within(1e-4f));
+            for (final float v : reference.get(i)) {
+                largest = Math.max(largest, Math.abs(v));
+            }
+        }
+        assertThat(largest).as("logits are large enough for the comparison to mean something").isGreaterThan(0.1f);
+    }
+
+    private static List<float[]> runReference(final Path modelDir, final List<EncoderInput> batch)
+            throws IOException, InterruptedException {
+        final List<Map<String, Object>> sequences = new ArrayList<>();
+        for (final EncoderInput in : batch) {
+            final Map<String, Object> m = new LinkedHashMap<>();
+            m.put("ids", in.tokenIds());
+            m.put("mask", in.attentionMask());
+            m.put("segments", in.segmentIds());
+            sequences.add(m);
+        }
+        final Path inputs = modelDir.resolve("inputs.json");
+        Files.writeString(inputs, new Gson().toJson(sequences));
+        final Process p = new ProcessBuilder(PYTHON, SCRIPT.toString(), modelDir.toString(), inputs.toString())
+                .redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        final String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor(120, TimeUnit.SECONDS)).isTrue();
+        assertThat(p.exitValue()).as("reference script exit code").isZero();
+        final JsonArray rows = JsonParser.parseString(out).getAsJsonArray();
+        final List<float[]> logits = new ArrayList<>();
+        for (int i = 0; i < rows.size(); i++) {
+            final JsonArray row = rows.get(i).getAsJsonArray();
+            final float[] v = new float[row.size()];
+            for (int j = 0; j < v.length; j++) {
+                v[j] = row.get(j).getAsFloat();
+            }
+            logits.add(v);
+        }
+        return logits;
+    }
+}
