@@ -45,7 +45,8 @@ public final class InferenceModel implements AutoCloseable {
      */
     public static InferenceModel load(final Path dir) throws IOException {
         final Path abs = dir.toAbsolutePath().normalize();
-        return new InferenceModel(abs.getFileName().toString(), Checkpoint.version(abs), Checkpoint.load(abs));
+        final Checkpoint checkpoint = Checkpoint.load(abs);
+        return new InferenceModel(abs.getFileName().toString(), Checkpoint.version(abs), checkpoint);
     }
 
     /** @return the model name */

@@ -125,7 +125,7 @@ public record ParameterStats(
             parts.add(p);
         }
         m.put("components", parts);
-        return new GsonBuilder().setPrettyPrinting().create().toJson(m);
+        return new GsonBuilder().setPrettyPrinting().disableHtmlEscaping().create().toJson(m);
     }
 
     /** @return the statistics as a plain-text table */

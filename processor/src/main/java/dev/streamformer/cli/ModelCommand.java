@@ -1,0 +1,24 @@
+package dev.streamformer.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** {@code streamformer model}: create, inspect and run model directories. */
+@Command(name = "model",
+        mixinStandardHelpOptions = true,
+        description = "Create, inspect and run model directories (config.json + model.safetensors).",
+        subcommands = {
+            ModelStatsCommand.class,
+            ModelInitCommand.class,
+            ModelPredictCommand.class
+        })
+final class ModelCommand implements Runnable {
+
+    @CommandLine.Spec
+    private CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(spec.commandLine().getOut());
+    }
+}
