@@ -12,6 +12,7 @@ import picocli.CommandLine.Command;
         description = "Kafka Streams inference with compact shared-parameter Transformers.",
         subcommands = {
             ModelCommand.class,
+            BenchCommand.class,
             CommandLine.HelpCommand.class
         },
         exitCodeListHeading = "%nExit codes:%n",

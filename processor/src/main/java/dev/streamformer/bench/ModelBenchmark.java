@@ -1,0 +1,136 @@
+package dev.streamformer.bench;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.SplittableRandom;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.pytorch.jni.JniUtils;
+
+import dev.streamformer.model.EncoderInput;
+import dev.streamformer.model.InferenceModel;
+import dev.streamformer.model.SharedEncoder;
+
+/**
+ * The model suite: achieved GFLOP/s of the encoder forward pass beside the fp32 matmul ceiling,
+ * both measured in this run on the calling thread with the same intra-op threads.
+ */
+public final class ModelBenchmark {
+
+    /**
+     * One row of results.
+     *
+     * @param batch sequences per forward pass
+     * @param length tokens per sequence
+     * @param recordsPerSecond median throughput
+     * @param gflops achieved GFLOP/s at the median
+     * @param ofCeiling gflops / the matmul ceiling
+     * @param ceilingRecordsPerSecond records/s the model would reach at the matmul ceiling
+     * @param minSeconds fastest forward pass
+     * @param maxSeconds slowest forward pass
+     */
+    public record Row(int batch, int length, double recordsPerSecond, double gflops, double ofCeiling,
+            double ceilingRecordsPerSecond, double minSeconds, double maxSeconds) {
+    }
+
+    /**
+     * The suite's results.
+     *
+     * @param threads intra-op threads
+     * @param ceilingGflops median fp32 GFLOP/s of an n x n x n matmul
+     * @param ceilingSize n
+     * @param rows one row per batch size
+     */
+    public record Result(int threads, double ceilingGflops, int ceilingSize, List<Row> rows) {
+
+        /** @return the figures as a JSON-ready map */
+        public Map<String, Object> toMap() {
+            final Map<String, Object> m = new LinkedHashMap<>();
+            m.put("intra_op_threads", threads);
+            m.put("matmul_ceiling_gflops", ceilingGflops);
+            m.put("matmul_size", ceilingSize);
+            m.put("rows", rows);
+            return m;
+        }
+
+        /** @return a plain-text table */
+        public String toTable() {
+            final StringBuilder b = new StringBuilder();
+            b.append(String.format(Locale.ROOT, "fp32 matmul ceiling (%d^3, %d threads): %.1f GFLOP/s%n",
+                    ceilingSize, threads, ceilingGflops));
+            b.append(String.format(Locale.ROOT, "%6s %6s %12s %10s %10s %14s %18s%n", "batch", "tokens",
+                    "records/s", "GFLOP/s", "of ceiling", "ceiling rec/s", "batch ms min-max"));
+            for (final Row r : rows) {
+                b.append(String.format(Locale.ROOT, "%6d %6d %12.1f %10.1f %9.0f%% %14.1f %8.1f-%-8.1f%n",
+                        r.batch(), r.length(), r.recordsPerSecond(), r.gflops(), 100 * r.ofCeiling(),
+                        r.ceilingRecordsPerSecond(), r.minSeconds() * 1e3, r.maxSeconds() * 1e3));
+            }
+            return b.toString();
+        }
+    }
+
+    private ModelBenchmark() {
+    }
+
+    /**
+     * Measures the fp32 matmul ceiling on the calling thread.
+     *
+     * @param threads intra-op threads
+     * @param n matrix size
+     * @param repetitions timed runs
+     * @return median GFLOP/s
+     */
+    public static double matmulCeiling(final int threads, final int n, final int repetitions) {
+        JniUtils.setNumThreads(threads);
+        try (NDManager manager = Engine.getEngine(SharedEncoder.ENGINE).newBaseManager()) {
+            final NDArray a = manager.randomNormal(new Shape(n, n));
+            final NDArray b = manager.randomNormal(new Shape(n, n));
+            final Stopwatch.Timing t = Stopwatch.time(3, repetitions, () -> {
+                try (NDManager scratch = manager.newSubManager()) {
+                    final NDArray x = a.duplicate();
+                    x.attach(scratch);
+                    x.matMul(b).toFloatArray();
+                }
+            });
+            return 2.0 * n * n * n / t.median() / 1e9;
+        }
+    }
+
+    /**
+     * Runs the suite.
+     *
+     * @param model the model
+     * @param threads intra-op threads for the matmul and the forward passes
+     * @param batches batch sizes to measure
+     * @param length tokens per sequence
+     * @param repetitions timed runs per batch size
+     * @return the results
+     */
+    public static Result run(final InferenceModel model, final int threads, final List<Integer> batches,
+            final int length, final int repetitions) {
+        final int n = 1024;
+        final double ceiling = matmulCeiling(threads, n, repetitions);
+        model.setIntraOpThreads(threads);
+        final double flopsPerRecord = FlopCount.perSequence(model.config(), length);
+        final List<Row> rows = new ArrayList<>();
+        final SplittableRandom random = new SplittableRandom(1);
+        for (final int batch : batches) {
+            final List<EncoderInput> inputs = new ArrayList<>();
+            for (int i = 0; i < batch; i++) {
+                final int[] ids = random.ints(length, 0, model.config().vocabSize()).toArray();
+                inputs.add(EncoderInput.of(ids));
+            }
+            final Stopwatch.Timing t = Stopwatch.time(3, repetitions, () -> model.predict(inputs));
+            final double gflops = flopsPerRecord * batch / t.median() / 1e9;
+            rows.add(new Row(batch, length, batch / t.median(), gflops, gflops / ceiling,
+                    ceiling * 1e9 / flopsPerRecord, t.min(), t.max()));
+        }
+        return new Result(threads, ceiling, n, rows);
+    }
+}
