@@ -59,7 +59,7 @@ record EncoderBatch(int size, int length, long[] tokenIds, long[] segmentIds, fl
      * @throws InvalidInputException when it cannot run
      */
     static void validate(final ModelConfig config, final int index, final EncoderInput in) {
-        final String which = "sequence " + index;
+        final String which = index < 0 ? "the sequence" : "sequence " + index;
         if (in.length() == 0) {
             throw new InvalidInputException(index, which + " is empty: send at least one token id ([CLS] ... [SEP])");
         }

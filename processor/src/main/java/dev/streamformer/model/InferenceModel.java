@@ -84,6 +84,16 @@ public final class InferenceModel implements AutoCloseable {
     }
 
     /**
+     * Checks one input against this model without running it.
+     *
+     * @param input the sequence
+     * @throws InvalidInputException naming the problem and the fix
+     */
+    public void validate(final EncoderInput input) {
+        EncoderBatch.validate(config(), -1, input);
+    }
+
+    /**
      * Runs a batch of sequences.
      *
      * @param inputs the sequences; lengths may differ, the batch is padded and masked

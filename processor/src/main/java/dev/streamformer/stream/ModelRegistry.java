@@ -1,0 +1,110 @@
+package dev.streamformer.stream;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import dev.streamformer.model.DefaultModel;
+import dev.streamformer.model.InferenceModel;
+
+/**
+ * One loaded copy of each model per JVM. Every stream task borrows the model through a
+ * {@link Lease}; the model is loaded by the first borrower and closed when the last lease closes.
+ * The application holds a lease for its whole run, so tasks that come and go with rebalances never
+ * cause a reload.
+ */
+public final class ModelRegistry {
+
+    private static final Logger LOG = LoggerFactory.getLogger(ModelRegistry.class);
+    private static final ModelRegistry SHARED = new ModelRegistry();
+
+    private final Map<String, Entry> entries = new HashMap<>();
+    private final AtomicInteger loads = new AtomicInteger();
+
+    /** @return the registry of this JVM */
+    public static ModelRegistry shared() {
+        return SHARED;
+    }
+
+    /**
+     * Borrows a model, loading it if no one holds it.
+     *
+     * @param modelDir a model directory, or empty for the shipped default model
+     * @return a lease; close it when done
+     */
+    public synchronized Lease acquire(final String modelDir) {
+        final String key = modelDir == null || modelDir.isBlank() ? "" : Path.of(modelDir).toAbsolutePath().normalize().toString();
+        Entry entry = entries.get(key);
+        if (entry == null) {
+            final long start = System.nanoTime();
+            try {
+                final InferenceModel model = key.isEmpty() ? DefaultModel.load() : InferenceModel.load(Path.of(key));
+                entry = new Entry(model);
+            } catch (IOException e) {
+                throw new UncheckedIOException("Cannot load model " + (key.isEmpty() ? "(default)" : key) + ": "
+                        + e.getMessage(), e);
+            }
+            loads.incrementAndGet();
+            entries.put(key, entry);
+            LOG.info("Loaded model {} version {} ({} unique parameters, {} MB) in {} ms", entry.model.name(),
+                    entry.model.version(), entry.model.stats().uniqueParameters(),
+                    String.format("%.1f", entry.model.stats().totalBytes() / 1e6), (System.nanoTime() - start) / 1_000_000);
+        }
+        entry.users++;
+        return new Lease(key, entry.model);
+    }
+
+    /** @return how many times a model was loaded in this JVM */
+    public int loads() {
+        return loads.get();
+    }
+
+    private synchronized void release(final String key) {
+        final Entry entry = entries.get(key);
+        if (entry != null && --entry.users == 0) {
+            entries.remove(key);
+            entry.model.close();
+            LOG.info("Closed model {} (no users left)", entry.model.name());
+        }
+    }
+
+    /** A borrowed model. */
+    public final class Lease implements AutoCloseable {
+        private final String key;
+        private final InferenceModel model;
+        private boolean closed;
+
+        private Lease(final String key, final InferenceModel model) {
+            this.key = key;
+            this.model = model;
+        }
+
+        /** @return the shared model */
+        public InferenceModel model() {
+            return model;
+        }
+
+        @Override
+        public synchronized void close() {
+            if (!closed) {
+                closed = true;
+                release(key);
+            }
+        }
+    }
+
+    private static final class Entry {
+        final InferenceModel model;
+        int users;
+
+        Entry(final InferenceModel model) {
+            this.model = model;
+        }
+    }
+}

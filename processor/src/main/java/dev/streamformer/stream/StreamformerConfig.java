@@ -1,0 +1,92 @@
+package dev.streamformer.stream;
+
+import java.util.Map;
+
+import org.apache.kafka.common.config.AbstractConfig;
+import org.apache.kafka.common.config.ConfigDef;
+import org.apache.kafka.common.config.ConfigDef.Importance;
+import org.apache.kafka.common.config.ConfigDef.Range;
+import org.apache.kafka.common.config.ConfigDef.Type;
+
+/**
+ * The processor's own settings, all under {@code streamformer.}. Every other key of the properties
+ * file (Kafka Streams, consumer, producer, admin, security) passes through to Kafka unchanged.
+ */
+public final class StreamformerConfig extends AbstractConfig {
+
+    /** Topic of the requests. */
+    public static final String TOPIC_REQUESTS = "streamformer.topic.requests";
+    /** Topic of the predictions. */
+    public static final String TOPIC_PREDICTIONS = "streamformer.topic.predictions";
+    /** Topic of the latency events. */
+    public static final String TOPIC_LATENCY = "streamformer.topic.latency";
+    /** Topic of the dead letters. */
+    public static final String TOPIC_DEAD_LETTERS = "streamformer.topic.dead.letters";
+    /** Partitions of topics the processor creates. */
+    public static final String TOPIC_PARTITIONS = "streamformer.topic.partitions";
+    /** Replication factor of topics the processor creates. */
+    public static final String TOPIC_REPLICATION = "streamformer.topic.replication.factor";
+    /** retention.ms of topics the processor creates. */
+    public static final String TOPIC_RETENTION_MS = "streamformer.topic.retention.ms";
+    /** Whether missing topics are created at start-up. */
+    public static final String TOPICS_CREATE = "streamformer.topics.create";
+    /** Model directory; empty means the shipped default model. */
+    public static final String MODEL_DIR = "streamformer.model.dir";
+    /** Intra-op threads per stream thread. */
+    public static final String INTRA_OP_THREADS = "streamformer.intra.op.threads";
+    /** Whether too-long requests are truncated instead of dead-lettered. */
+    public static final String TRUNCATE = "streamformer.truncate";
+
+    /** The definition: names, types, defaults, validators and documentation. */
+    public static final ConfigDef DEFINITION = new ConfigDef()
+            .define(TOPIC_REQUESTS, Type.STRING, "streamformer-requests", Importance.HIGH,
+                    "Topic the processor reads TokenizedInput requests from.")
+            .define(TOPIC_PREDICTIONS, Type.STRING, "streamformer-predictions", Importance.HIGH,
+                    "Topic the processor writes one Prediction per valid request to.")
+            .define(TOPIC_LATENCY, Type.STRING, "streamformer-latency", Importance.MEDIUM,
+                    "Topic the processor writes one LatencyEvent per predicted request to.")
+            .define(TOPIC_DEAD_LETTERS, Type.STRING, "streamformer-dead-letters", Importance.HIGH,
+                    "Topic the processor writes a DeadLetter to for every record it cannot serve.")
+            .define(TOPIC_PARTITIONS, Type.INT, 4, Range.atLeast(1), Importance.MEDIUM,
+                    "Partitions of the topics the processor creates; the request partitions bound the parallelism.")
+            .define(TOPIC_REPLICATION, Type.SHORT, (short) -1, Importance.MEDIUM,
+                    "Replication factor of the topics the processor creates; -1 takes the broker's default.replication.factor.")
+            .define(TOPIC_RETENTION_MS, Type.LONG, -2L, Importance.LOW,
+                    "retention.ms of the topics the processor creates; -2 takes the broker default, -1 keeps forever.")
+            .define(TOPICS_CREATE, Type.BOOLEAN, true, Importance.MEDIUM,
+                    "Create missing topics at start-up. When false, a missing topic stops start-up with a message naming it.")
+            .define(MODEL_DIR, Type.STRING, "", Importance.HIGH,
+                    "Model directory (config.json + model.safetensors) to serve; empty serves the shipped default model.")
+            .define(INTRA_OP_THREADS, Type.INT, 1, Range.atLeast(0), Importance.MEDIUM,
+                    "PyTorch intra-op threads of each stream thread; keep num.stream.threads x this <= cores. 0 = engine default.")
+            .define(TRUNCATE, Type.BOOLEAN, false, Importance.MEDIUM,
+                    "Truncate requests longer than the model's max_position_embeddings (and mark the prediction"
+                            + " truncated) instead of sending them to the dead-letter topic.");
+
+    /**
+     * @param originals all properties; unknown keys are ignored here and passed to Kafka
+     */
+    public StreamformerConfig(final Map<?, ?> originals) {
+        super(DEFINITION, originals, false);
+    }
+
+    /** @return the request topic */
+    public String requestsTopic() {
+        return getString(TOPIC_REQUESTS);
+    }
+
+    /** @return the prediction topic */
+    public String predictionsTopic() {
+        return getString(TOPIC_PREDICTIONS);
+    }
+
+    /** @return the latency topic */
+    public String latencyTopic() {
+        return getString(TOPIC_LATENCY);
+    }
+
+    /** @return the dead-letter topic */
+    public String deadLettersTopic() {
+        return getString(TOPIC_DEAD_LETTERS);
+    }
+}

@@ -1,0 +1,53 @@
+package dev.streamformer.stream;
+
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.apache.kafka.streams.Topology;
+
+import dev.streamformer.schemas.serde.StreamformerSerdes;
+
+/**
+ * The processor's topology: one source of raw request bytes, one inference processor, three
+ * sinks.
+ * <pre>
+ *   requests (bytes) --> inference --> predictions   (key: request id, Prediction)
+ *                                 \--> latency       (key: request id, LatencyEvent)
+ *                                 \--> dead letters  (key: original key bytes, DeadLetter)
+ * </pre>
+ * Requests are read as bytes and decoded in the processor, so that undecodable records reach the
+ * dead-letter topic with their original bytes instead of stopping the stream thread.
+ */
+public final class StreamformerTopology {
+
+    static final String SOURCE = "requests-source";
+    static final String INFERENCE = "inference";
+    static final String PREDICTIONS_SINK = "predictions-sink";
+    static final String LATENCY_SINK = "latency-sink";
+    static final String DEAD_LETTER_SINK = "dead-letter-sink";
+
+    private StreamformerTopology() {
+    }
+
+    /**
+     * Builds the topology.
+     *
+     * @param config topic names, model directory and validation policy
+     * @param registry where the processors borrow the model from
+     * @return the topology
+     */
+    public static Topology build(final StreamformerConfig config, final ModelRegistry registry) {
+        final String modelDir = config.getString(StreamformerConfig.MODEL_DIR);
+        final boolean truncate = config.getBoolean(StreamformerConfig.TRUNCATE);
+        final Topology topology = new Topology();
+        topology.addSource(SOURCE, new ByteArrayDeserializer(), new ByteArrayDeserializer(), config.requestsTopic());
+        topology.addProcessor(INFERENCE, () -> new InferenceProcessor(registry, modelDir, truncate), SOURCE);
+        topology.addSink(PREDICTIONS_SINK, config.predictionsTopic(), new StringSerializer(),
+                StreamformerSerdes.prediction().serializer(), INFERENCE);
+        topology.addSink(LATENCY_SINK, config.latencyTopic(), new StringSerializer(),
+                StreamformerSerdes.latencyEvent().serializer(), INFERENCE);
+        topology.addSink(DEAD_LETTER_SINK, config.deadLettersTopic(), new ByteArraySerializer(),
+                StreamformerSerdes.deadLetter().serializer(), INFERENCE);
+        return topology;
+    }
+}

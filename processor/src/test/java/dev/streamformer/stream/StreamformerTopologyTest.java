@@ -1,0 +1,211 @@
+package dev.streamformer.stream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.TestInputTopic;
+import org.apache.kafka.streams.TestOutputTopic;
+import org.apache.kafka.streams.TopologyTestDriver;
+import org.apache.kafka.streams.test.TestRecord;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import dev.streamformer.model.Activation;
+import dev.streamformer.model.Checkpoint;
+import dev.streamformer.model.ModelConfig;
+import dev.streamformer.model.SharingPlan;
+import dev.streamformer.schemas.DeadLetter;
+import dev.streamformer.schemas.ErrorKind;
+import dev.streamformer.schemas.LatencyEvent;
+import dev.streamformer.schemas.Prediction;
+import dev.streamformer.schemas.TokenizedInput;
+import dev.streamformer.schemas.serde.StreamformerSerdes;
+
+class StreamformerTopologyTest {
+
+    @TempDir
+    static Path modelDir;
+
+    private TopologyTestDriver driver;
+    private TestInputTopic<byte[], byte[]> requests;
+    private TestOutputTopic<String, Prediction> predictions;
+    private TestOutputTopic<String, LatencyEvent> latency;
+    private TestOutputTopic<byte[], DeadLetter> deadLetters;
+    private ModelRegistry registry;
+
+    @BeforeAll
+    static void writeModel() throws Exception {
+        final ModelConfig config = new ModelConfig(200, 16, 32, 3, 4, 4, 64, 32, 2, Activation.GELU_NEW, 1e-12,
+                true, SharingPlan.ALL, List.of("ham", "spam"));
+        Checkpoint.random(config, 3).save(modelDir);
+    }
+
+    @BeforeEach
+    void start() {
+        start(Map.of());
+    }
+
+    private void start(final Map<String, String> extra) {
+        if (driver != null) {
+            driver.close();
+        }
+        final Properties props = new Properties();
+        props.put(StreamsConfig.APPLICATION_ID_CONFIG, "topology-test");
+        props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
+        props.put(StreamformerConfig.MODEL_DIR, modelDir.toString());
+        props.putAll(extra);
+        final StreamformerConfig config = new StreamformerConfig(props);
+        registry = new ModelRegistry();
+        driver = new TopologyTestDriver(StreamformerTopology.build(config, registry), props);
+        requests = driver.createInputTopic(config.requestsTopic(), new ByteArraySerializer(), new ByteArraySerializer());
+        predictions = driver.createOutputTopic(config.predictionsTopic(), new StringDeserializer(),
+                StreamformerSerdes.prediction());
+        latency = driver.createOutputTopic(config.latencyTopic(), new StringDeserializer(),
+                StreamformerSerdes.latencyEvent());
+        deadLetters = driver.createOutputTopic(config.deadLettersTopic(), new ByteArrayDeserializer(),
+                StreamformerSerdes.deadLetter());
+    }
+
+    @AfterEach
+    void stop() {
+        driver.close();
+    }
+
+    private static TokenizedInput request(final String id, final Integer... ids) {
+        return TokenizedInput.newBuilder().setRequestId(id).setTokenIds(Arrays.asList(ids))
+                .setCreatedAt(Instant.ofEpochMilli(1_000)).build();
+    }
+
+    private void send(final TokenizedInput request) {
+        requests.pipeInput(new TestRecord<>(request.getRequestId().getBytes(), StreamformerSerdes.tokenizedInput()
+                .serialize("t", request), Instant.ofEpochMilli(5_000)));
+    }
+
+    @Test
+    void predictsAValidRequestAndRecordsItsLatency() {
+        send(request("r-1", 2, 17, 33, 3));
+        final TestRecord<String, Prediction> p = predictions.readRecord();
+        assertThat(p.key()).isEqualTo("r-1");
+        assertThat(p.value().getRequestId()).isEqualTo("r-1");
+        assertThat(p.value().getModelName()).isEqualTo(modelDir.getFileName().toString());
+        assertThat(p.value().getModelVersion()).hasSize(16);
+        assertThat(p.value().getNumTokens()).isEqualTo(4);
+        assertThat(p.value().getTruncated()).isFalse();
+        assertThat(p.value().getCreatedAt()).isEqualTo(Instant.ofEpochMilli(1_000));
+        assertThat(p.value().getProbabilities().keySet()).containsExactly("ham", "spam");
+        assertThat(p.value().getProbabilities().values().stream().mapToDouble(Double::doubleValue).sum())
+                .isCloseTo(1.0, within(1e-5));
+        assertThat(p.value().getLabel()).isEqualTo(p.value().getLabelIndex() == 0 ? "ham" : "spam");
+
+        final LatencyEvent e = latency.readValue();
+        assertThat(e.getRequestId()).isEqualTo("r-1");
+        assertThat(e.getModelVersion()).isEqualTo(p.value().getModelVersion());
+        assertThat(e.getSourceTopic()).isEqualTo("streamformer-requests");
+        assertThat(e.getSourceOffset()).isZero();
+        assertThat(e.getBatchSize()).isEqualTo(1);
+        assertThat(e.getTaskId()).isEqualTo("0_0");
+        assertThat(e.getRecordTimestampMs()).isEqualTo(Instant.ofEpochMilli(5_000));
+        assertThat(e.getReceivedAtUs()).isLessThanOrEqualTo(e.getInferenceStartUs());
+        assertThat(e.getInferenceStartUs()).isLessThan(e.getInferenceEndUs());
+        assertThat(e.getInferenceEndUs()).isLessThanOrEqualTo(e.getHandedToKafkaUs());
+        assertThat(e.getInferenceUs()).isEqualTo(e.getInferenceEndUs() - e.getInferenceStartUs());
+        assertThat(e.getBatchWaitUs()).isEqualTo(e.getInferenceStartUs() - e.getReceivedAtUs());
+        assertThat(e.getProcessingUs()).isEqualTo(e.getHandedToKafkaUs() - e.getReceivedAtUs());
+        assertThat(e.getQueueingUs()).isEqualTo(e.getReceivedAtUs() - 5_000_000L);
+        assertThat(e.getEndToEndUs()).isEqualTo(e.getHandedToKafkaUs() - 5_000_000L);
+        assertThat(deadLetters.isEmpty()).isTrue();
+    }
+
+    @Test
+    void deadLettersGarbageBytesWithTheOriginalBytes() {
+        final byte[] garbage = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
+        requests.pipeInput("k-1".getBytes(), garbage);
+        final TestRecord<byte[], DeadLetter> d = deadLetters.readRecord();
+        assertThat(d.key()).isEqualTo("k-1".getBytes());
+        assertThat(d.value().getErrorKind()).isEqualTo(ErrorKind.DESERIALIZATION);
+        assertThat(d.value().getErrorMessage()).contains("not an Avro single-object encoded TokenizedInput");
+        assertThat(d.value().getValue().array()).isEqualTo(garbage);
+        assertThat(d.value().getRequestId()).isEqualTo("k-1");
+        assertThat(d.value().getSourceTopic()).isEqualTo("streamformer-requests");
+        assertThat(predictions.isEmpty()).isTrue();
+        assertThat(latency.isEmpty()).isTrue();
+    }
+
+    @Test
+    void deadLettersANullValue() {
+        requests.pipeInput("k-2".getBytes(), (byte[]) null);
+        final DeadLetter d = deadLetters.readValue();
+        assertThat(d.getErrorKind()).isEqualTo(ErrorKind.DESERIALIZATION);
+        assertThat(d.getErrorMessage()).contains("null");
+        assertThat(d.getValue()).isNull();
+    }
+
+    @Test
+    void deadLettersEveryKindOfInvalidContent() {
+        send(request("empty"));
+        send(request("range", 2, 200, 3));
+        send(request("negative", 2, -5, 3));
+        send(request("long", Collections.nCopies(33, 5).toArray(new Integer[0])));
+        send(TokenizedInput.newBuilder(request("mask", 2, 5, 3)).setAttentionMask(List.of(1, 1)).build());
+        send(TokenizedInput.newBuilder(request("model", 2, 5, 3)).setModel("other-model").build());
+        final List<DeadLetter> letters = deadLetters.readValuesToList();
+        assertThat(letters).extracting(DeadLetter::getRequestId)
+                .containsExactly("empty", "range", "negative", "long", "mask", "model");
+        assertThat(letters).extracting(DeadLetter::getErrorKind).containsOnly(ErrorKind.VALIDATION);
+        assertThat(letters.get(0).getErrorMessage()).contains("is empty");
+        assertThat(letters.get(1).getErrorMessage()).contains("token id 200").contains("[0, 200)");
+        assertThat(letters.get(2).getErrorMessage()).contains("token id -5");
+        assertThat(letters.get(3).getErrorMessage()).contains("more than max_position_embeddings=32");
+        assertThat(letters.get(4).getErrorMessage()).contains("attention mask has 2 entries");
+        assertThat(letters.get(5).getErrorMessage()).contains("asks for model 'other-model'");
+        assertThat(predictions.isEmpty()).isTrue();
+    }
+
+    @Test
+    void truncatesLongRequestsWhenConfigured() {
+        start(Map.of(StreamformerConfig.TRUNCATE, "true"));
+        send(request("long", Collections.nCopies(40, 5).toArray(new Integer[0])));
+        final Prediction p = predictions.readValue();
+        assertThat(p.getTruncated()).isTrue();
+        assertThat(p.getNumTokens()).isEqualTo(32);
+        assertThat(deadLetters.isEmpty()).isTrue();
+    }
+
+    @Test
+    void deadLettersAnInferenceFailureAndGoesOn() {
+        // Closing the weights under the processor makes the engine fail on the next forward pass.
+        try (ModelRegistry.Lease lease = registry.acquire(modelDir.toString())) {
+            lease.model().encoder().close();
+        }
+        send(request("doomed", 2, 5, 3));
+        final DeadLetter d = deadLetters.readValue();
+        assertThat(d.getErrorKind()).isEqualTo(ErrorKind.INFERENCE);
+        assertThat(d.getRequestId()).isEqualTo("doomed");
+        assertThat(d.getErrorMessage()).startsWith("inference failed");
+        send(request("next", 2, 5, 3));
+        assertThat(deadLetters.readValue().getRequestId()).isEqualTo("next");
+    }
+
+    @Test
+    void everyTaskBorrowsTheSameModel() {
+        send(request("a", 2, 3));
+        send(request("b", 2, 4));
+        assertThat(predictions.readValuesToList()).hasSize(2);
+        assertThat(registry.loads()).isEqualTo(1);
+    }
+}
