@@ -1,0 +1,91 @@
+package dev.streamformer.kafka;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Properties;
+import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.common.config.TopicConfig;
+import org.apache.kafka.common.errors.TopicExistsException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** Checks that topics exist and creates the missing ones when allowed. */
+public final class TopicAdmin {
+
+    private static final Logger LOG = LoggerFactory.getLogger(TopicAdmin.class);
+
+    /**
+     * How to create a missing topic.
+     *
+     * @param partitions partitions
+     * @param replicationFactor replication factor, or -1 for the broker default
+     * @param retentionMs retention.ms, or -2 for the broker default
+     */
+    public record Spec(int partitions, short replicationFactor, long retentionMs) {
+    }
+
+    private TopicAdmin() {
+    }
+
+    /**
+     * Makes sure every topic exists.
+     *
+     * @param clientProps admin client properties (bootstrap servers, security)
+     * @param topics the topic names
+     * @param spec how to create missing ones
+     * @param create whether to create missing topics; if false a missing topic is an error
+     * @throws IllegalStateException when a topic is missing and may not be created, or the broker does not answer
+     */
+    public static void ensure(final Properties clientProps, final List<String> topics, final Spec spec,
+            final boolean create) {
+        try (Admin admin = Admin.create(clientProps)) {
+            final Set<String> existing = admin.listTopics().names().get(30, TimeUnit.SECONDS);
+            final Set<String> missing = new LinkedHashSet<>(topics);
+            missing.removeAll(existing);
+            if (missing.isEmpty()) {
+                return;
+            }
+            if (!create) {
+                throw new IllegalStateException("Topics " + missing + " do not exist: create them, or set"
+                        + " streamformer.topics.create=true to let the processor create them");
+            }
+            final List<NewTopic> newTopics = new ArrayList<>();
+            for (final String name : missing) {
+                final NewTopic topic = new NewTopic(name, Optional.of(spec.partitions()),
+                        spec.replicationFactor() < 0 ? Optional.empty() : Optional.of(spec.replicationFactor()));
+                final Map<String, String> configs = new HashMap<>();
+                if (spec.retentionMs() != -2) {
+                    configs.put(TopicConfig.RETENTION_MS_CONFIG, Long.toString(spec.retentionMs()));
+                }
+                newTopics.add(topic.configs(configs));
+            }
+            try {
+                admin.createTopics(newTopics).all().get(30, TimeUnit.SECONDS);
+            } catch (ExecutionException e) {
+                if (!(e.getCause() instanceof TopicExistsException)) {
+                    throw e;
+                }
+            }
+            LOG.info("Created topics {} with {} partitions", missing, spec.partitions());
+        } catch (ExecutionException e) {
+            throw new IllegalStateException("Cannot check or create topics " + topics + ": "
+                    + e.getCause().getMessage() + " (check bootstrap.servers, security settings and ACLs)", e.getCause());
+        } catch (TimeoutException e) {
+            throw new IllegalStateException("No answer from Kafka at " + clientProps.get("bootstrap.servers")
+                    + " within 30 s: check bootstrap.servers and that the brokers are up", e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("Interrupted while checking topics", e);
+        }
+    }
+}

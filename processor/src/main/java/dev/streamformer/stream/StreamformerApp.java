@@ -1,0 +1,180 @@
+package dev.streamformer.stream;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Properties;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+
+import org.apache.kafka.streams.KafkaStreams;
+import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import dev.streamformer.kafka.TopicAdmin;
+
+/**
+ * The running processor: checks or creates the topics, loads the model once, starts Kafka Streams
+ * on the topology and stops it cleanly.
+ */
+public final class StreamformerApp implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(StreamformerApp.class);
+    private static final String OWN_PREFIX = "streamformer.";
+
+    private final KafkaStreams streams;
+    private final ModelRegistry.Lease lease;
+    private final CountDownLatch stopped = new CountDownLatch(1);
+
+    private StreamformerApp(final KafkaStreams streams, final ModelRegistry.Lease lease) {
+        this.streams = streams;
+        this.lease = lease;
+    }
+
+    /**
+     * The defaults under the user's properties: application id {@code streamformer},
+     * exactly_once_v2, 2 stream threads, a 100 ms commit interval.
+     *
+     * @return the defaults
+     */
+    public static Properties defaults() {
+        final Properties p = new Properties();
+        p.put(StreamsConfig.APPLICATION_ID_CONFIG, "streamformer");
+        p.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
+        p.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, "2");
+        p.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, "100");
+        p.put("processing.exception.handler.global.enabled", "true");
+        return p;
+    }
+
+    /**
+     * Starts the processor.
+     *
+     * @param userProps properties; Kafka keys pass through, {@code streamformer.*} keys configure the processor
+     * @param registry the registry to borrow the model from
+     * @return the running application
+     */
+    public static StreamformerApp start(final Properties userProps, final ModelRegistry registry) {
+        final Properties all = defaults();
+        all.putAll(userProps);
+        final StreamformerConfig config = new StreamformerConfig(all);
+        final Properties kafka = kafkaOnly(all);
+        TopicAdmin.ensure(kafka, List.of(config.requestsTopic(), config.predictionsTopic(), config.latencyTopic(),
+                config.deadLettersTopic()), new TopicAdmin.Spec(config.getInt(StreamformerConfig.TOPIC_PARTITIONS),
+                config.getShort(StreamformerConfig.TOPIC_REPLICATION), config.getLong(StreamformerConfig.TOPIC_RETENTION_MS)),
+                config.getBoolean(StreamformerConfig.TOPICS_CREATE));
+        final ModelRegistry.Lease lease = registry.acquire(config.getString(StreamformerConfig.MODEL_DIR));
+        lease.model().setIntraOpThreads(config.getInt(StreamformerConfig.INTRA_OP_THREADS));
+        final KafkaStreams streams;
+        try {
+            streams = new KafkaStreams(StreamformerTopology.build(config, registry), kafka);
+        } catch (RuntimeException e) {
+            lease.close();
+            throw e;
+        }
+        final StreamformerApp app = new StreamformerApp(streams, lease);
+        streams.setUncaughtExceptionHandler(e -> {
+            LOG.error("Stream thread failed; shutting the processor down: {}", e.toString(), e);
+            return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.SHUTDOWN_CLIENT;
+        });
+        streams.setStateListener((now, before) -> {
+            LOG.info("Processor state {} -> {}", before, now);
+            if (now == KafkaStreams.State.NOT_RUNNING || now == KafkaStreams.State.ERROR) {
+                app.stopped.countDown();
+            }
+        });
+        streams.start();
+        LOG.info("Processor {} started: {} -> {}, {}, {}; {} stream threads, model {} version {}",
+                kafka.get(StreamsConfig.APPLICATION_ID_CONFIG), config.requestsTopic(), config.predictionsTopic(),
+                config.latencyTopic(), config.deadLettersTopic(), kafka.get(StreamsConfig.NUM_STREAM_THREADS_CONFIG),
+                lease.model().name(), lease.model().version());
+        return app;
+    }
+
+    /**
+     * The properties without the processor's own keys, for Kafka clients and Streams.
+     *
+     * @param all every property
+     * @return the Kafka properties
+     */
+    public static Properties kafkaOnly(final Properties all) {
+        final Properties kafka = new Properties();
+        for (final String name : all.stringPropertyNames()) {
+            if (!name.startsWith(OWN_PREFIX)) {
+                kafka.put(name, all.getProperty(name));
+            }
+        }
+        return kafka;
+    }
+
+    /**
+     * Waits until every stream thread runs.
+     *
+     * @param timeout how long to wait
+     * @return whether the processor is running
+     * @throws InterruptedException when interrupted
+     */
+    public boolean awaitRunning(final Duration timeout) throws InterruptedException {
+        final long deadline = System.nanoTime() + timeout.toNanos();
+        while (System.nanoTime() < deadline) {
+            final KafkaStreams.State state = streams.state();
+            if (state == KafkaStreams.State.RUNNING) {
+                return true;
+            }
+            if (!state.isRunningOrRebalancing() && state != KafkaStreams.State.CREATED) {
+                return false;
+            }
+            Thread.sleep(50);
+        }
+        return false;
+    }
+
+    /**
+     * Blocks until the processor stops on its own (an error) or is closed.
+     *
+     * @throws InterruptedException when interrupted
+     */
+    public void awaitStop() throws InterruptedException {
+        stopped.await();
+    }
+
+    /**
+     * Waits for the processor to stop.
+     *
+     * @param timeout how long
+     * @return whether it stopped
+     * @throws InterruptedException when interrupted
+     */
+    public boolean awaitStop(final Duration timeout) throws InterruptedException {
+        return stopped.await(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    /** @return the Kafka Streams state */
+    public KafkaStreams.State state() {
+        return streams.state();
+    }
+
+    /** @return the underlying Kafka Streams instance */
+    public KafkaStreams streams() {
+        return streams;
+    }
+
+    /**
+     * Stops the stream threads (committing what was processed) and releases the model.
+     *
+     * @param timeout the longest to wait for the threads
+     * @return whether they stopped in time
+     */
+    public boolean close(final Duration timeout) {
+        final boolean clean = streams.close(timeout);
+        lease.close();
+        stopped.countDown();
+        return clean;
+    }
+
+    @Override
+    public void close() {
+        close(Duration.ofSeconds(30));
+    }
+}

@@ -1,0 +1,51 @@
+package dev.streamformer.stream;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.UUID;
+
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.serialization.Deserializer;
+
+/** Reads a whole topic with read_committed, for integration tests. */
+final class TopicReader {
+
+    private TopicReader() {
+    }
+
+    /**
+     * Reads until at least {@code expected} records arrived and the topic has been quiet for a
+     * moment, or the timeout passed.
+     */
+    static <K, V> List<ConsumerRecord<K, V>> readAll(final String bootstrap, final String topic,
+            final Deserializer<K> keys, final Deserializer<V> values, final int expected, final Duration timeout) {
+        final Properties p = new Properties();
+        p.putAll(Map.of(
+                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
+                ConsumerConfig.GROUP_ID_CONFIG, "reader-" + UUID.randomUUID(),
+                ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest",
+                ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed",
+                ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false"));
+        final List<ConsumerRecord<K, V>> out = new ArrayList<>();
+        try (KafkaConsumer<K, V> consumer = new KafkaConsumer<>(p, keys, values)) {
+            consumer.subscribe(List.of(topic));
+            final long deadline = System.nanoTime() + timeout.toNanos();
+            long quietSince = System.nanoTime();
+            while (System.nanoTime() < deadline) {
+                final var batch = consumer.poll(Duration.ofMillis(200));
+                batch.forEach(out::add);
+                if (!batch.isEmpty()) {
+                    quietSince = System.nanoTime();
+                } else if (out.size() >= expected && System.nanoTime() - quietSince > 1_000_000_000L) {
+                    break;
+                }
+            }
+        }
+        return out;
+    }
+}
