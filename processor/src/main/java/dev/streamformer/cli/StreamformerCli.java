@@ -13,6 +13,10 @@ import picocli.CommandLine.Command;
         subcommands = {
             ModelCommand.class,
             BenchCommand.class,
+            RunCommand.class,
+            ConsumeCommand.class,
+            MonitorCommand.class,
+            BrokerCommand.class,
             CommandLine.HelpCommand.class
         },
         exitCodeListHeading = "%nExit codes:%n",

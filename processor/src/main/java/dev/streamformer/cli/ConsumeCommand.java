@@ -1,0 +1,97 @@
+package dev.streamformer.cli;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Properties;
+import java.util.UUID;
+import java.util.concurrent.Callable;
+
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.errors.SerializationException;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.Deserializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+
+import dev.streamformer.stream.StreamformerApp;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** {@code streamformer consume}. */
+@Command(name = "consume",
+        mixinStandardHelpOptions = true,
+        sortOptions = false,
+        description = {"Print the records of a Streamformer topic as JSON lines (read_committed).",
+            "Topic names come from the streamformer.topic.* keys of --config, else the defaults."})
+final class ConsumeCommand implements Callable<Integer> {
+
+    @Mixin
+    private KafkaOptions kafka;
+
+    @Option(names = "--topic", defaultValue = "predictions", paramLabel = "<kind>",
+            description = "requests, predictions, latency or dead-letters (default: ${DEFAULT-VALUE}).")
+    private String topic;
+
+    @Option(names = "--max-messages", paramLabel = "<n>", defaultValue = "0",
+            description = "Stop after this many records; 0 = no limit (default: ${DEFAULT-VALUE}).")
+    private long maxMessages;
+
+    @Option(names = "--idle-timeout", paramLabel = "<seconds>", defaultValue = "0",
+            description = "Stop after this many seconds without a record; 0 = never (default: ${DEFAULT-VALUE}).")
+    private int idleTimeout;
+
+    @Option(names = "--latest", description = "Start at the end of the topic instead of the beginning.")
+    private boolean latest;
+
+    @Option(names = "--group", paramLabel = "<id>", description = "Consumer group (default: a new random group).")
+    private String group;
+
+    @Override
+    public Integer call() throws Exception {
+        final TopicKind kind = TopicKind.parse(topic);
+        final Properties all = kafka.properties();
+        final String name = kind.topic(all);
+        final Properties p = StreamformerApp.kafkaOnly(all);
+        p.put(ConsumerConfig.GROUP_ID_CONFIG, group != null ? group : "streamformer-consume-" + UUID.randomUUID());
+        p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, latest ? "latest" : "earliest");
+        p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        p.putIfAbsent(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, group != null ? "true" : "false");
+        final Deserializer<?> values = kind.deserializer();
+        long printed = 0;
+        long idleSince = System.nanoTime();
+        try (KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(p, new StringDeserializer(),
+                new ByteArrayDeserializer())) {
+            consumer.subscribe(List.of(name));
+            while (maxMessages == 0 || printed < maxMessages) {
+                final var records = consumer.poll(Duration.ofMillis(500));
+                if (records.isEmpty()) {
+                    if (idleTimeout > 0 && System.nanoTime() - idleSince > idleTimeout * 1_000_000_000L) {
+                        break;
+                    }
+                    continue;
+                }
+                idleSince = System.nanoTime();
+                for (final ConsumerRecord<String, byte[]> r : records) {
+                    System.out.println(render(values, name, r));
+                    if (++printed == maxMessages) {
+                        break;
+                    }
+                }
+            }
+        }
+        System.err.printf("%d records from %s%n", printed, name);
+        return 0;
+    }
+
+    private static String render(final Deserializer<?> values, final String topic, final ConsumerRecord<String, byte[]> r) {
+        try {
+            final Object value = values.deserialize(topic, r.value());
+            return String.valueOf(value);
+        } catch (SerializationException e) {
+            return "{\"partition\": " + r.partition() + ", \"offset\": " + r.offset() + ", \"undecodable\": \""
+                    + e.getMessage().replace("\"", "'") + "\"}";
+        }
+    }
+}

@@ -1,0 +1,54 @@
+package dev.streamformer.cli;
+
+import java.io.IOException;
+import java.io.Reader;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Properties;
+
+import picocli.CommandLine.Option;
+
+/**
+ * How a command reaches Kafka: a bootstrap address, a properties file in which any Kafka client or
+ * Streams property (security included) passes through, and single overrides. Later sources win:
+ * properties file, then {@code --bootstrap-servers}, then {@code -p key=value}.
+ */
+final class KafkaOptions {
+
+    @Option(names = {"-b", "--bootstrap-servers"}, paramLabel = "<host:port,...>",
+            description = "Kafka brokers (default: localhost:9092, or bootstrap.servers from --config).")
+    private String bootstrapServers;
+
+    @Option(names = {"-c", "--config"}, paramLabel = "<file>",
+            description = "Properties file: any Kafka client/Streams property (security.protocol, sasl.*, ssl.*,"
+                    + " ...) and any streamformer.* key.")
+    private Path configFile;
+
+    @Option(names = {"-p", "--property"}, paramLabel = "<key=value>",
+            description = "One property, overriding the file; repeatable.")
+    private Map<String, String> overrides = new LinkedHashMap<>();
+
+    /**
+     * @return the merged properties
+     * @throws IOException when the file cannot be read
+     */
+    Properties properties() throws IOException {
+        final Properties p = new Properties();
+        if (configFile != null) {
+            if (!Files.isRegularFile(configFile)) {
+                throw new IOException("No properties file at " + configFile);
+            }
+            try (Reader in = Files.newBufferedReader(configFile)) {
+                p.load(in);
+            }
+        }
+        if (bootstrapServers != null) {
+            p.put("bootstrap.servers", bootstrapServers);
+        }
+        p.putIfAbsent("bootstrap.servers", "localhost:9092");
+        p.putAll(overrides);
+        return p;
+    }
+}

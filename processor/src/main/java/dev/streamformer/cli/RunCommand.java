@@ -1,0 +1,101 @@
+package dev.streamformer.cli;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Properties;
+import java.util.concurrent.Callable;
+
+import org.apache.kafka.streams.KafkaStreams;
+import org.apache.kafka.streams.StreamsConfig;
+
+import dev.streamformer.stream.ModelRegistry;
+import dev.streamformer.stream.StreamformerApp;
+import dev.streamformer.stream.StreamformerConfig;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** {@code streamformer run}. */
+@Command(name = "run",
+        mixinStandardHelpOptions = true,
+        sortOptions = false,
+        description = {"Run the processor: read requests, write predictions, latency events and dead letters.",
+            "Stops cleanly on Ctrl-C or SIGTERM (commits what it processed). Every option also has a properties key;"
+                + " the README lists them all."})
+final class RunCommand implements Callable<Integer> {
+
+    @Mixin
+    private KafkaOptions kafka;
+
+    @Option(names = "--model", paramLabel = "<dir>", description = "Model directory (default: the shipped model).")
+    private Path model;
+
+    @Option(names = "--application-id", paramLabel = "<id>",
+            description = "Kafka Streams application.id; instances with the same id share the work (default: streamformer).")
+    private String applicationId;
+
+    @Option(names = "--stream-threads", paramLabel = "<n>", description = "num.stream.threads (default: 2).")
+    private Integer streamThreads;
+
+    @Option(names = "--intra-op-threads", paramLabel = "<n>",
+            description = "PyTorch threads per stream thread, " + StreamformerConfig.INTRA_OP_THREADS + " (default: 1).")
+    private Integer intraOpThreads;
+
+    @Option(names = "--at-least-once", description = "processing.guarantee=at_least_once instead of exactly_once_v2.")
+    private boolean atLeastOnce;
+
+    @Option(names = "--requests-topic", paramLabel = "<topic>",
+            description = "Request topic (default: streamformer-requests).")
+    private String requestsTopic;
+
+    @Option(names = "--predictions-topic", paramLabel = "<topic>",
+            description = "Prediction topic (default: streamformer-predictions).")
+    private String predictionsTopic;
+
+    @Option(names = "--latency-topic", paramLabel = "<topic>",
+            description = "Latency topic (default: streamformer-latency).")
+    private String latencyTopic;
+
+    @Option(names = "--dead-letter-topic", paramLabel = "<topic>",
+            description = "Dead-letter topic (default: streamformer-dead-letters).")
+    private String deadLetterTopic;
+
+    @Option(names = "--no-create-topics", description = "Fail if a topic is missing instead of creating it.")
+    private boolean noCreateTopics;
+
+    @Option(names = "--truncate", description = "Truncate too-long requests instead of dead-lettering them.")
+    private boolean truncate;
+
+    @Override
+    public Integer call() throws Exception {
+        final Properties props = kafka.properties();
+        putIfGiven(props, StreamformerConfig.MODEL_DIR, model == null ? null : model.toString());
+        putIfGiven(props, StreamsConfig.APPLICATION_ID_CONFIG, applicationId);
+        putIfGiven(props, StreamsConfig.NUM_STREAM_THREADS_CONFIG, streamThreads);
+        putIfGiven(props, StreamformerConfig.INTRA_OP_THREADS, intraOpThreads);
+        if (atLeastOnce) {
+            props.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.AT_LEAST_ONCE);
+        }
+        putIfGiven(props, StreamformerConfig.TOPIC_REQUESTS, requestsTopic);
+        putIfGiven(props, StreamformerConfig.TOPIC_PREDICTIONS, predictionsTopic);
+        putIfGiven(props, StreamformerConfig.TOPIC_LATENCY, latencyTopic);
+        putIfGiven(props, StreamformerConfig.TOPIC_DEAD_LETTERS, deadLetterTopic);
+        if (noCreateTopics) {
+            props.put(StreamformerConfig.TOPICS_CREATE, "false");
+        }
+        if (truncate) {
+            props.put(StreamformerConfig.TRUNCATE, "true");
+        }
+        final StreamformerApp app = StreamformerApp.start(props, ModelRegistry.shared());
+        final Thread hook = new Thread(() -> app.close(Duration.ofSeconds(30)), "streamformer-shutdown");
+        Runtime.getRuntime().addShutdownHook(hook);
+        app.awaitStop();
+        return app.state() == KafkaStreams.State.ERROR ? 1 : 0;
+    }
+
+    private static void putIfGiven(final Properties p, final String key, final Object value) {
+        if (value != null) {
+            p.put(key, value.toString());
+        }
+    }
+}

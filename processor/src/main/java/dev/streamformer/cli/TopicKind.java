@@ -1,0 +1,53 @@
+package dev.streamformer.cli;
+
+import java.util.Locale;
+import java.util.Properties;
+
+import org.apache.kafka.common.serialization.Deserializer;
+
+import dev.streamformer.schemas.serde.StreamformerSerdes;
+import dev.streamformer.stream.StreamformerConfig;
+
+/** The four Streamformer topics, their configured names and their value decoders. */
+enum TopicKind {
+    REQUESTS(StreamformerConfig.TOPIC_REQUESTS),
+    PREDICTIONS(StreamformerConfig.TOPIC_PREDICTIONS),
+    LATENCY(StreamformerConfig.TOPIC_LATENCY),
+    DEAD_LETTERS(StreamformerConfig.TOPIC_DEAD_LETTERS);
+
+    private final String key;
+
+    TopicKind(final String key) {
+        this.key = key;
+    }
+
+    /**
+     * @param props the properties, for configured names
+     * @return the topic name
+     */
+    String topic(final Properties props) {
+        return new StreamformerConfig(props).getString(key);
+    }
+
+    Deserializer<?> deserializer() {
+        return switch (this) {
+            case REQUESTS -> StreamformerSerdes.tokenizedInput();
+            case PREDICTIONS -> StreamformerSerdes.prediction();
+            case LATENCY -> StreamformerSerdes.latencyEvent();
+            case DEAD_LETTERS -> StreamformerSerdes.deadLetter();
+        };
+    }
+
+    /**
+     * @param name requests, predictions, latency or dead-letters
+     * @return the kind
+     */
+    static TopicKind parse(final String name) {
+        try {
+            return valueOf(name.toUpperCase(Locale.ROOT).replace('-', '_'));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("Unknown topic kind '" + name
+                    + "'; use requests, predictions, latency or dead-letters", e);
+        }
+    }
+}
