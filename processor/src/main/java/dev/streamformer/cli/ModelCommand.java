@@ -10,6 +10,7 @@ import picocli.CommandLine.Command;
         subcommands = {
             ModelStatsCommand.class,
             ModelInitCommand.class,
+            ModelVocabCommand.class,
             ModelPredictCommand.class
         })
 final class ModelCommand implements Runnable {

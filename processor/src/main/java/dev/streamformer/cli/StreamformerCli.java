@@ -17,6 +17,7 @@ import picocli.CommandLine.Command;
             ConsumeCommand.class,
             MonitorCommand.class,
             BrokerCommand.class,
+            DataCommand.class,
             CommandLine.HelpCommand.class
         },
         exitCodeListHeading = "%nExit codes:%n",

@@ -1,0 +1,73 @@
+package dev.streamformer.text;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import ai.djl.huggingface.tokenizers.Encoding;
+import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
+
+/**
+ * The model's tokenizer: the model directory's {@code tokenizer.json} run by Hugging Face's
+ * tokenizers library (through DJL's binding, bundled for linux-x86_64, no network). Texts longer
+ * than the maximum are truncated, keeping [CLS] and [SEP]. Thread-safe.
+ */
+public final class TextTokenizer implements AutoCloseable {
+
+    private final HuggingFaceTokenizer tokenizer;
+    private final int maxLength;
+
+    private TextTokenizer(final HuggingFaceTokenizer tokenizer, final int maxLength) {
+        this.tokenizer = tokenizer;
+        this.maxLength = maxLength;
+    }
+
+    /**
+     * Loads the tokenizer of a model directory.
+     *
+     * @param modelDir a directory with tokenizer.json
+     * @param maxLength the most tokens per text, [CLS] and [SEP] included
+     * @return the tokenizer
+     * @throws IOException when tokenizer.json is missing or unreadable
+     */
+    public static TextTokenizer load(final Path modelDir, final int maxLength) throws IOException {
+        final Path file = modelDir.resolve(TokenizerFiles.TOKENIZER_JSON);
+        if (!Files.isRegularFile(file)) {
+            throw new IOException("No " + TokenizerFiles.TOKENIZER_JSON + " in " + modelDir
+                    + ": this model has no tokenizer, so send token ids instead of text (produce --token-ids)");
+        }
+        System.setProperty("ai.djl.offline", System.getProperty("ai.djl.offline", "true"));
+        final HuggingFaceTokenizer tokenizer = HuggingFaceTokenizer.builder()
+                .optTokenizerPath(file)
+                .optAddSpecialTokens(true)
+                .optTruncation(true)
+                .optMaxLength(maxLength)
+                .optPadding(false)
+                .build();
+        return new TextTokenizer(tokenizer, maxLength);
+    }
+
+    /**
+     * @param text the text
+     * @return token ids, [CLS] first and [SEP] last, at most the maximum length
+     */
+    public int[] encode(final String text) {
+        final Encoding encoding = tokenizer.encode(text);
+        final long[] ids = encoding.getIds();
+        final int[] out = new int[ids.length];
+        for (int i = 0; i < ids.length; i++) {
+            out[i] = Math.toIntExact(ids[i]);
+        }
+        return out;
+    }
+
+    /** @return the most tokens per text */
+    public int maxLength() {
+        return maxLength;
+    }
+
+    @Override
+    public void close() {
+        tokenizer.close();
+    }
+}

@@ -1,0 +1,93 @@
+package dev.streamformer.text;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import com.google.gson.GsonBuilder;
+
+/**
+ * Writes a WordPiece vocabulary as a Hugging Face {@code tokenizer.json} (BertNormalizer with
+ * lowercasing, BertPreTokenizer, WordPiece model, [CLS] ... [SEP] template) and as {@code vocab.txt}
+ * (one token per line, line number = id), the two files BERT-family tooling reads.
+ */
+public final class TokenizerFiles {
+
+    /** File name of the Hugging Face tokenizer. */
+    public static final String TOKENIZER_JSON = "tokenizer.json";
+    /** File name of the plain vocabulary. */
+    public static final String VOCAB_TXT = "vocab.txt";
+
+    private TokenizerFiles() {
+    }
+
+    /**
+     * @param dir the model directory
+     * @param vocab tokens in id order; the first five are the special tokens
+     * @throws IOException when the files cannot be written
+     */
+    public static void write(final Path dir, final List<String> vocab) throws IOException {
+        Files.createDirectories(dir);
+        Files.write(dir.resolve(VOCAB_TXT), vocab, StandardCharsets.UTF_8);
+        Files.writeString(dir.resolve(TOKENIZER_JSON), tokenizerJson(vocab), StandardCharsets.UTF_8);
+    }
+
+    static String tokenizerJson(final List<String> vocab) {
+        final Map<String, Object> root = new LinkedHashMap<>();
+        root.put("version", "1.0");
+        root.put("truncation", null);
+        root.put("padding", null);
+        final List<Map<String, Object>> added = new ArrayList<>();
+        for (final String special : WordPieceTrainer.SPECIAL_TOKENS) {
+            final Map<String, Object> t = new LinkedHashMap<>();
+            t.put("id", vocab.indexOf(special));
+            t.put("content", special);
+            t.put("single_word", false);
+            t.put("lstrip", false);
+            t.put("rstrip", false);
+            t.put("normalized", false);
+            t.put("special", true);
+            added.add(t);
+        }
+        root.put("added_tokens", added);
+        root.put("normalizer", Map.of("type", "BertNormalizer", "clean_text", true, "handle_chinese_chars", true,
+                "lowercase", true));
+        root.put("pre_tokenizer", Map.of("type", "BertPreTokenizer"));
+        final int cls = vocab.indexOf("[CLS]");
+        final int sep = vocab.indexOf("[SEP]");
+        root.put("post_processor", Map.of(
+                "type", "TemplateProcessing",
+                "single", List.of(special("[CLS]", 0), sequence("A", 0), special("[SEP]", 0)),
+                "pair", List.of(special("[CLS]", 0), sequence("A", 0), special("[SEP]", 0), sequence("B", 1),
+                        special("[SEP]", 1)),
+                "special_tokens", Map.of(
+                        "[CLS]", Map.of("id", "[CLS]", "ids", List.of(cls), "tokens", List.of("[CLS]")),
+                        "[SEP]", Map.of("id", "[SEP]", "ids", List.of(sep), "tokens", List.of("[SEP]")))));
+        root.put("decoder", Map.of("type", "WordPiece", "prefix", WordPieceTrainer.CONTINUATION, "cleanup", true));
+        final Map<String, Integer> ids = new LinkedHashMap<>();
+        for (int i = 0; i < vocab.size(); i++) {
+            ids.put(vocab.get(i), i);
+        }
+        final Map<String, Object> model = new LinkedHashMap<>();
+        model.put("type", "WordPiece");
+        model.put("unk_token", "[UNK]");
+        model.put("continuing_subword_prefix", WordPieceTrainer.CONTINUATION);
+        model.put("max_input_chars_per_word", 100);
+        model.put("vocab", ids);
+        root.put("model", model);
+        return new GsonBuilder().serializeNulls().disableHtmlEscaping().create().toJson(root);
+    }
+
+    private static Map<String, Object> special(final String id, final int type) {
+        return Map.of("SpecialToken", Map.of("id", id, "type_id", type));
+    }
+
+    private static Map<String, Object> sequence(final String id, final int type) {
+        return Map.of("Sequence", Map.of("id", id, "type_id", type));
+    }
+}
