@@ -11,9 +11,11 @@ import picocli.CommandLine.Command;
         versionProvider = StreamformerCli.Version.class,
         description = "Kafka Streams inference with compact shared-parameter Transformers.",
         subcommands = {
+            DemoCommand.class,
+            RunCommand.class,
+            ProduceCommand.class,
             ModelCommand.class,
             BenchCommand.class,
-            RunCommand.class,
             ConsumeCommand.class,
             MonitorCommand.class,
             BrokerCommand.class,

@@ -83,6 +83,11 @@ public final class DefaultModel {
         }
     }
 
+    /** @return whether trained weights ship; if not, the default model is a seeded random initialisation */
+    public static boolean isTrained() {
+        return DefaultModel.class.getResource(RESOURCES + Checkpoint.WEIGHTS_FILE) != null;
+    }
+
     /**
      * Loads the default model.
      *

@@ -1,0 +1,128 @@
+package dev.streamformer.cli;
+
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.Callable;
+
+import dev.streamformer.model.DefaultModel;
+import dev.streamformer.model.ModelConfig;
+import dev.streamformer.schemas.TokenizedInput;
+import dev.streamformer.stream.RequestProducer;
+import dev.streamformer.stream.StreamformerApp;
+import dev.streamformer.text.DemoSample;
+import dev.streamformer.text.TextTokenizer;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** {@code streamformer produce}. */
+@Command(name = "produce",
+        mixinStandardHelpOptions = true,
+        sortOptions = false,
+        description = {"Tokenize text with the model's tokenizer and produce requests; prints how many were acknowledged.",
+            "Input: the lines of the given files (or standard input), one text per line; --file-per-message reads each"
+                + " file as one text; --token-ids reads comma-separated token ids instead; --sample N takes N messages"
+                + " of the bundled demo sample."})
+final class ProduceCommand implements Callable<Integer> {
+
+    @Mixin
+    private KafkaOptions kafka;
+
+    @Parameters(paramLabel = "<file>", arity = "0..*", description = "Input files (default: standard input).")
+    private List<Path> files = new ArrayList<>();
+
+    @Option(names = "--model", paramLabel = "<dir>", description = "Model whose tokenizer.json to use (default: the shipped model).")
+    private Path model;
+
+    @Option(names = "--token-ids", description = "Lines are comma-separated token ids, not text.")
+    private boolean tokenIds;
+
+    @Option(names = "--file-per-message", description = "Each file is one text (an e-mail, say), not one text per line.")
+    private boolean filePerMessage;
+
+    @Option(names = "--sample", paramLabel = "<n>", defaultValue = "0",
+            description = "Produce n messages of the bundled demo sample instead of reading input (default: ${DEFAULT-VALUE}).")
+    private int sample;
+
+    @Option(names = "--max-length", paramLabel = "<tokens>",
+            description = "Truncate texts to this many tokens (default: the model's max_position_embeddings).")
+    private Integer maxLength;
+
+    @Option(names = "--rate", paramLabel = "<records/s>", defaultValue = "0",
+            description = "Pace the records; 0 = as fast as possible (default: ${DEFAULT-VALUE}).")
+    private double rate;
+
+    @Option(names = "--id-prefix", paramLabel = "<prefix>", description = "Request ids are prefix + sequence number"
+            + " (default: req-<epoch ms>-).")
+    private String idPrefix;
+
+    @Override
+    public Integer call() throws Exception {
+        final Properties all = kafka.properties();
+        final String topic = TopicKind.REQUESTS.topic(all);
+        final String prefix = idPrefix != null ? idPrefix : "req-" + System.currentTimeMillis() + "-";
+        final List<TokenizedInput> requests = new ArrayList<>();
+        final List<String> texts = texts();
+        if (tokenIds) {
+            for (final String line : texts) {
+                final int[] ids = Arrays.stream(line.split(",")).map(String::strip).mapToInt(Integer::parseInt).toArray();
+                requests.add(request(prefix + requests.size(), ids, Map.of()));
+            }
+        } else {
+            final Path dir = model != null ? model : DefaultModel.directory();
+            final int max = maxLength != null ? maxLength : ModelConfig.read(dir).maxPositions();
+            try (TextTokenizer tokenizer = TextTokenizer.load(dir, max)) {
+                for (final String text : texts) {
+                    requests.add(request(prefix + requests.size(), tokenizer.encode(text), Map.of()));
+                }
+            }
+        }
+        final long acknowledged = RequestProducer.produce(StreamformerApp.kafkaOnly(all), topic, requests.iterator(), rate);
+        System.out.printf("produced %d requests to %s%n", acknowledged, topic);
+        return 0;
+    }
+
+    private List<String> texts() throws Exception {
+        if (sample > 0) {
+            final List<DemoSample.Item> items = DemoSample.bundled();
+            final List<String> out = new ArrayList<>();
+            for (int i = 0; i < sample; i++) {
+                out.add(items.get(i % items.size()).text());
+            }
+            return out;
+        }
+        final List<String> out = new ArrayList<>();
+        if (files.isEmpty()) {
+            try (BufferedReader r = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8))) {
+                r.lines().filter(l -> !l.isBlank()).forEach(out::add);
+            }
+        }
+        for (final Path file : files) {
+            if (filePerMessage) {
+                out.add(Files.readString(file, StandardCharsets.ISO_8859_1));
+            } else {
+                Files.readAllLines(file, StandardCharsets.UTF_8).stream().filter(l -> !l.isBlank()).forEach(out::add);
+            }
+        }
+        return out;
+    }
+
+    static TokenizedInput request(final String id, final int[] ids, final Map<String, String> metadata) {
+        return TokenizedInput.newBuilder()
+                .setRequestId(id)
+                .setTokenIds(Arrays.stream(ids).boxed().toList())
+                .setCreatedAt(Instant.now())
+                .setMetadata(metadata)
+                .build();
+    }
+}
