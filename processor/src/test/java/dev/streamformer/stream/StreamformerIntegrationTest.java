@@ -1,30 +1,8 @@
 package dev.streamformer.stream;
 
-import static org.assertj.core.api.Assertions.assertThat;
-
 import java.nio.file.Path;
-import java.time.Duration;
-import java.time.Instant;
-import java.util.ArrayList;
-import java.util.Collections;
-import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
-import java.util.Properties;
-import java.util.SplittableRandom;
-import java.util.function.Function;
-import java.util.stream.Collectors;
 
-import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.NewTopic;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerConfig;
-import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.common.serialization.StringDeserializer;
-import org.apache.kafka.streams.StreamsConfig;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
@@ -33,35 +11,19 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 import dev.streamformer.kafka.EmbeddedKafka;
-import dev.streamformer.model.Activation;
-import dev.streamformer.model.Checkpoint;
-import dev.streamformer.model.ModelConfig;
-import dev.streamformer.model.SharingPlan;
-import dev.streamformer.schemas.DeadLetter;
-import dev.streamformer.schemas.ErrorKind;
-import dev.streamformer.schemas.LatencyEvent;
-import dev.streamformer.schemas.Prediction;
-import dev.streamformer.schemas.TokenizedInput;
-import dev.streamformer.schemas.serde.StreamformerSerdes;
 
 /** The processor against a real in-process KRaft broker, exactly_once_v2, 4 stream threads. */
 @Tag("integration")
 class StreamformerIntegrationTest {
 
-    private static final int VALID = 5_000;
-
     @TempDir
     static Path tmp;
 
     private static EmbeddedKafka kafka;
-    private static Path modelDir;
 
     @BeforeAll
     static void startBroker() throws Exception {
         kafka = EmbeddedKafka.start(tmp.resolve("kafka"), 0, Map.of());
-        modelDir = tmp.resolve("model");
-        Checkpoint.random(new ModelConfig(500, 16, 32, 3, 4, 4, 64, 64, 2, Activation.GELU_NEW, 1e-12, true,
-                SharingPlan.ALL, List.of("ham", "spam")), 5).save(modelDir);
     }
 
     @AfterAll
@@ -74,100 +36,6 @@ class StreamformerIntegrationTest {
     @Test
     @Timeout(300)
     void predictsEveryValidRequestOnceAndDeadLettersEveryBadOne() throws Exception {
-        final String prefix = "it-";
-        try (Admin admin = Admin.create(Map.of("bootstrap.servers", kafka.bootstrapServers()))) {
-            admin.createTopics(List.of(new NewTopic(prefix + "requests", 4, (short) 1))).all().get();
-        }
-        final Map<String, ErrorKind> bad = produce(prefix + "requests");
-
-        final Properties props = new Properties();
-        props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
-        props.put(StreamsConfig.APPLICATION_ID_CONFIG, "it-processor");
-        props.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, "4");
-        props.put(StreamsConfig.STATE_DIR_CONFIG, tmp.resolve("state").toString());
-        props.put("consumer.auto.offset.reset", "earliest");
-        props.put(StreamformerConfig.MODEL_DIR, modelDir.toString());
-        props.put(StreamformerConfig.TOPIC_REQUESTS, prefix + "requests");
-        props.put(StreamformerConfig.TOPIC_PREDICTIONS, prefix + "predictions");
-        props.put(StreamformerConfig.TOPIC_LATENCY, prefix + "latency");
-        props.put(StreamformerConfig.TOPIC_DEAD_LETTERS, prefix + "dead-letters");
-        final ModelRegistry registry = new ModelRegistry();
-        final List<ConsumerRecord<String, Prediction>> predictions;
-        final List<ConsumerRecord<String, LatencyEvent>> latency;
-        final List<ConsumerRecord<byte[], DeadLetter>> deadLetters;
-        try (StreamformerApp app = StreamformerApp.start(props, registry)) {
-            assertThat(app.awaitRunning(Duration.ofSeconds(60))).isTrue();
-            predictions = TopicReader.readAll(kafka.bootstrapServers(), prefix + "predictions", new StringDeserializer(),
-                    StreamformerSerdes.prediction(), VALID, Duration.ofSeconds(180));
-            latency = TopicReader.readAll(kafka.bootstrapServers(), prefix + "latency", new StringDeserializer(),
-                    StreamformerSerdes.latencyEvent(), VALID, Duration.ofSeconds(60));
-            deadLetters = TopicReader.readAll(kafka.bootstrapServers(), prefix + "dead-letters",
-                    new ByteArrayDeserializer(), StreamformerSerdes.deadLetter(), bad.size(), Duration.ofSeconds(60));
-        }
-
-        assertThat(predictions).hasSize(VALID);
-        assertThat(predictions.stream().map(ConsumerRecord::key).distinct().count()).isEqualTo(VALID);
-        assertThat(predictions).allSatisfy(r -> assertThat(r.key()).startsWith("ok-"));
-        assertThat(latency).hasSize(VALID);
-        assertThat(latency.stream().map(ConsumerRecord::key).distinct().count()).isEqualTo(VALID);
-        assertThat(latency.stream().map(r -> r.value().getStreamThread()).distinct().count())
-                .as("stream threads that served requests").isGreaterThan(1);
-        assertThat(latency.stream().map(r -> r.value().getSourcePartition()).distinct().count()).isEqualTo(4);
-
-        final Map<String, ErrorKind> found = deadLetters.stream().collect(Collectors.toMap(
-                r -> new String(r.key()), r -> r.value().getErrorKind()));
-        assertThat(found).isEqualTo(bad);
-        assertThat(registry.loads()).as("model loads in this JVM").isEqualTo(1);
-    }
-
-    /** Produces the valid requests and the bad records; returns the expected dead-letter kinds by key. */
-    private static Map<String, ErrorKind> produce(final String topic) throws Exception {
-        final Map<String, ErrorKind> bad = new HashMap<>();
-        final List<ProducerRecord<byte[], byte[]>> records = new ArrayList<>();
-        final SplittableRandom random = new SplittableRandom(9);
-        final Function<TokenizedInput, byte[]> encode = r -> StreamformerSerdes.tokenizedInput().serialize(topic, r);
-        for (int i = 0; i < VALID; i++) {
-            final List<Integer> ids = new ArrayList<>();
-            ids.add(2);
-            random.ints(1 + random.nextInt(30), 5, 500).forEach(ids::add);
-            ids.add(3);
-            records.add(record(topic, "ok-" + i, encode.apply(request("ok-" + i, ids))));
-        }
-        records.add(record(topic, "garbage", new byte[] {(byte) 0xC3, 1, 9, 9, 9}));
-        bad.put("garbage", ErrorKind.DESERIALIZATION);
-        records.add(record(topic, "random-bytes", new byte[] {42, 42, 42, 42, 42, 42, 42, 42, 42, 42, 42}));
-        bad.put("random-bytes", ErrorKind.DESERIALIZATION);
-        final Prediction wrongType = Prediction.newBuilder().setRequestId("x").setModelName("m").setModelVersion("v")
-                .setLabel("ham").setLabelIndex(0).setProbabilities(Map.of("ham", 1.0)).setNumTokens(1)
-                .setCreatedAt(Instant.EPOCH).setPredictedAt(Instant.EPOCH).build();
-        records.add(record(topic, "wrong-schema", StreamformerSerdes.prediction().serialize(topic, wrongType)));
-        bad.put("wrong-schema", ErrorKind.DESERIALIZATION);
-        records.add(record(topic, "empty", encode.apply(request("empty", List.of()))));
-        bad.put("empty", ErrorKind.VALIDATION);
-        records.add(record(topic, "out-of-range", encode.apply(request("out-of-range", List.of(2, 500, 3)))));
-        bad.put("out-of-range", ErrorKind.VALIDATION);
-        records.add(record(topic, "too-long", encode.apply(request("too-long", Collections.nCopies(65, 7)))));
-        bad.put("too-long", ErrorKind.VALIDATION);
-        Collections.shuffle(records, new java.util.Random(3));
-
-        final Properties p = new Properties();
-        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
-        p.put(ProducerConfig.ACKS_CONFIG, "all");
-        try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(p, new ByteArraySerializer(),
-                new ByteArraySerializer())) {
-            for (final ProducerRecord<byte[], byte[]> r : records) {
-                producer.send(r);
-            }
-            producer.flush();
-        }
-        return bad;
-    }
-
-    private static ProducerRecord<byte[], byte[]> record(final String topic, final String key, final byte[] value) {
-        return new ProducerRecord<>(topic, key.getBytes(), value);
-    }
-
-    private static TokenizedInput request(final String id, final List<Integer> ids) {
-        return TokenizedInput.newBuilder().setRequestId(id).setTokenIds(ids).setCreatedAt(Instant.now()).build();
+        new ExactlyOnceFlow(kafka.bootstrapServers(), tmp).run();
     }
 }
