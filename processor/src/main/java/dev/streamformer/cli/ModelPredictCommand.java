@@ -103,7 +103,7 @@ final class ModelPredictCommand implements Callable<Integer> {
                 try {
                     out.println(gson.toJson(render(m, lines.get(i), m.predict(List.of(batch.get(i))).get(0))));
                 } catch (InvalidInputException bad) {
-                    System.err.printf("line %d: %s%n", lines.get(i), bad.getMessage().replaceFirst("^sequence 0:? ?", ""));
+                    System.err.printf("line %d: %s%n", lines.get(i), bad.getMessage().replaceFirst("^sequence 0: ", ""));
                     failures++;
                 }
             }

@@ -59,49 +59,50 @@ record EncoderBatch(int size, int length, long[] tokenIds, long[] segmentIds, fl
      * @throws InvalidInputException when it cannot run
      */
     static void validate(final ModelConfig config, final int index, final EncoderInput in) {
-        final String which = index < 0 ? "the sequence" : "sequence " + index;
+        final String which = index < 0 ? "" : "sequence " + index + ": ";
         if (in.length() == 0) {
-            throw new InvalidInputException(index, which + " is empty: send at least one token id ([CLS] ... [SEP])");
+            throw new InvalidInputException(index,
+                    which + "the token list is empty: send at least one token id ([CLS] ... [SEP])");
         }
         if (in.length() > config.maxPositions()) {
-            throw new InvalidInputException(index, which + " has " + in.length()
+            throw new InvalidInputException(index, which + in.length()
                     + " tokens, more than max_position_embeddings=" + config.maxPositions()
                     + ": truncate it to " + config.maxPositions() + " tokens before sending");
         }
         final int[] ids = in.tokenIds();
         for (int j = 0; j < ids.length; j++) {
             if (ids[j] < 0 || ids[j] >= config.vocabSize()) {
-                throw new InvalidInputException(index, which + ": token id " + ids[j] + " at position " + j
+                throw new InvalidInputException(index, which + "token id " + ids[j] + " at position " + j
                         + " is outside [0, " + config.vocabSize() + "): tokenize with this model's tokenizer");
             }
         }
         final int[] mask = in.attentionMask();
         if (mask != null) {
             if (mask.length != ids.length) {
-                throw new InvalidInputException(index, which + ": attention mask has " + mask.length
+                throw new InvalidInputException(index, which + "attention mask has " + mask.length
                         + " entries but there are " + ids.length + " token ids: send one mask entry per token, or none");
             }
             boolean any = false;
             for (int j = 0; j < mask.length; j++) {
                 if (mask[j] != 0 && mask[j] != 1) {
-                    throw new InvalidInputException(index, which + ": attention mask entry " + mask[j]
+                    throw new InvalidInputException(index, which + "attention mask entry " + mask[j]
                             + " at position " + j + " is not 0 or 1");
                 }
                 any |= mask[j] == 1;
             }
             if (!any) {
-                throw new InvalidInputException(index, which + ": attention mask is all zeros: mark real tokens with 1");
+                throw new InvalidInputException(index, which + "attention mask is all zeros: mark real tokens with 1");
             }
         }
         final int[] segments = in.segmentIds();
         if (segments != null) {
             if (segments.length != ids.length) {
-                throw new InvalidInputException(index, which + ": " + segments.length + " segment ids for "
+                throw new InvalidInputException(index, which + segments.length + " segment ids for "
                         + ids.length + " token ids: send one segment id per token, or none");
             }
             for (int j = 0; j < segments.length; j++) {
                 if (segments[j] < 0 || segments[j] >= config.typeVocabSize()) {
-                    throw new InvalidInputException(index, which + ": segment id " + segments[j] + " at position " + j
+                    throw new InvalidInputException(index, which + "segment id " + segments[j] + " at position " + j
                             + " is outside [0, " + config.typeVocabSize() + ")");
                 }
             }

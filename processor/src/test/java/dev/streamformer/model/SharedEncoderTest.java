@@ -118,7 +118,7 @@ class SharedEncoderTest {
             assertThatThrownBy(() -> model.predict(List.of(EncoderInput.of(2, -1))))
                     .isInstanceOf(InvalidInputException.class).hasMessageContaining("token id -1");
             assertThatThrownBy(() -> model.predict(List.of(EncoderInput.of(2, 3), EncoderInput.of())))
-                    .isInstanceOf(InvalidInputException.class).hasMessageContaining("sequence 1 is empty");
+                    .isInstanceOf(InvalidInputException.class).hasMessageContaining("sequence 1: the token list is empty");
             assertThatThrownBy(() -> model.predict(List.of(EncoderInput.of(new int[41]))))
                     .isInstanceOf(InvalidInputException.class).hasMessageContaining("max_position_embeddings=40");
             assertThatThrownBy(() -> model.predict(List.of(new EncoderInput(new int[] {2, 3}, new int[] {1}, null))))

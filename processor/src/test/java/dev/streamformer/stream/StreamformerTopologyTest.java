@@ -167,7 +167,7 @@ class StreamformerTopologyTest {
         assertThat(letters).extracting(DeadLetter::getRequestId)
                 .containsExactly("empty", "range", "negative", "long", "mask", "model");
         assertThat(letters).extracting(DeadLetter::getErrorKind).containsOnly(ErrorKind.VALIDATION);
-        assertThat(letters.get(0).getErrorMessage()).contains("is empty");
+        assertThat(letters.get(0).getErrorMessage()).startsWith("the token list is empty");
         assertThat(letters.get(1).getErrorMessage()).contains("token id 200").contains("[0, 200)");
         assertThat(letters.get(2).getErrorMessage()).contains("token id -5");
         assertThat(letters.get(3).getErrorMessage()).contains("more than max_position_embeddings=32");
