@@ -1,5 +1,6 @@
 package dev.streamformer.stream;
 
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -7,6 +8,8 @@ import java.util.List;
 import java.util.Map;
 
 import org.apache.kafka.common.errors.SerializationException;
+import org.apache.kafka.streams.KeyValue;
+import org.apache.kafka.streams.processor.PunctuationType;
 import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.RecordMetadata;
@@ -29,6 +32,11 @@ import dev.streamformer.schemas.serde.StreamformerSerdes;
  * Decodes, validates and predicts each request on the model shared by every task of this JVM, and
  * forwards a prediction and a latency event, or a dead letter, to the sinks of the topology. A
  * failure for one record never stops the processor: it becomes that record's dead letter.
+ *
+ * <p>With a batch size above 1, valid requests wait in the task's changelogged {@link BatchBuffer}
+ * until the batch is full or the oldest has waited the maximum (a wall-clock punctuation), then
+ * run as one padded forward pass. Batches are per task (per input partition), because only a
+ * task's own store is committed with its offsets.
  */
 final class InferenceProcessor implements Processor<byte[], byte[], Object, Object> {
 
@@ -37,17 +45,31 @@ final class InferenceProcessor implements Processor<byte[], byte[], Object, Obje
     private final ModelRegistry registry;
     private final String modelDir;
     private final boolean truncate;
+    private final int batchSize;
+    private final long maxWaitMs;
     private final SingleObjectSerde<TokenizedInput> requests = StreamformerSerdes.tokenizedInput();
+    private final List<Pending> pending = new ArrayList<>();
 
     private ProcessorContext<Object, Object> context;
     private ModelRegistry.Lease lease;
     private InferenceModel model;
     private RequestValidator validator;
+    private BatchBuffer buffer;
 
-    InferenceProcessor(final ModelRegistry registry, final String modelDir, final boolean truncate) {
+    /**
+     * @param registry where to borrow the model
+     * @param modelDir the model directory, empty for the default model
+     * @param truncate truncate too-long requests instead of dead-lettering them
+     * @param batchSize requests per forward pass; 1 runs each request as it arrives, without a buffer
+     * @param maxWaitMs the longest a buffered request waits for its batch to fill
+     */
+    InferenceProcessor(final ModelRegistry registry, final String modelDir, final boolean truncate,
+            final int batchSize, final long maxWaitMs) {
         this.registry = registry;
         this.modelDir = modelDir;
         this.truncate = truncate;
+        this.batchSize = batchSize;
+        this.maxWaitMs = maxWaitMs;
     }
 
     @Override
@@ -56,6 +78,24 @@ final class InferenceProcessor implements Processor<byte[], byte[], Object, Obje
         this.lease = registry.acquire(modelDir);
         this.model = lease.model();
         this.validator = new RequestValidator(model, truncate);
+        if (batchSize > 1) {
+            buffer = new BatchBuffer(context.getStateStore(BatchBuffer.STORE));
+            for (final KeyValue<Long, Source> restored : buffer.restore()) {
+                final Source s = restored.value;
+                final TokenizedInput request = requests.deserialize(s.topic(), s.value());
+                try {
+                    pending.add(new Pending(s, request, validator.validate(request), restored.key));
+                } catch (InvalidInputException e) {
+                    // Valid when buffered, invalid for the model served since the restart.
+                    pending.add(new Pending(s, request, null, restored.key));
+                }
+            }
+            if (!pending.isEmpty()) {
+                LOG.info("Task {} restored {} buffered requests", context.taskId(), pending.size());
+            }
+            context.schedule(Duration.ofMillis(Math.max(1, maxWaitMs)), PunctuationType.WALL_CLOCK_TIME,
+                    now -> flushIfDue());
+        }
     }
 
     @Override
@@ -83,10 +123,42 @@ final class InferenceProcessor implements Processor<byte[], byte[], Object, Obje
             deadLetter(source, request.getRequestId(), ErrorKind.VALIDATION, e.getMessage());
             return;
         }
-        predict(List.of(new Pending(source, request, valid)));
+        if (buffer == null) {
+            predict(List.of(new Pending(source, request, valid, -1)));
+            return;
+        }
+        pending.add(new Pending(source, request, valid, buffer.add(source)));
+        if (pending.size() >= batchSize) {
+            flush();
+        }
     }
 
-    private void predict(final List<Pending> batch) {
+    private void flushIfDue() {
+        if (!pending.isEmpty() && Clock.nowMicros() - pending.get(0).source().receivedUs() >= maxWaitMs * 1_000) {
+            flush();
+        }
+    }
+
+    private void flush() {
+        final List<Pending> batch = List.copyOf(pending);
+        pending.clear();
+        predict(batch);
+        buffer.remove(batch.stream().map(Pending::bufferKey).toList());
+    }
+
+    private void predict(final List<Pending> all) {
+        final List<Pending> batch = new ArrayList<>(all.size());
+        for (final Pending p : all) {
+            if (p.valid() == null) {
+                deadLetter(p.source(), p.request().getRequestId(), ErrorKind.VALIDATION,
+                        "buffered before a restart, but invalid for model " + model.name() + " " + model.version());
+            } else {
+                batch.add(p);
+            }
+        }
+        if (batch.isEmpty()) {
+            return;
+        }
         final List<EncoderInput> inputs = new ArrayList<>(batch.size());
         batch.forEach(p -> inputs.add(p.valid().input()));
         final long startUs = Clock.nowMicros();
@@ -160,7 +232,7 @@ final class InferenceProcessor implements Processor<byte[], byte[], Object, Obje
             long receivedUs) {
     }
 
-    /** A valid request waiting for its forward pass. */
-    record Pending(Source source, TokenizedInput request, RequestValidator.Valid valid) {
+    /** A valid request waiting for its forward pass, with its key in the batch buffer (-1 when unbuffered). */
+    record Pending(Source source, TokenizedInput request, RequestValidator.Valid valid, long bufferKey) {
     }
 }

@@ -34,6 +34,10 @@ public final class StreamformerConfig extends AbstractConfig {
     public static final String MODEL_DIR = "streamformer.model.dir";
     /** Intra-op threads per stream thread. */
     public static final String INTRA_OP_THREADS = "streamformer.intra.op.threads";
+    /** Requests per forward pass. */
+    public static final String BATCH_SIZE = "streamformer.batch.size";
+    /** The longest a request waits for its batch. */
+    public static final String BATCH_MAX_WAIT_MS = "streamformer.batch.max.wait.ms";
     /** Whether too-long requests are truncated instead of dead-lettered. */
     public static final String TRUNCATE = "streamformer.truncate";
 
@@ -59,6 +63,13 @@ public final class StreamformerConfig extends AbstractConfig {
                     "Model directory (config.json + model.safetensors) to serve; empty serves the shipped default model.")
             .define(INTRA_OP_THREADS, Type.INT, 1, Range.atLeast(0), Importance.MEDIUM,
                     "PyTorch intra-op threads of each stream thread; keep num.stream.threads x this <= cores. 0 = engine default.")
+            .define(BATCH_SIZE, Type.INT, 8, Range.between(1, 1024), Importance.HIGH,
+                    "Requests per forward pass. Above 1, a task buffers valid requests in a changelogged state store"
+                            + " until the batch is full or the oldest has waited " + "streamformer.batch.max.wait.ms"
+                            + "; 1 runs every request as it arrives, with no store.")
+            .define(BATCH_MAX_WAIT_MS, Type.LONG, 20L, Range.atLeast(0), Importance.MEDIUM,
+                    "The longest a buffered request waits for its batch to fill, in ms (checked by a wall-clock"
+                            + " punctuation, so the real wait can exceed it by up to the poll interval).")
             .define(TRUNCATE, Type.BOOLEAN, false, Importance.MEDIUM,
                     "Truncate requests longer than the model's max_position_embeddings (and mark the prediction"
                             + " truncated) instead of sending them to the dead-letter topic.");

@@ -16,7 +16,9 @@ import dev.streamformer.schemas.serde.StreamformerSerdes;
  *                                 \--> dead letters  (key: original key bytes, DeadLetter)
  * </pre>
  * Requests are read as bytes and decoded in the processor, so that undecodable records reach the
- * dead-letter topic with their original bytes instead of stopping the stream thread.
+ * dead-letter topic with their original bytes instead of stopping the stream thread. With a batch
+ * size above 1 the inference processor owns a changelogged store that buffers requests until
+ * their batch runs.
  */
 public final class StreamformerTopology {
 
@@ -39,9 +41,15 @@ public final class StreamformerTopology {
     public static Topology build(final StreamformerConfig config, final ModelRegistry registry) {
         final String modelDir = config.getString(StreamformerConfig.MODEL_DIR);
         final boolean truncate = config.getBoolean(StreamformerConfig.TRUNCATE);
+        final int batchSize = config.getInt(StreamformerConfig.BATCH_SIZE);
+        final long maxWaitMs = config.getLong(StreamformerConfig.BATCH_MAX_WAIT_MS);
         final Topology topology = new Topology();
         topology.addSource(SOURCE, new ByteArrayDeserializer(), new ByteArrayDeserializer(), config.requestsTopic());
-        topology.addProcessor(INFERENCE, () -> new InferenceProcessor(registry, modelDir, truncate), SOURCE);
+        topology.addProcessor(INFERENCE, () -> new InferenceProcessor(registry, modelDir, truncate, batchSize,
+                maxWaitMs), SOURCE);
+        if (batchSize > 1) {
+            topology.addStateStore(BatchBuffer.storeBuilder(), INFERENCE);
+        }
         topology.addSink(PREDICTIONS_SINK, config.predictionsTopic(), new StringSerializer(),
                 StreamformerSerdes.prediction().serializer(), INFERENCE);
         topology.addSink(LATENCY_SINK, config.latencyTopic(), new StringSerializer(),

@@ -68,6 +68,7 @@ class StreamformerTopologyTest {
         props.put(StreamsConfig.APPLICATION_ID_CONFIG, "topology-test");
         props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
         props.put(StreamformerConfig.MODEL_DIR, modelDir.toString());
+        props.put(StreamformerConfig.BATCH_SIZE, "1");
         props.putAll(extra);
         final StreamformerConfig config = new StreamformerConfig(props);
         registry = new ModelRegistry();
@@ -199,6 +200,59 @@ class StreamformerTopologyTest {
         assertThat(d.getErrorMessage()).startsWith("inference failed");
         send(request("next", 2, 5, 3));
         assertThat(deadLetters.readValue().getRequestId()).isEqualTo("next");
+    }
+
+    @Test
+    void runsAFullBatchAsOneForwardPass() {
+        start(Map.of(StreamformerConfig.BATCH_SIZE, "3", StreamformerConfig.BATCH_MAX_WAIT_MS, "60000"));
+        send(request("b-1", 2, 5, 3));
+        send(request("b-2", 2, 6, 7, 8, 3));
+        assertThat(predictions.isEmpty()).as("waiting for the batch to fill").isTrue();
+        send(request("bad", 2, 999, 3));
+        assertThat(deadLetters.readValue().getRequestId()).as("invalid requests never wait").isEqualTo("bad");
+        send(request("b-3", 2, 9, 3));
+        assertThat(predictions.readValuesToList()).extracting(Prediction::getRequestId)
+                .containsExactly("b-1", "b-2", "b-3");
+        final List<LatencyEvent> events = latency.readValuesToList();
+        assertThat(events).extracting(LatencyEvent::getBatchSize).containsOnly(3);
+        assertThat(events).extracting(LatencyEvent::getInferenceStartUs).containsOnly(events.get(0).getInferenceStartUs());
+        assertThat(events.get(0).getBatchWaitUs()).isGreaterThan(events.get(2).getBatchWaitUs());
+    }
+
+    @Test
+    void batchedOutputsEqualRecordAtATimeOutputs() {
+        send(request("x-1", 2, 5, 3));
+        send(request("x-2", 2, 6, 7, 8, 9, 10, 3));
+        final List<Prediction> single = predictions.readValuesToList();
+        start(Map.of(StreamformerConfig.BATCH_SIZE, "2"));
+        send(request("x-1", 2, 5, 3));
+        send(request("x-2", 2, 6, 7, 8, 9, 10, 3));
+        final List<Prediction> batched = predictions.readValuesToList();
+        for (int i = 0; i < 2; i++) {
+            for (final String label : List.of("ham", "spam")) {
+                assertThat(batched.get(i).getProbabilities().get(label))
+                        .isCloseTo(single.get(i).getProbabilities().get(label), within(1e-5));
+            }
+        }
+    }
+
+    @Test
+    void flushesAPartialBatchAfterTheMaximumWait() {
+        start(Map.of(StreamformerConfig.BATCH_SIZE, "8", StreamformerConfig.BATCH_MAX_WAIT_MS, "50"));
+        send(request("lonely", 2, 5, 3));
+        assertThat(predictions.isEmpty()).isTrue();
+        sleepMillis(60);
+        driver.advanceWallClockTime(java.time.Duration.ofMillis(60));
+        assertThat(predictions.readValue().getRequestId()).isEqualTo("lonely");
+        assertThat(latency.readValue().getBatchSize()).isEqualTo(1);
+    }
+
+    private static void sleepMillis(final long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     @Test
