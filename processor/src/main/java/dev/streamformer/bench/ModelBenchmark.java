@@ -11,10 +11,10 @@ import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.pytorch.jni.JniUtils;
 
 import dev.streamformer.model.EncoderInput;
 import dev.streamformer.model.InferenceModel;
+import dev.streamformer.model.IntraOpThreads;
 import dev.streamformer.model.SharedEncoder;
 
 /**
@@ -87,7 +87,7 @@ public final class ModelBenchmark {
      * @return median GFLOP/s
      */
     public static double matmulCeiling(final int threads, final int n, final int repetitions) {
-        JniUtils.setNumThreads(threads);
+        IntraOpThreads.apply(threads);
         try (NDManager manager = Engine.getEngine(SharedEncoder.ENGINE).newBaseManager()) {
             final NDArray a = manager.randomNormal(new Shape(n, n));
             final NDArray b = manager.randomNormal(new Shape(n, n));

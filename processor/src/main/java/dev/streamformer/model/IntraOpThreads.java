@@ -1,5 +1,6 @@
 package dev.streamformer.model;
 
+import ai.djl.engine.Engine;
 import ai.djl.pytorch.jni.JniUtils;
 
 /**
@@ -7,7 +8,7 @@ import ai.djl.pytorch.jni.JniUtils;
  * with the engine default. This applies a chosen count once per thread, before its first forward
  * pass.
  */
-final class IntraOpThreads {
+public final class IntraOpThreads {
 
     private static final ThreadLocal<Integer> APPLIED = new ThreadLocal<>();
 
@@ -19,12 +20,14 @@ final class IntraOpThreads {
      *
      * @param threads the count; 0 or less leaves the engine default
      */
-    static void apply(final int threads) {
+    public static void apply(final int threads) {
         if (threads <= 0) {
             return;
         }
         final Integer current = APPLIED.get();
         if (current == null || current != threads) {
+            // The native library must be loaded before its thread setting can be called.
+            Engine.getEngine(SharedEncoder.ENGINE);
             JniUtils.setNumThreads(threads);
             APPLIED.set(threads);
         }
