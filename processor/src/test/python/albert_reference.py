@@ -102,7 +102,7 @@ class Attention(nn.Module):
 
     def forward(self, x, mask_bias):
         b, s, h = x.shape
-        d = h // self.heads
+        d = self.query.weight.shape[0] // self.heads
         q = self.query(x).view(b, s, self.heads, d).transpose(1, 2)
         k = self.key(x).view(b, s, self.kv_heads, d).transpose(1, 2)
         v = self.value(x).view(b, s, self.kv_heads, d).transpose(1, 2)
@@ -111,7 +111,7 @@ class Attention(nn.Module):
         v = v.repeat_interleave(repeat, dim=1)
         scores = torch.matmul(q, k.transpose(-1, -2)) / math.sqrt(d) + mask_bias
         probs = torch.softmax(scores, dim=-1)
-        context = torch.matmul(probs, v).transpose(1, 2).reshape(b, s, h)
+        context = torch.matmul(probs, v).transpose(1, 2).reshape(b, s, self.heads * d)
         return self.norm(x + self.dense(context))
 
 
@@ -137,7 +137,9 @@ def build(config, weights):
         amap = fmap = layer_map("sequence", config.get("num_hidden_groups", 1), layers)
     albert = amap == fmap and amap == layer_map("sequence", max(amap) + 1, layers) \
         and ext.get("num_key_value_heads", config["num_attention_heads"]) == config["num_attention_heads"] \
-        and ext.get("embedding_projection", True)
+        and ext.get("embedding_projection", True) \
+        and ext.get("attention_head_size", config["hidden_size"] // config["num_attention_heads"]) \
+        * config["num_attention_heads"] == config["hidden_size"]
     eps = config.get("layer_norm_eps", 1e-12)
     heads = config["num_attention_heads"]
     kv_heads = ext.get("num_key_value_heads", heads)

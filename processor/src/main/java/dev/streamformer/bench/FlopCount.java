@@ -23,9 +23,10 @@ public final class FlopCount {
         final double h = c.hiddenSize();
         final double kv = (double) c.numKeyValueHeads() * c.headSize();
         final double projection = c.embeddingProjection() ? 2 * s * c.embeddingSize() * h : 0;
-        final double qkv = 2 * s * h * (h + 2 * kv);
-        final double scoresAndContext = 2 * 2 * s * s * h;
-        final double dense = 2 * s * h * h;
+        final double q = c.attentionSize();
+        final double qkv = 2 * s * h * (q + 2 * kv);
+        final double scoresAndContext = 2 * 2 * s * s * q;
+        final double dense = 2 * s * h * q;
         final double ffn = 2 * 2 * s * h * c.intermediateSize();
         final double head = 2 * h * h + 2 * h * c.numLabels();
         return projection + c.numLayers() * (qkv + scoresAndContext + dense + ffn) + head;

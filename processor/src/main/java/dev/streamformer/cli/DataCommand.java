@@ -46,13 +46,16 @@ final class DataCommand implements Runnable {
 
     /** {@code data sample}. */
     @Command(name = "sample", mixinStandardHelpOptions = true,
-            description = "Write the demo sample: a seeded sample of the later-collected split's test part (-2 groups).")
+            description = "Write the demo sample: a seeded sample of a split's held-out test part.")
     static final class Sample implements Callable<Integer> {
 
         @Option(names = "--dir", defaultValue = "data/spamassassin", description = "Data directory (default: ${DEFAULT-VALUE}).")
         private Path dir;
 
-        @Option(names = "--count", defaultValue = "1200", description = "Messages (default: ${DEFAULT-VALUE}).")
+        @Option(names = "--split", defaultValue = "random", description = "random or later (default: ${DEFAULT-VALUE}).")
+        private String split;
+
+        @Option(names = "--count", defaultValue = "1200", description = "Most messages (default: ${DEFAULT-VALUE}).")
         private int count;
 
         @Option(names = "--max-chars", defaultValue = "2000", description = "Longest text kept (default: ${DEFAULT-VALUE}).")
@@ -66,10 +69,11 @@ final class DataCommand implements Runnable {
 
         @Override
         public Integer call() throws Exception {
-            final Corpus.Split split = Corpus.laterCollected(Corpus.read(dir), seed);
-            DemoSample.write(split.test(), count, maxChars, seed, out);
-            System.out.printf("wrote %d messages of %d in the test split to %s%n", Math.min(count, split.test().size()),
-                    split.test().size(), out);
+            final List<Corpus.Message> messages = Corpus.read(dir);
+            final Corpus.Split parts = Corpus.split(split, messages, seed);
+            DemoSample.write(parts.test(), count, maxChars, seed, out);
+            System.out.printf("wrote %d messages of the %d in the %s split's test part to %s%n",
+                    Math.min(count, parts.test().size()), parts.test().size(), split, out);
             return 0;
         }
     }

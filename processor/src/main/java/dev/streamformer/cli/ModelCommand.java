@@ -11,6 +11,9 @@ import picocli.CommandLine.Command;
             ModelStatsCommand.class,
             ModelInitCommand.class,
             ModelVocabCommand.class,
+            ModelTrainCommand.class,
+            ModelFinetuneCommand.class,
+            ModelEvalCommand.class,
             ModelPredictCommand.class
         })
 final class ModelCommand implements Runnable {

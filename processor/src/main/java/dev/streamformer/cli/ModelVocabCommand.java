@@ -20,7 +20,7 @@ final class ModelVocabCommand implements Callable<Integer> {
     @Option(names = "--data", defaultValue = "data/spamassassin", description = "Corpus directory (default: ${DEFAULT-VALUE}).")
     private Path data;
 
-    @Option(names = "--split", defaultValue = "later", description = "random (stratified 80/10/10) or later"
+    @Option(names = "--split", defaultValue = "random", description = "random (stratified 80/10/10) or later"
             + " (train on the -1 groups) (default: ${DEFAULT-VALUE}).")
     private String split;
 
@@ -40,11 +40,7 @@ final class ModelVocabCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         final List<Corpus.Message> messages = Corpus.read(data);
-        final Corpus.Split s = switch (split) {
-            case "random" -> Corpus.stratifiedRandom(messages, seed);
-            case "later" -> Corpus.laterCollected(messages, seed);
-            default -> throw new IllegalArgumentException("--split must be random or later, got " + split);
-        };
+        final Corpus.Split s = Corpus.split(split, messages, seed);
         final List<String> vocab = WordPieceTrainer.train(s.train().stream().map(Corpus.Message::text).toList(),
                 vocabSize, minFrequency);
         TokenizerFiles.write(out, vocab);

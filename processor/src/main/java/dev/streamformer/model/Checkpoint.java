@@ -146,6 +146,19 @@ public record Checkpoint(ModelConfig config, Map<String, Tensor> tensors) {
     }
 
     /**
+     * The same model with every tensor widened to F32 (int8 tensors dequantized with their scales).
+     *
+     * @return an F32 checkpoint
+     */
+    public Checkpoint dequantized() {
+        final Map<String, Tensor> out = new LinkedHashMap<>();
+        for (final ParameterSpec spec : ParameterLayout.of(config)) {
+            out.put(spec.name(), Tensor.ofFloats(spec.shape(), floats(spec.name())));
+        }
+        return new Checkpoint(config, out);
+    }
+
+    /**
      * The stored bytes by dtype, counting every tensor once.
      *
      * @return bytes per dtype name

@@ -49,6 +49,7 @@ import com.google.gson.JsonParser;
  * @param embeddingProjection whether an E to H projection follows the embeddings
  * @param plan which parameter set each layer uses
  * @param labels the label of every class, by index
+ * @param headSize size of one attention head; H / A unless heads were pruned (0 = H / A)
  */
 public record ModelConfig(
         int vocabSize,
@@ -64,7 +65,8 @@ public record ModelConfig(
         double layerNormEps,
         boolean embeddingProjection,
         SharingPlan plan,
-        List<String> labels) {
+        List<String> labels,
+        int headSize) {
 
     /** The file name of the configuration in a model directory. */
     public static final String FILE_NAME = "config.json";
@@ -72,9 +74,39 @@ public record ModelConfig(
     private static final String EXTENSION = "streamformer";
     private static final Gson GSON = new GsonBuilder().setPrettyPrinting().disableHtmlEscaping().create();
 
+    /**
+     * A config whose head size is H / A.
+     *
+     * @param vocabSize V
+     * @param embeddingSize E
+     * @param hiddenSize H
+     * @param numLayers L
+     * @param numHeads A
+     * @param numKeyValueHeads G
+     * @param intermediateSize F
+     * @param maxPositions longest sequence
+     * @param typeVocabSize segment ids
+     * @param activation feed-forward activation
+     * @param layerNormEps LayerNorm epsilon
+     * @param embeddingProjection whether E is projected to H
+     * @param plan the sharing plan
+     * @param labels the labels
+     */
+    public ModelConfig(final int vocabSize, final int embeddingSize, final int hiddenSize, final int numLayers,
+            final int numHeads, final int numKeyValueHeads, final int intermediateSize, final int maxPositions,
+            final int typeVocabSize, final Activation activation, final double layerNormEps,
+            final boolean embeddingProjection, final SharingPlan plan, final List<String> labels) {
+        this(vocabSize, embeddingSize, hiddenSize, numLayers, numHeads, numKeyValueHeads, intermediateSize, maxPositions,
+                typeVocabSize, activation, layerNormEps, embeddingProjection, plan, labels, 0);
+    }
+
     /** Validates the dimensions; every problem is reported at once. */
     public ModelConfig {
         labels = List.copyOf(labels);
+        final boolean derivedHeadSize = headSize == 0;
+        if (derivedHeadSize && numHeads > 0) {
+            headSize = hiddenSize / numHeads;
+        }
         final List<String> problems = new ArrayList<>();
         positive(problems, "vocab_size", vocabSize);
         positive(problems, "embedding_size", embeddingSize);
@@ -85,7 +117,7 @@ public record ModelConfig(
         positive(problems, "intermediate_size", intermediateSize);
         positive(problems, "max_position_embeddings", maxPositions);
         positive(problems, "type_vocab_size", typeVocabSize);
-        if (numHeads > 0 && hiddenSize % numHeads != 0) {
+        if (derivedHeadSize && numHeads > 0 && hiddenSize % numHeads != 0) {
             problems.add("hidden_size (" + hiddenSize + ") must be a multiple of num_attention_heads (" + numHeads + ")");
         }
         if (numKeyValueHeads > 0 && numHeads % numKeyValueHeads != 0) {
@@ -121,9 +153,9 @@ public record ModelConfig(
         }
     }
 
-    /** @return the size of one attention head, H / A */
-    public int headSize() {
-        return hiddenSize / numHeads;
+    /** @return the width of all query heads together, A x head size (H unless heads were pruned) */
+    public int attentionSize() {
+        return numHeads * headSize;
     }
 
     /** @return the number of classes */
@@ -147,7 +179,7 @@ public record ModelConfig(
      * @return the groups, or empty when the plan needs the extension layout
      */
     public OptionalInt albertGroups() {
-        if (numKeyValueHeads != numHeads || !embeddingProjection) {
+        if (numKeyValueHeads != numHeads || !embeddingProjection || attentionSize() != hiddenSize) {
             return OptionalInt.empty();
         }
         return plan.albertGroups(numLayers);
@@ -162,7 +194,7 @@ public record ModelConfig(
     public ModelConfig withPlan(final SharingPlan newPlan) {
         return new ModelConfig(vocabSize, embeddingSize, hiddenSize, numLayers, numHeads, numKeyValueHeads,
                 intermediateSize, maxPositions, typeVocabSize, activation, layerNormEps, embeddingProjection,
-                newPlan, labels);
+                newPlan, labels, headSize);
     }
 
     /**
@@ -174,7 +206,20 @@ public record ModelConfig(
     public ModelConfig withKeyValueHeads(final int kvHeads) {
         return new ModelConfig(vocabSize, embeddingSize, hiddenSize, numLayers, numHeads, kvHeads,
                 intermediateSize, maxPositions, typeVocabSize, activation, layerNormEps, embeddingProjection,
-                plan, labels);
+                plan, labels, headSize);
+    }
+
+    /**
+     * The same architecture with other attention and feed-forward widths (after pruning).
+     *
+     * @param heads A
+     * @param kvHeads G
+     * @param intermediate F
+     * @return a new config with the same head size
+     */
+    public ModelConfig withWidths(final int heads, final int kvHeads, final int intermediate) {
+        return new ModelConfig(vocabSize, embeddingSize, hiddenSize, numLayers, heads, kvHeads, intermediate,
+                maxPositions, typeVocabSize, activation, layerNormEps, embeddingProjection, plan, labels, headSize);
     }
 
     private static int max(final int[] values) {
@@ -264,7 +309,8 @@ public record ModelConfig(
                 o.has("layer_norm_eps") ? o.get("layer_norm_eps").getAsDouble() : 1e-12,
                 !ext.has("embedding_projection") || ext.get("embedding_projection").getAsBoolean(),
                 plan,
-                readLabels(o));
+                readLabels(o),
+                intOr(ext, "attention_head_size", 0));
     }
 
     private static List<String> readLabels(final JsonObject o) {
@@ -343,6 +389,7 @@ public record ModelConfig(
         ext.put("ffn_sharing", plan.ffn().configName());
         ext.put("ffn_groups", plan.ffn().sets(numLayers, plan.ffnGroups()));
         ext.put("num_key_value_heads", numKeyValueHeads);
+        ext.put("attention_head_size", headSize);
         ext.put("embedding_projection", embeddingProjection);
         ext.put("attention_layer_map", SharingPlan.letters(plan.attentionMap(numLayers)));
         ext.put("ffn_layer_map", SharingPlan.letters(plan.ffnMap(numLayers)));

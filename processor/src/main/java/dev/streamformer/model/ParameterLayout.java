@@ -88,6 +88,7 @@ public final class ParameterLayout {
         final long v = c.vocabSize();
         final long e = c.embeddingSize();
         final long h = c.hiddenSize();
+        final long q = c.attentionSize();
         final long kv = (long) c.numKeyValueHeads() * c.headSize();
         final long f = c.intermediateSize();
         final List<ParameterSpec> specs = new ArrayList<>();
@@ -101,10 +102,10 @@ public final class ParameterLayout {
         for (int s = 0; s < c.attentionSets(); s++) {
             final String p = attentionPrefix(c, s) + "attention.";
             final String component = attentionComponent(s);
-            addLinear(specs, p + "query", h, h, component);
+            addLinear(specs, p + "query", q, h, component);
             addLinear(specs, p + "key", kv, h, component);
             addLinear(specs, p + "value", kv, h, component);
-            addLinear(specs, p + "dense", h, h, component);
+            addLinear(specs, p + "dense", h, q, component);
             addNorm(specs, p + "LayerNorm", h, component);
         }
         for (int s = 0; s < c.ffnSets(); s++) {

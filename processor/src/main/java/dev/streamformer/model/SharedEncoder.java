@@ -201,7 +201,7 @@ public final class SharedEncoder implements AutoCloseable {
         final NDArray context = perGroup == 1
                 ? probs.matMul(v)
                 : probs.reshape(b, kvHeads, perGroup * s, s).matMul(v).reshape(b, heads, s, d);
-        final NDArray merged = context.transpose(0, 2, 1, 3).reshape(b, s, config.hiddenSize());
+        final NDArray merged = context.transpose(0, 2, 1, 3).reshape(b, s, config.attentionSize());
         return Linear.linear(merged, a.denseWeight, a.denseBias).singletonOrThrow();
     }
 

@@ -126,6 +126,22 @@ public final class Corpus {
         return new Split(train, validation, messages.stream().filter(Message::later).toList());
     }
 
+    /**
+     * One of the two splits by name.
+     *
+     * @param kind random (stratified 80/10/10) or later (train on the -1 groups, test on the -2 groups)
+     * @param messages the corpus
+     * @param seed the shuffle seed
+     * @return the split
+     */
+    public static Split split(final String kind, final List<Message> messages, final long seed) {
+        return switch (kind) {
+            case "random" -> stratifiedRandom(messages, seed);
+            case "later" -> laterCollected(messages, seed);
+            default -> throw new IllegalArgumentException("split must be random or later, got '" + kind + "'");
+        };
+    }
+
     private static void cutStratified(final List<Message> messages, final long seed, final double trainShare,
             final double validationShare, final List<Message> train, final List<Message> validation,
             final List<Message> test) {

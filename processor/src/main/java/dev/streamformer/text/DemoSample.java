@@ -17,9 +17,10 @@ import java.util.zip.GZIPInputStream;
 import java.util.zip.GZIPOutputStream;
 
 /**
- * The labelled messages the demo produces: a seeded sample of the held-out test split of the
- * later-collected split (the -2 groups), stored as gzipped TSV lines {@code id, label, text}
- * with the text cut to a few thousand characters. Bundled with the processor.
+ * The labelled messages the demo produces: the held-out test part of the stratified random split
+ * (seed 13), which no shipped model or vocabulary has seen, stored as gzipped TSV lines
+ * {@code id, label, text} with the text cut to a few thousand characters. Bundled with the
+ * processor.
  */
 public final class DemoSample {
 

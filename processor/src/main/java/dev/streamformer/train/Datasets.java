@@ -11,26 +11,6 @@ import dev.streamformer.text.TextTokenizer;
 /** Tokenized splits of the SpamAssassin corpus. */
 public final class Datasets {
 
-    /** The two splits of the corpus. */
-    public enum SplitKind {
-        /** Stratified random 80/10/10. */
-        RANDOM,
-        /** Train and validate on the -1 groups, test on the later -2 groups. */
-        LATER;
-
-        /**
-         * @param name random or later
-         * @return the kind
-         */
-        public static SplitKind parse(final String name) {
-            return switch (name) {
-                case "random" -> RANDOM;
-                case "later" -> LATER;
-                default -> throw new IllegalArgumentException("split must be random or later, got '" + name + "'");
-            };
-        }
-    }
-
     /**
      * A tokenized split.
      *
@@ -64,17 +44,16 @@ public final class Datasets {
      * Reads, splits and tokenizes the corpus.
      *
      * @param dataDir the corpus directory
-     * @param kind which split
+     * @param kind random or later
      * @param modelDir the model directory holding tokenizer.json
      * @param maxLength tokens per example
      * @return the tokenized split
      * @throws IOException when the corpus or tokenizer cannot be read
      */
-    public static Tokenized load(final Path dataDir, final SplitKind kind, final Path modelDir, final int maxLength)
+    public static Tokenized load(final Path dataDir, final String kind, final Path modelDir, final int maxLength)
             throws IOException {
         final List<Corpus.Message> messages = Corpus.read(dataDir);
-        final Corpus.Split split = kind == SplitKind.RANDOM
-                ? Corpus.stratifiedRandom(messages, SPLIT_SEED) : Corpus.laterCollected(messages, SPLIT_SEED);
+        final Corpus.Split split = Corpus.split(kind, messages, SPLIT_SEED);
         try (TextTokenizer tokenizer = TextTokenizer.load(modelDir, maxLength)) {
             return new Tokenized(tokenize(split.train(), tokenizer), tokenize(split.validation(), tokenizer),
                     tokenize(split.test(), tokenizer));

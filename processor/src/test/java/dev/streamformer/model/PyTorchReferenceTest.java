@@ -66,7 +66,8 @@ class PyTorchReferenceTest {
                 Arguments.of("sequence-3", SharingPlan.both(SharingStrategy.SEQUENCE, 3), 4, Activation.GELU_NEW),
                 Arguments.of("cycle-reverse-3", SharingPlan.both(SharingStrategy.CYCLE_REVERSE, 3), 4, Activation.GELU),
                 Arguments.of("all-kv1", SharingPlan.ALL, 1, Activation.GELU_NEW),
-                Arguments.of("none-kv2", SharingPlan.NONE, 2, Activation.GELU));
+                Arguments.of("none-kv2", SharingPlan.NONE, 2, Activation.GELU),
+                Arguments.of("pruned-3-heads", SharingPlan.both(SharingStrategy.CYCLE, 2), 3, Activation.GELU_NEW));
     }
 
     @ParameterizedTest(name = "{0}")
@@ -74,10 +75,13 @@ class PyTorchReferenceTest {
     void logitsAgreeWithPyTorchToOneInTenThousand(final String label, final SharingPlan plan, final int kvHeads,
             final Activation activation) throws Exception {
         assumeTrue(torchMissing == null, () -> "Skipped: " + torchMissing);
-        final ModelConfig base = TestModels.small(plan).withKeyValueHeads(kvHeads);
+        // Three key/value heads stand for a model whose heads were pruned: 3 heads of size 8 in a width of 32.
+        final boolean pruned = kvHeads == 3;
+        final ModelConfig base = TestModels.small(plan);
         final ModelConfig config = new ModelConfig(base.vocabSize(), base.embeddingSize(), base.hiddenSize(),
-                base.numLayers(), base.numHeads(), base.numKeyValueHeads(), base.intermediateSize(),
-                base.maxPositions(), base.typeVocabSize(), activation, 1e-6, true, plan, base.labels());
+                base.numLayers(), pruned ? 3 : base.numHeads(), kvHeads, pruned ? 40 : base.intermediateSize(),
+                base.maxPositions(), base.typeVocabSize(), activation, 1e-6, true, plan, base.labels(),
+                base.hiddenSize() / base.numHeads());
         final Path modelDir = dir.resolve(label);
         TestModels.randomized(config, label.hashCode()).save(modelDir);
 
