@@ -14,6 +14,9 @@ import picocli.CommandLine.Command;
             ModelTrainCommand.class,
             ModelFinetuneCommand.class,
             ModelEvalCommand.class,
+            ModelShareCommand.class,
+            ModelPruneCommand.class,
+            ModelQuantizeCommand.class,
             ModelPredictCommand.class
         })
 final class ModelCommand implements Runnable {

@@ -1,0 +1,33 @@
+package dev.streamformer.cli;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.List;
+
+import dev.streamformer.model.Checkpoint;
+import dev.streamformer.model.ParameterStats;
+
+/** Shared by share, prune and quantize: statistics before and after, then the new model directory. */
+final class CompressionRun {
+
+    private CompressionRun() {
+    }
+
+    static int write(final String step, final Path source, final Checkpoint before, final Checkpoint after,
+            final Path out) throws Exception {
+        final ParameterStats a = ParameterStats.of(before);
+        final ParameterStats b = ParameterStats.of(after);
+        System.out.printf("== before %s%n%s%n== after %s%n%s%n", step, a.toTable(), step, b.toTable());
+        after.save(out);
+        for (final String file : List.of("tokenizer.json", "vocab.txt")) {
+            if (Files.isRegularFile(source.resolve(file))) {
+                Files.copy(source.resolve(file), out.resolve(file), StandardCopyOption.REPLACE_EXISTING);
+            }
+        }
+        System.out.printf("wrote %s (version %s): unique parameters %,d -> %,d, weights %.2f MB -> %.2f MB (file %.2f MB)%n",
+                out, Checkpoint.version(out), a.uniqueParameters(), b.uniqueParameters(), a.totalBytes() / 1e6,
+                b.totalBytes() / 1e6, Files.size(out.resolve(Checkpoint.WEIGHTS_FILE)) / 1e6);
+        return 0;
+    }
+}
