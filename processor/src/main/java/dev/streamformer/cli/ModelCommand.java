@@ -17,6 +17,7 @@ import picocli.CommandLine.Command;
             ModelShareCommand.class,
             ModelPruneCommand.class,
             ModelQuantizeCommand.class,
+            ModelTradeoffCommand.class,
             ModelPredictCommand.class
         })
 final class ModelCommand implements Runnable {

@@ -20,13 +20,13 @@ final class TrainOptions {
     @Option(names = "--out", required = true, paramLabel = "<dir>", description = "Model directory to write.")
     Path out;
 
-    @Option(names = "--epochs", defaultValue = "4", description = "Passes over the training part (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--epochs", defaultValue = "3", description = "Passes over the training part (default: ${DEFAULT-VALUE}).")
     int epochs;
 
     @Option(names = "--batch-size", defaultValue = "16", description = "Examples per step (default: ${DEFAULT-VALUE}).")
     int batchSize;
 
-    @Option(names = "--lr", defaultValue = "1e-3", description = "Peak learning rate (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--lr", defaultValue = "3e-4", description = "Peak learning rate (default: ${DEFAULT-VALUE}).")
     double learningRate;
 
     @Option(names = "--warmup", defaultValue = "0.1",

@@ -44,16 +44,28 @@ public final class AdamW {
      *
      * @param parameters the parameters by name
      * @param learningRate this step's learning rate
+     * @param maxGradientNorm the global gradient norm is clipped to this (0 = no clipping)
      * @param scratch owns this step's temporaries
+     * @return the global gradient norm before clipping
      */
-    public void update(final Map<String, NDArray> parameters, final double learningRate, final NDManager scratch) {
+    public double update(final Map<String, NDArray> parameters, final double learningRate, final double maxGradientNorm,
+            final NDManager scratch) {
         step++;
+        double squares = 0;
+        for (final NDArray w : parameters.values()) {
+            final NDArray g = w.getGradient();
+            g.attach(scratch);
+            squares += g.square().sum().getFloat();
+        }
+        final double norm = Math.sqrt(squares);
+        final double clip = maxGradientNorm > 0 && norm > maxGradientNorm ? maxGradientNorm / norm : 1.0;
         final double correction1 = 1 - Math.pow(beta1, step);
         final double correction2 = 1 - Math.pow(beta2, step);
         for (final Map.Entry<String, NDArray> e : parameters.entrySet()) {
             final NDArray w = e.getValue();
-            final NDArray g = w.getGradient();
-            g.attach(scratch);
+            final NDArray raw = w.getGradient();
+            raw.attach(scratch);
+            final NDArray g = clip == 1.0 ? raw : raw.mul(clip);
             final NDArray m = first.computeIfAbsent(e.getKey(), k -> stateManager.zeros(w.getShape()));
             final NDArray v = second.computeIfAbsent(e.getKey(), k -> stateManager.zeros(w.getShape()));
             m.muli(beta1).addi(g.mul(1 - beta1));
@@ -70,6 +82,7 @@ public final class AdamW {
             }
             w.subi(update);
         }
+        return norm;
     }
 
     private static boolean decays(final String name) {

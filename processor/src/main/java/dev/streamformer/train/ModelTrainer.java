@@ -35,6 +35,9 @@ import dev.streamformer.model.SharedEncoder;
  */
 public final class ModelTrainer {
 
+    /** Global gradient-norm clipping, which keeps post-LayerNorm Transformers from collapsing early on. */
+    static final double MAX_GRADIENT_NORM = 1.0;
+
     /**
      * Training settings.
      *
@@ -137,7 +140,7 @@ public final class ModelTrainer {
                 collector.backward(loss);
                 value = loss.getFloat();
             }
-            optimizer.update(params, learningRate, scratch);
+            optimizer.update(params, learningRate, MAX_GRADIENT_NORM, scratch);
             for (final NDArray p : params.values()) {
                 final NDArray g = p.getGradient();
                 g.attach(scratch);

@@ -1,0 +1,239 @@
+package dev.streamformer.train;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+import org.knowm.xchart.BitmapEncoder;
+import org.knowm.xchart.XYChart;
+import org.knowm.xchart.XYChartBuilder;
+import org.knowm.xchart.XYSeries;
+
+import com.google.gson.GsonBuilder;
+
+import dev.streamformer.bench.MemoryProbe;
+import dev.streamformer.bench.ModelBenchmark;
+import dev.streamformer.compress.Prune;
+import dev.streamformer.compress.Quantize;
+import dev.streamformer.compress.Share;
+import dev.streamformer.model.Activation;
+import dev.streamformer.model.Checkpoint;
+import dev.streamformer.model.InferenceModel;
+import dev.streamformer.model.ModelConfig;
+import dev.streamformer.model.ParameterStats;
+import dev.streamformer.model.SharingPlan;
+import dev.streamformer.model.SharingStrategy;
+import dev.streamformer.text.Corpus;
+import dev.streamformer.text.TokenizerFiles;
+import dev.streamformer.text.WordPieceTrainer;
+
+/**
+ * The trade-off table: the same dimensions, data, seed and training budget for every sharing plan
+ * and compression step, measured on both splits; writes markdown, JSON and a chart.
+ */
+public final class TradeoffTable {
+
+    /**
+     * Dimensions and budget of every row.
+     *
+     * @param embedding E
+     * @param hidden H
+     * @param layers L
+     * @param heads A
+     * @param intermediate F
+     * @param vocab WordPiece vocabulary size
+     * @param maxLength tokens per e-mail
+     * @param training the training settings of every model trained from scratch
+     * @param finetuneEpochs epochs of recovery after share and prune
+     */
+    public record Setup(int embedding, int hidden, int layers, int heads, int intermediate, int vocab, int maxLength,
+            ModelTrainer.Settings training, int finetuneEpochs) {
+    }
+
+    /**
+     * One measured row.
+     *
+     * @param name the row
+     * @param uniqueParameters stored parameters
+     * @param fileBytes size of model.safetensors
+     * @param metrics accuracy and F1 per split
+     * @param recordsPerSecond batch 8 x tokens, 2 intra-op threads
+     * @param residentBytes resident memory of a JVM serving it
+     */
+    public record Row(String name, long uniqueParameters, long fileBytes, Map<String, Evaluation> metrics,
+            double recordsPerSecond, long residentBytes) {
+    }
+
+    private static final List<String> SPLITS = List.of("random", "later");
+
+    private TradeoffTable() {
+    }
+
+    /**
+     * Builds every row on both splits.
+     *
+     * @param dataDir the corpus
+     * @param work where models are written
+     * @param setup dimensions and budget
+     * @param log progress
+     * @return the rows
+     * @throws Exception when a step fails
+     */
+    public static List<Row> build(final Path dataDir, final Path work, final Setup setup, final PrintStream log)
+            throws Exception {
+        final List<Corpus.Message> messages = Corpus.read(dataDir);
+        final Map<String, Map<String, Path>> models = new LinkedHashMap<>();
+        final Map<String, Map<String, Evaluation>> metrics = new LinkedHashMap<>();
+        for (final String split : SPLITS) {
+            final Path dir = work.resolve(split);
+            final Path tokenizer = dir.resolve("tokenizer");
+            final Corpus.Split parts = Corpus.split(split, messages, Datasets.SPLIT_SEED);
+            TokenizerFiles.write(tokenizer, WordPieceTrainer.train(parts.train().stream().map(Corpus.Message::text)
+                    .toList(), setup.vocab(), 2));
+            final Datasets.Tokenized data = Datasets.load(dataDir, split, tokenizer, setup.maxLength());
+            final Map<String, Path> built = new LinkedHashMap<>();
+            final ModelConfig base = config(setup);
+            final Checkpoint none = train(log, split, "not shared", base.withPlan(SharingPlan.NONE), data, setup, dir,
+                    tokenizer, built);
+            final Checkpoint all = train(log, split, "all shared (scratch)", base.withPlan(SharingPlan.ALL), data, setup,
+                    dir, tokenizer, built);
+            finetune(log, split, "all shared (from not-shared + fine-tune)", Share.convert(none, SharingPlan.ALL,
+                    base.numKeyValueHeads()), data, setup, dir, tokenizer, built, none);
+            train(log, split, "attention only", base.withPlan(SharingPlan.ATTENTION_ONLY), data, setup, dir, tokenizer,
+                    built);
+            train(log, split, "feed-forward only", base.withPlan(SharingPlan.FFN_ONLY), data, setup, dir, tokenizer, built);
+            train(log, split, "3 groups, sequence", base.withPlan(SharingPlan.both(SharingStrategy.SEQUENCE, 3)), data,
+                    setup, dir, tokenizer, built);
+            train(log, split, "3 groups, cycle", base.withPlan(SharingPlan.both(SharingStrategy.CYCLE, 3)), data, setup,
+                    dir, tokenizer, built);
+            train(log, split, "all shared, 1 key/value head", base.withPlan(SharingPlan.ALL).withKeyValueHeads(1), data,
+                    setup, dir, tokenizer, built);
+            finetune(log, split, "all shared + pruned", Prune.prune(all, setup.heads() / 2, setup.intermediate() / 2),
+                    data, setup, dir, tokenizer, built, null);
+            save(Quantize.int8(all), "all shared + int8", dir, tokenizer, built);
+            for (final Map.Entry<String, Path> e : built.entrySet()) {
+                try (InferenceModel m = InferenceModel.load(e.getValue())) {
+                    final Evaluation eval = Evaluation.of(m, data.test(), 32);
+                    metrics.computeIfAbsent(e.getKey(), k -> new LinkedHashMap<>()).put(split, eval);
+                    log.printf(Locale.ROOT, "%s / %s: accuracy %.4f, spam F1 %.4f%n", split, e.getKey(), eval.accuracy(),
+                            eval.f1());
+                }
+            }
+            models.put(split, built);
+        }
+        final List<Row> rows = new ArrayList<>();
+        for (final Map.Entry<String, Path> e : models.get(SPLITS.get(0)).entrySet()) {
+            final Checkpoint c = Checkpoint.load(e.getValue());
+            final double speed;
+            try (InferenceModel m = InferenceModel.load(e.getValue())) {
+                speed = ModelBenchmark.run(m, 2, List.of(8), setup.maxLength(), 5).rows().get(0).recordsPerSecond();
+            }
+            rows.add(new Row(e.getKey(), ParameterStats.of(c).uniqueParameters(),
+                    Files.size(e.getValue().resolve(Checkpoint.WEIGHTS_FILE)), metrics.get(e.getKey()), speed,
+                    MemoryProbe.measure(e.getValue())));
+            log.printf(Locale.ROOT, "measured %s: %.1f records/s%n", e.getKey(), speed);
+        }
+        return rows;
+    }
+
+    private static ModelConfig config(final Setup s) {
+        return new ModelConfig(s.vocab(), s.embedding(), s.hidden(), s.layers(), s.heads(), s.heads(), s.intermediate(),
+                s.maxLength(), 2, Activation.GELU_NEW, 1e-12, true, SharingPlan.NONE, Corpus.LABELS);
+    }
+
+    private static Checkpoint train(final PrintStream log, final String split, final String name,
+            final ModelConfig config, final Datasets.Tokenized data, final Setup setup, final Path dir,
+            final Path tokenizer, final Map<String, Path> built) throws IOException {
+        log.printf("== %s: %s (%s)%n", split, name, config.plan().describe());
+        final Checkpoint trained = ModelTrainer.train(Checkpoint.random(config, setup.training().seed()), data.train(),
+                null, setup.training(), log, (epoch, model) -> { });
+        return save(trained, name, dir, tokenizer, built);
+    }
+
+    private static Checkpoint finetune(final PrintStream log, final String split, final String name,
+            final Checkpoint start, final Datasets.Tokenized data, final Setup setup, final Path dir,
+            final Path tokenizer, final Map<String, Path> built, final Checkpoint teacher) throws IOException {
+        log.printf("== %s: %s (fine-tune %d epochs%s)%n", split, name, setup.finetuneEpochs(),
+                teacher == null ? "" : ", distilling from the not-shared model");
+        final ModelTrainer.Settings t = setup.training();
+        final float[][] soft;
+        if (teacher != null) {
+            try (InferenceModel m = new InferenceModel("teacher", "t", teacher)) {
+                soft = ModelTrainer.teacherProbabilities(m, data.train(), 2);
+            }
+        } else {
+            soft = null;
+        }
+        final ModelTrainer.Settings s = new ModelTrainer.Settings(setup.finetuneEpochs(), t.batchSize(),
+                t.learningRate() / 2, t.warmupFraction(), t.weightDecay(), t.seed(), t.threads(),
+                teacher == null ? 0 : 0.5, teacher == null ? 1 : 2);
+        final Checkpoint tuned = ModelTrainer.train(start, data.train(), soft, s, log, (epoch, model) -> { });
+        return save(tuned, name, dir, tokenizer, built);
+    }
+
+    private static Checkpoint save(final Checkpoint model, final String name, final Path dir, final Path tokenizer,
+            final Map<String, Path> built) throws IOException {
+        final Path out = dir.resolve(name.replaceAll("[^a-zA-Z0-9]+", "-"));
+        ModelTrainer.save(model, tokenizer, out);
+        built.put(name, out);
+        return model;
+    }
+
+    /**
+     * Writes TRADEOFF.md, tradeoff.json and tradeoff.png.
+     *
+     * @param rows the rows
+     * @param setup the setup
+     * @param seconds how long building took
+     * @param command the command that regenerates the table
+     * @param outDir the directory
+     * @throws IOException when writing fails
+     */
+    public static void write(final List<Row> rows, final Setup setup, final double seconds, final String command,
+            final Path outDir) throws IOException {
+        Files.createDirectories(outDir);
+        final StringBuilder md = new StringBuilder("# Sharing and compression trade-offs\n\n");
+        md.append(String.format(Locale.ROOT, "Every row: E=%d, H=%d, L=%d, A=%d, F=%d, vocabulary %d learned on the"
+                + " split's training part, %d tokens per e-mail, %d epochs of AdamW (peak lr %.0e, batch %d, seed %d)."
+                + " Fine-tuned rows add %d epochs. Accuracy and spam F1 on each split's test part; records/s at batch 8"
+                + " x %d tokens on 2 intra-op threads; resident memory of a JVM serving the model. Regenerated by `%s`"
+                + " in %.0f minutes.%n%n", setup.embedding(), setup.hidden(), setup.layers(), setup.heads(),
+                setup.intermediate(), setup.vocab(), setup.maxLength(), setup.training().epochs(),
+                setup.training().learningRate(), setup.training().batchSize(), setup.training().seed(),
+                setup.finetuneEpochs(), setup.maxLength(), command, seconds / 60));
+        md.append("| model | unique params | file MB | acc random | F1 random | acc later | F1 later | records/s | RSS MB |\n");
+        md.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+        for (final Row r : rows) {
+            final Evaluation a = r.metrics().get("random");
+            final Evaluation b = r.metrics().get("later");
+            md.append(String.format(Locale.ROOT, "| %s | %,d | %.2f | %.4f | %.4f | %.4f | %.4f | %.1f | %.0f |%n",
+                    r.name(), r.uniqueParameters(), r.fileBytes() / 1e6, a.accuracy(), a.f1(), b.accuracy(), b.f1(),
+                    r.recordsPerSecond(), r.residentBytes() / 1e6));
+        }
+        md.append("\n![accuracy against size](tradeoff.png)\n");
+        Files.writeString(outDir.resolve("TRADEOFF.md"), md.toString());
+        final Map<String, Object> json = new LinkedHashMap<>();
+        json.put("setup", setup);
+        json.put("seconds", seconds);
+        json.put("command", command);
+        json.put("rows", rows);
+        Files.writeString(outDir.resolve("tradeoff.json"), new GsonBuilder().setPrettyPrinting()
+                .serializeSpecialFloatingPointValues().create().toJson(json));
+        final XYChart chart = new XYChartBuilder().width(900).height(560).title("Accuracy against file size")
+                .xAxisTitle("model.safetensors, MB").yAxisTitle("test accuracy").build();
+        chart.getStyler().setDefaultSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.Scatter);
+        chart.getStyler().setMarkerSize(10);
+        for (final String split : SPLITS) {
+            final double[] x = rows.stream().mapToDouble(r -> r.fileBytes() / 1e6).toArray();
+            final double[] y = rows.stream().mapToDouble(r -> r.metrics().get(split).accuracy()).toArray();
+            chart.addSeries(split + " split", x, y);
+        }
+        BitmapEncoder.saveBitmap(chart, outDir.resolve("tradeoff.png").toString(), BitmapEncoder.BitmapFormat.PNG);
+    }
+}
