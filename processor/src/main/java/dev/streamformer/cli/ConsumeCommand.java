@@ -3,7 +3,6 @@ package dev.streamformer.cli;
 import java.time.Duration;
 import java.util.List;
 import java.util.Properties;
-import java.util.UUID;
 import java.util.concurrent.Callable;
 
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -14,7 +13,6 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.Deserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 
-import dev.streamformer.stream.StreamformerApp;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -53,11 +51,11 @@ final class ConsumeCommand implements Callable<Integer> {
         final TopicKind kind = TopicKind.parse(topic);
         final Properties all = kafka.properties();
         final String name = kind.topic(all);
-        final Properties p = StreamformerApp.kafkaOnly(all);
-        p.put(ConsumerConfig.GROUP_ID_CONFIG, group != null ? group : "streamformer-consume-" + UUID.randomUUID());
-        p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, latest ? "latest" : "earliest");
-        p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-        p.putIfAbsent(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, group != null ? "true" : "false");
+        final Properties p = KafkaOptions.reader(all, "streamformer-consume-", !latest);
+        if (group != null) {
+            p.put(ConsumerConfig.GROUP_ID_CONFIG, group);
+            p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "true");
+        }
         final Deserializer<?> values = kind.deserializer();
         long printed = 0;
         long idleSince = System.nanoTime();

@@ -7,7 +7,9 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Properties;
+import java.util.UUID;
 
+import dev.streamformer.stream.StreamformerApp;
 import picocli.CommandLine.Option;
 
 /**
@@ -29,6 +31,23 @@ final class KafkaOptions {
     @Option(names = {"-p", "--property"}, paramLabel = "<key=value>",
             description = "One property, overriding the file; repeatable.")
     private Map<String, String> overrides = new LinkedHashMap<>();
+
+    /**
+     * Properties for a reading command: a fresh group, read_committed, no offset commits.
+     *
+     * @param all the merged properties
+     * @param groupPrefix prefix of the random group id
+     * @param fromBeginning start at the earliest offset instead of the latest
+     * @return consumer properties without the processor's own keys
+     */
+    static Properties reader(final Properties all, final String groupPrefix, final boolean fromBeginning) {
+        final Properties p = StreamformerApp.kafkaOnly(all);
+        p.put("group.id", groupPrefix + UUID.randomUUID());
+        p.put("auto.offset.reset", fromBeginning ? "earliest" : "latest");
+        p.put("isolation.level", "read_committed");
+        p.put("enable.auto.commit", "false");
+        return p;
+    }
 
     /**
      * @return the merged properties

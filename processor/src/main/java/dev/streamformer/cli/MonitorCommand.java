@@ -7,10 +7,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Properties;
-import java.util.UUID;
 import java.util.concurrent.Callable;
 
-import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.errors.SerializationException;
@@ -22,7 +20,6 @@ import dev.streamformer.monitor.SlidingWindow;
 import dev.streamformer.schemas.LatencyEvent;
 import dev.streamformer.schemas.serde.SingleObjectSerde;
 import dev.streamformer.schemas.serde.StreamformerSerdes;
-import dev.streamformer.stream.StreamformerApp;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -62,11 +59,7 @@ final class MonitorCommand implements Callable<Integer> {
         }
         final Properties all = kafka.properties();
         final String topic = TopicKind.LATENCY.topic(all);
-        final Properties p = StreamformerApp.kafkaOnly(all);
-        p.put(ConsumerConfig.GROUP_ID_CONFIG, "streamformer-monitor-" + UUID.randomUUID());
-        p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, fromBeginning ? "earliest" : "latest");
-        p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-        p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+        final Properties p = KafkaOptions.reader(all, "streamformer-monitor-", fromBeginning);
         final SingleObjectSerde<LatencyEvent> serde = StreamformerSerdes.latencyEvent();
         final SlidingWindow events = new SlidingWindow(window);
         final long end = duration > 0 ? System.currentTimeMillis() + duration * 1000L : Long.MAX_VALUE;

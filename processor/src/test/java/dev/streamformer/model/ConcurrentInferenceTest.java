@@ -2,8 +2,6 @@ package dev.streamformer.model;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.IdentityHashMap;
 import java.util.List;
@@ -81,13 +79,7 @@ class ConcurrentInferenceTest {
         return set;
     }
 
-    /** VmRSS from /proc/self/status, in bytes. */
-    static long residentBytes() throws Exception {
-        for (final String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-            if (line.startsWith("VmRSS:")) {
-                return Long.parseLong(line.replaceAll("\\D+", "")) * 1024;
-            }
-        }
-        throw new IllegalStateException("no VmRSS in /proc/self/status");
+    private static long residentBytes() throws Exception {
+        return dev.streamformer.bench.MemoryProbe.residentBytes();
     }
 }
