@@ -46,7 +46,7 @@ public final class AdamW {
      * @param learningRate this step's learning rate
      * @param maxGradientNorm the global gradient norm is clipped to this (0 = no clipping)
      * @param scratch owns this step's temporaries
-     * @return the global gradient norm before clipping
+     * @return the global gradient norm before clipping; when it is not finite the step is skipped
      */
     public double update(final Map<String, NDArray> parameters, final double learningRate, final double maxGradientNorm,
             final NDManager scratch) {
@@ -58,6 +58,10 @@ public final class AdamW {
             squares += g.square().sum().getFloat();
         }
         final double norm = Math.sqrt(squares);
+        if (!Double.isFinite(norm)) {
+            // A non-finite gradient would poison the moments and then every weight: skip the step.
+            return norm;
+        }
         final double clip = maxGradientNorm > 0 && norm > maxGradientNorm ? maxGradientNorm / norm : 1.0;
         final double correction1 = 1 - Math.pow(beta1, step);
         final double correction2 = 1 - Math.pow(beta2, step);

@@ -15,6 +15,8 @@ import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.jni.JniUtils;
 import ai.djl.training.GradientCollector;
 
 import dev.streamformer.model.Checkpoint;
@@ -140,13 +142,12 @@ public final class ModelTrainer {
                 collector.backward(loss);
                 value = loss.getFloat();
             }
-            optimizer.update(params, learningRate, MAX_GRADIENT_NORM, scratch);
+            final double norm = optimizer.update(params, learningRate, MAX_GRADIENT_NORM, scratch);
             for (final NDArray p : params.values()) {
-                final NDArray g = p.getGradient();
-                g.attach(scratch);
-                g.subi(g);
+                // zero_() in place: subtracting a gradient from itself would keep NaN and infinity.
+                JniUtils.zeroGrad((PtNDArray) p);
             }
-            return value;
+            return Double.isFinite(norm) ? value : Float.NaN;
         }
     }
 
@@ -214,6 +215,7 @@ public final class ModelTrainer {
         private final int every;
         private int done;
         private double smoothed = Double.NaN;
+        private int skipped;
 
         Progress(final PrintStream out, final int total, final int batchSize) {
             this.out = out;
@@ -224,15 +226,20 @@ public final class ModelTrainer {
 
         void step(final int epoch, final float loss, final double lr) {
             done++;
-            smoothed = Double.isNaN(smoothed) ? loss : 0.9 * smoothed + 0.1 * loss;
+            if (Float.isNaN(loss)) {
+                skipped++;
+            } else {
+                smoothed = Double.isNaN(smoothed) ? loss : 0.9 * smoothed + 0.1 * loss;
+            }
             if (done % every == 0 || done == total) {
                 final double seconds = (System.nanoTime() - start) / 1e9;
                 final double eta = seconds / done * (total - done);
                 final int width = 30;
                 final int filled = (int) ((long) width * done / total);
-                out.printf(Locale.ROOT, "[%s%s] %3d%% epoch %d step %d/%d loss %.4f lr %.2e %.1f ex/s ETA %s%n",
+                out.printf(Locale.ROOT, "[%s%s] %3d%% epoch %d step %d/%d loss %.4f lr %.2e %.1f ex/s ETA %s%s%n",
                         "#".repeat(filled), ".".repeat(width - filled), 100 * done / total, epoch, done, total,
-                        smoothed, lr, done * (double) batchSize / seconds, duration(eta));
+                        smoothed, lr, done * (double) batchSize / seconds, duration(eta),
+                        skipped == 0 ? "" : " (" + skipped + " steps skipped: non-finite gradient)");
             }
         }
 
