@@ -113,8 +113,8 @@ public final class Demo {
                             .setCreatedAt(Instant.now()).setMetadata(Map.of("corpus_id", item.id())).build());
                 }
             }
-            out.printf("2. Tokenized %d e-mails of the bundled held-out sample (at most %d tokens each)%n",
-                    requests.size(), s.maxLength());
+            out.printf("2. Tokenized %d requests from the %d e-mails of the bundled held-out sample (at most %d tokens"
+                    + " each)%n", requests.size(), sample.size(), s.maxLength());
 
             final long start = System.nanoTime();
             try (StreamformerApp app = StreamformerApp.start(props, ModelRegistry.shared())) {
@@ -187,7 +187,8 @@ public final class Demo {
             }
         }
         final long spam = predictions.stream().filter(pr -> byRequest.get(pr.getRequestId()).label().equals("spam")).count();
-        out.printf(Locale.ROOT, "%nAccuracy on the %d held-out e-mails: %.1f%% (%d correct; %.1f%% of them are spam)%n",
+        out.printf(Locale.ROOT, "%nAccuracy on the %d requests from held-out e-mails: %.1f%% (%d correct; %.1f%% of them"
+                + " are spam)%n",
                 predictions.size(), 100.0 * correct / Math.max(1, predictions.size()), correct,
                 100.0 * spam / Math.max(1, predictions.size()));
         if (!DefaultModel.isTrained()) {
