@@ -101,6 +101,10 @@ class ProcessorCrashTest {
             final long missing = REQUESTS - counts.size();
             System.out.printf("crash test: %d requests produced, %d predictions, %d ids, %d duplicated, %d missing; %s%n",
                     produced.get(), predictions.size(), counts.size(), duplicates, missing, log);
+            final long restores = java.nio.file.Files.readAllLines(tmp.resolve("processor.log")).stream()
+                    .filter(line -> line.contains("buffered requests")).count();
+            System.out.printf("crash test: %d task restores found buffered requests after a kill%n", restores);
+            assertThat(restores).as("kills that landed while a batch was buffered").isPositive();
             assertThat(produced.get()).isEqualTo(REQUESTS);
             assertThat(duplicates).as("request ids with more than one prediction").isZero();
             assertThat(missing).as("request ids without a prediction").isZero();
