@@ -68,7 +68,7 @@ class ProcessorCrashTest {
     }
 
     @Test
-    @Timeout(400)
+    @Timeout(600)
     void killedMidBatchAndRestartedItPredictsEveryRequestExactlyOnce() throws Exception {
         final Path model = tmp.resolve("model");
         Checkpoint.random(new ModelConfig(500, 16, 32, 2, 4, 4, 64, 64, 2, Activation.GELU_NEW, 1e-12, true,
@@ -85,7 +85,9 @@ class ProcessorCrashTest {
         final List<String> log = new ArrayList<>();
         for (int kill = 0; kill < KILLS; kill++) {
             final Process p = startProcessor(model);
-            Thread.sleep(6_000 + random.nextInt(4_000));
+            awaitRunning(kill + 1);
+            // Requests arrive all the time, so some batch is buffered whenever the kill lands.
+            Thread.sleep(1_500 + random.nextInt(2_500));
             p.destroyForcibly().waitFor();
             log.add("killed after " + produced.get() + " produced");
         }
@@ -115,6 +117,20 @@ class ProcessorCrashTest {
         }
     }
 
+    /** Waits until the processor log shows the n-th transition to RUNNING. */
+    private static void awaitRunning(final int times) throws Exception {
+        final long deadline = System.nanoTime() + 120_000_000_000L;
+        while (System.nanoTime() < deadline) {
+            final Path log = tmp.resolve("processor.log");
+            if (java.nio.file.Files.exists(log) && java.nio.file.Files.readAllLines(log).stream()
+                    .filter(line -> line.contains("-> RUNNING")).count() >= times) {
+                return;
+            }
+            Thread.sleep(200);
+        }
+        throw new AssertionError("the processor did not reach RUNNING within 120 s; see " + tmp.resolve("processor.log"));
+    }
+
     private static Process startProcessor(final Path model) throws Exception {
         final String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         final List<String> command = List.of(java, "-Dai.djl.offline=true", "-cp", System.getProperty("java.class.path"),
@@ -132,7 +148,7 @@ class ProcessorCrashTest {
                 .start();
     }
 
-    /** Produces the requests at about 100 per second, so batches are always filling when a kill lands. */
+    /** Produces the requests at about 50 per second, so batches are always filling when a kill lands. */
     private static void produce(final AtomicInteger produced, final AtomicBoolean producing) {
         final Properties p = new Properties();
         p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
@@ -144,7 +160,7 @@ class ProcessorCrashTest {
                 producer.send(new ProducerRecord<>("streamformer-requests", id, TokenizedInput.newBuilder()
                         .setRequestId(id).setTokenIds(List.of(2, 5 + i % 400, 7, 3)).setCreatedAt(Instant.now()).build()));
                 produced.incrementAndGet();
-                if (i % 10 == 9) {
+                if (i % 5 == 4) {
                     producer.flush();
                     Thread.sleep(100);
                 }
