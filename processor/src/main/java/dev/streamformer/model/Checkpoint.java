@@ -37,7 +37,7 @@ public record Checkpoint(ModelConfig config, Map<String, Tensor> tensors) {
     public static final String SCALE_SUFFIX = "_scale";
 
     /** Buffers that Hugging Face checkpoints may hold and that the model does not need. */
-    private static final Set<String> IGNORED = Set.of("albert.embeddings.position_ids");
+    private static final Set<String> IGNORED = Set.of("albert.embeddings.position_ids", "albert.embeddings.token_type_ids");
 
     /** Copies the map and checks the tensors against the layout of the config. */
     public Checkpoint {
