@@ -2,11 +2,10 @@ package dev.streamformer.cli;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.util.List;
 
 import dev.streamformer.model.Checkpoint;
 import dev.streamformer.model.ParameterStats;
+import dev.streamformer.train.ModelTrainer;
 
 /** Shared by share, prune and quantize: statistics before and after, then the new model directory. */
 final class CompressionRun {
@@ -19,12 +18,7 @@ final class CompressionRun {
         final ParameterStats a = ParameterStats.of(before);
         final ParameterStats b = ParameterStats.of(after);
         System.out.printf("== before %s%n%s%n== after %s%n%s%n", step, a.toTable(), step, b.toTable());
-        after.save(out);
-        for (final String file : List.of("tokenizer.json", "vocab.txt")) {
-            if (Files.isRegularFile(source.resolve(file))) {
-                Files.copy(source.resolve(file), out.resolve(file), StandardCopyOption.REPLACE_EXISTING);
-            }
-        }
+        ModelTrainer.save(after, source, out);
         System.out.printf("wrote %s (version %s): unique parameters %,d -> %,d, weights %.2f MB -> %.2f MB (file %.2f MB)%n",
                 out, Checkpoint.version(out), a.uniqueParameters(), b.uniqueParameters(), a.totalBytes() / 1e6,
                 b.totalBytes() / 1e6, Files.size(out.resolve(Checkpoint.WEIGHTS_FILE)) / 1e6);

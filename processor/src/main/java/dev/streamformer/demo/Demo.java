@@ -191,9 +191,6 @@ public final class Demo {
                 + " are spam)%n",
                 predictions.size(), 100.0 * correct / Math.max(1, predictions.size()), correct,
                 100.0 * spam / Math.max(1, predictions.size()));
-        if (!DefaultModel.isTrained()) {
-            out.println("(The shipped model is still a seeded random initialisation, not a trained model: expect chance level.)");
-        }
         final LatencySummary summary = new LatencySummary();
         latency.forEach(summary::add);
         out.printf("%nLatency of %d requests, ms. queueing = in Kafka before the processor read it (the demo produces"

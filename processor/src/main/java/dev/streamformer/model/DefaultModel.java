@@ -9,20 +9,20 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * The model the processor serves when no {@code --model} is given: the files shipped on the class
- * path under {@code dev/streamformer/model/default/} (config.json, tokenizer.json, vocab.txt, and
- * model.safetensors once a trained model ships). Without shipped weights, the weights are a seeded
- * random initialisation of the shipped config. The files are copied to a cache directory, so every
- * process serves the same bytes and the same version.
+ * The model the processor serves when no {@code --model} is given: the trained model shipped on the
+ * class path under {@code dev/streamformer/model/default/} (config.json, model.safetensors,
+ * tokenizer.json, vocab.txt and its model card). The files are copied to a cache directory, so
+ * every process serves the same bytes and the same version.
  */
 public final class DefaultModel {
 
     /** The name the default model reports in predictions. */
     public static final String NAME = "streamformer-default";
-    /** The seed of the weights when no trained weights ship. */
+    /** The seed of random models built from a config alone (`bench --config`). */
     public static final long SEED = 20_261_128L;
 
     private static final String RESOURCES = "default/";
+    private static Path unpacked;
     private static final List<String> FILES = List.of(ModelConfig.FILE_NAME, "tokenizer.json", "vocab.txt",
             Checkpoint.WEIGHTS_FILE, "README.md");
 
@@ -30,24 +30,32 @@ public final class DefaultModel {
     }
 
     /**
-     * The directory of the default model, refreshed from the class path on every call:
-     * {@code $STREAMFORMER_CACHE/models/streamformer-default}, else under {@code ~/.cache/streamformer}.
+     * The directory of the default model, copied from the class path on the first call of this JVM
+     * (only files that differ are rewritten): {@code $STREAMFORMER_CACHE/models/streamformer-default},
+     * else under {@code ~/.cache/streamformer}.
      *
      * @return the model directory
-     * @throws IOException when it cannot be written
+     * @throws IOException when it cannot be written or the shipped weights are missing
      */
-    public static Path directory() throws IOException {
+    public static synchronized Path directory() throws IOException {
+        if (unpacked == null) {
+            unpacked = unpack();
+        }
+        return unpacked;
+    }
+
+    private static Path unpack() throws IOException {
         final String configured = System.getenv("STREAMFORMER_CACHE");
         final Path cache = configured != null && !configured.isBlank()
                 ? Path.of(configured)
                 : Path.of(System.getProperty("user.home"), ".cache", "streamformer");
         final Path dir = cache.resolve("models").resolve(NAME);
         Files.createDirectories(dir);
-        boolean shippedWeights = false;
         for (final String file : FILES) {
             try (InputStream in = DefaultModel.class.getResourceAsStream(RESOURCES + file)) {
                 if (in == null) {
-                    continue;
+                    throw new IOException("The shipped model file " + RESOURCES + file + " is missing from the class path:"
+                            + " rebuild with `mvn -q -B package -DskipTests`");
                 }
                 final byte[] bytes = in.readAllBytes();
                 final Path target = dir.resolve(file);
@@ -56,34 +64,12 @@ public final class DefaultModel {
                     Files.write(tmp, bytes);
                     Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
                 }
-                shippedWeights |= file.equals(Checkpoint.WEIGHTS_FILE);
-            }
-        }
-        if (!shippedWeights) {
-            final Checkpoint random = Checkpoint.random(ModelConfig.read(dir), SEED);
-            final Path weights = dir.resolve(Checkpoint.WEIGHTS_FILE);
-            if (!Files.isRegularFile(weights) || !matches(weights, random)) {
-                random.save(dir);
             }
         }
         return dir;
     }
 
-    private static boolean matches(final Path weights, final Checkpoint expected) {
-        try {
-            final Checkpoint stored = Checkpoint.load(weights.getParent());
-            for (final String name : expected.tensors().keySet()) {
-                if (!Arrays.equals(stored.floats(name), expected.floats(name))) {
-                    return false;
-                }
-            }
-            return true;
-        } catch (IOException | RuntimeException e) {
-            return false;
-        }
-    }
-
-    /** @return whether trained weights ship; if not, the default model is a seeded random initialisation */
+    /** @return whether trained weights ship on the class path */
     public static boolean isTrained() {
         return DefaultModel.class.getResource(RESOURCES + Checkpoint.WEIGHTS_FILE) != null;
     }
