@@ -14,6 +14,9 @@ import java.util.concurrent.TimeoutException;
 
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.admin.OffsetSpec;
+import org.apache.kafka.clients.admin.TopicDescription;
+import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.config.TopicConfig;
 import org.apache.kafka.common.errors.TopicExistsException;
 import org.slf4j.Logger;
@@ -76,6 +79,7 @@ public final class TopicAdmin {
                     throw e;
                 }
             }
+            awaitLeaders(admin, missing);
             LOG.info("Created topics {} with {} partitions", missing, spec.partitions());
         } catch (ExecutionException e) {
             throw new IllegalStateException("Cannot check or create topics " + topics + ": "
@@ -86,6 +90,36 @@ public final class TopicAdmin {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("Interrupted while checking topics", e);
+        }
+    }
+
+    /**
+     * Waits until the leader of every partition of freshly created topics serves it. The controller
+     * names a leader before the broker has created the log; a producer whose first batch arrives in
+     * between gets NOT_LEADER_OR_FOLLOWER, and an idempotent producer with several requests in flight
+     * can then fail its retries with OUT_OF_ORDER_SEQUENCE_NUMBER until the batch expires. Listing the
+     * partitions' end offsets only succeeds once every leader serves its partition.
+     */
+    private static void awaitLeaders(final Admin admin, final Set<String> topics)
+            throws InterruptedException, TimeoutException {
+        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (true) {
+            try {
+                final Map<TopicPartition, OffsetSpec> partitions = new HashMap<>();
+                for (final TopicDescription d : admin.describeTopics(topics).allTopicNames().get(30, TimeUnit.SECONDS)
+                        .values()) {
+                    d.partitions().forEach(p -> partitions.put(new TopicPartition(d.name(), p.partition()),
+                            OffsetSpec.latest()));
+                }
+                admin.listOffsets(partitions).all().get(30, TimeUnit.SECONDS);
+                return;
+            } catch (ExecutionException e) {
+                if (System.nanoTime() > deadline) {
+                    throw new TimeoutException("partitions of " + topics + " not served by a leader after 30 s: "
+                            + e.getCause().getMessage());
+                }
+            }
+            Thread.sleep(50);
         }
     }
 }
