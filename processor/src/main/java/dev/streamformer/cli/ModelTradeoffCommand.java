@@ -50,7 +50,7 @@ final class ModelTradeoffCommand implements Callable<Integer> {
     @Option(names = "--max-length", defaultValue = "128", description = "Tokens per e-mail (default: ${DEFAULT-VALUE}).")
     private int maxLength;
 
-    @Option(names = "--epochs", defaultValue = "2", description = "Training epochs per row (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--epochs", defaultValue = "3", description = "Training epochs per row (default: ${DEFAULT-VALUE}).")
     private int epochs;
 
     @Option(names = "--finetune-epochs", defaultValue = "1",
@@ -60,7 +60,7 @@ final class ModelTradeoffCommand implements Callable<Integer> {
     @Option(names = "--batch-size", defaultValue = "16", description = "Batch (default: ${DEFAULT-VALUE}).")
     private int batchSize;
 
-    @Option(names = "--lr", defaultValue = "5e-4", description = "Peak learning rate (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--lr", defaultValue = "3e-4", description = "Peak learning rate (default: ${DEFAULT-VALUE}).")
     private double lr;
 
     @Option(names = "--seed", defaultValue = "42", description = "Seed of every row (default: ${DEFAULT-VALUE}).")
@@ -73,7 +73,7 @@ final class ModelTradeoffCommand implements Callable<Integer> {
                 maxLength, new ModelTrainer.Settings(epochs, batchSize, lr, 0.1, 0.01, seed, 2, 0, 1), finetuneEpochs);
         final List<TradeoffTable.Row> rows = TradeoffTable.build(data, work, setup, System.out);
         final String command = "java -jar processor/target/streamformer.jar model tradeoff --data " + data + " --epochs "
-                + epochs + " --finetune-epochs " + finetuneEpochs;
+                + epochs + " --finetune-epochs " + finetuneEpochs + " --lr " + lr;
         TradeoffTable.write(rows, setup, (System.nanoTime() - start) / 1e9, command, out);
         System.out.printf("wrote %s%n", out.resolve("TRADEOFF.md"));
         return 0;
