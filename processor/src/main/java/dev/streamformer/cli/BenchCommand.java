@@ -2,17 +2,15 @@ package dev.streamformer.cli;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
-import com.google.gson.GsonBuilder;
-
-import dev.streamformer.bench.ModelBenchmark;
+import dev.streamformer.bench.BenchSuites;
+import dev.streamformer.kafka.EmbeddedKafka;
 import dev.streamformer.model.Checkpoint;
 import dev.streamformer.model.DefaultModel;
-import dev.streamformer.model.InferenceModel;
 import dev.streamformer.model.ModelConfig;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -21,12 +19,23 @@ import picocli.CommandLine.Parameters;
 /** {@code streamformer bench}: benchmarks that print figures (never timed tests). */
 @Command(name = "bench",
         mixinStandardHelpOptions = true,
-        description = {"Measure performance and print a table; --json-out also writes every figure and setting.",
-            "Suites: model = encoder forward GFLOP/s beside the fp32 matmul ceiling measured in the same run."})
+        sortOptions = false,
+        description = {"Measure performance in one process, print tables and the target ratios, and write bench.json"
+                + " (every figure and setting) and PNG charts to --out.",
+            "Suites:",
+            "  model     encoder forward GFLOP/s beside the fp32 matmul ceiling of the same run; baseline b (the same"
+                + " dimensions, no sharing)",
+            "  pipeline  records/s through a broker with outputs committed (exactly_once_v2) beside the model alone"
+                + " with the same threads and batch; batch sweep; 1 vs 2 stream threads; baseline a (record-at-a-time,"
+                + " a model copy per task); latency at a paced load of half the maximum",
+            "  memory    resident memory of a processor JVM by stream threads, shared model vs a copy per task",
+            "  all       every suite",
+            "Without --bootstrap-servers the pipeline and memory suites start an in-process KRaft broker.",
+            "Run on an otherwise idle machine; 'all' takes about 15 minutes on 2 cores."})
 final class BenchCommand implements Callable<Integer> {
 
     @Parameters(index = "0", defaultValue = "model", paramLabel = "<suite>",
-            description = "Suite to run: model (default: ${DEFAULT-VALUE}).")
+            description = "model, pipeline, memory or all (default: ${DEFAULT-VALUE}).")
     private String suite;
 
     @Option(names = "--model", paramLabel = "<dir>", description = "Model directory (default: the shipped default model).")
@@ -36,54 +45,82 @@ final class BenchCommand implements Callable<Integer> {
             description = "Benchmark a seeded random model of this architecture instead of a model directory.")
     private Path config;
 
+    @Option(names = {"-b", "--bootstrap-servers"}, paramLabel = "<host:port>",
+            description = "An existing broker for the pipeline and memory suites (default: start one in-process).")
+    private String bootstrap;
+
     @Option(names = "--threads", defaultValue = "2",
-            description = "Intra-op threads for the matmul and the forward passes (default: ${DEFAULT-VALUE}).")
+            description = "Intra-op threads of the model suite (default: ${DEFAULT-VALUE}).")
     private int threads;
 
     @Option(names = "--batches", split = ",", defaultValue = "1,8,32",
-            description = "Batch sizes, comma separated (default: ${DEFAULT-VALUE}).")
+            description = "Batch sizes of the model suite and of the pipeline batch sweep (default: ${DEFAULT-VALUE}).")
     private List<Integer> batches;
 
-    @Option(names = "--length", defaultValue = "128", description = "Tokens per sequence (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--length", defaultValue = "128", description = "Tokens per request (default: ${DEFAULT-VALUE}).")
     private int length;
 
     @Option(names = "--repetitions", defaultValue = "7",
-            description = "Timed runs per figure after 3 warm-up runs; the median is reported (default: ${DEFAULT-VALUE}).")
+            description = "Timed runs per model-suite figure after 3 warm-up runs; the median is reported"
+                    + " (default: ${DEFAULT-VALUE}).")
     private int repetitions;
 
-    @Option(names = "--json-out", paramLabel = "<file>", description = "Also write the results as JSON.")
-    private Path jsonOut;
+    @Option(names = "--records", defaultValue = "1200",
+            description = "Requests per saturated pipeline run (default: ${DEFAULT-VALUE}).")
+    private int records;
+
+    @Option(names = "--paced-records", defaultValue = "500",
+            description = "Requests of the paced pipeline run (default: ${DEFAULT-VALUE}).")
+    private int pacedRecords;
+
+    @Option(names = "--max-wait-ms", defaultValue = "20",
+            description = "streamformer.batch.max.wait.ms of every pipeline run (default: ${DEFAULT-VALUE}).")
+    private long maxWaitMs;
+
+    @Option(names = "--memory-threads", split = ",", defaultValue = "1,2,4,8",
+            description = "Stream thread counts of the memory suite (default: ${DEFAULT-VALUE}).")
+    private List<Integer> memoryThreads;
+
+    @Option(names = "--out", defaultValue = "bench-results", paramLabel = "<dir>",
+            description = "Where bench.json and the charts go (default: ${DEFAULT-VALUE}).")
+    private Path out;
 
     @Override
     public Integer call() throws Exception {
-        if (!"model".equals(suite)) {
-            throw new IllegalArgumentException("Unknown suite '" + suite + "'; available: model");
+        final String s = suite.toLowerCase(Locale.ROOT);
+        if (!List.of("model", "pipeline", "memory", "all").contains(s)) {
+            throw new IllegalArgumentException("Unknown suite '" + suite + "': use model, pipeline, memory or all");
         }
-        try (InferenceModel m = open()) {
-            System.out.printf("model %s (%s), %,d unique parameters%n", m.name(), m.config().plan().describe(),
-                    m.stats().uniqueParameters());
-            final ModelBenchmark.Result result = ModelBenchmark.run(m, threads, batches, length, repetitions);
-            System.out.print(result.toTable());
-            if (jsonOut != null) {
-                final Map<String, Object> json = new LinkedHashMap<>();
-                json.put("suite", suite);
-                json.put("model", m.name());
-                json.put("model_version", m.version());
-                json.put("plan", m.config().plan().describe());
-                json.put("jvm", System.getProperty("java.vm.name") + " " + System.getProperty("java.version"));
-                json.put("cpus", Runtime.getRuntime().availableProcessors());
-                json.put("results", result.toMap());
-                Files.writeString(jsonOut, new GsonBuilder().setPrettyPrinting().create().toJson(json));
+        final boolean all = "all".equals(s);
+        final BenchSuites.Plan plan = new BenchSuites.Plan(all || "model".equals(s), all || "pipeline".equals(s),
+                all || "memory".equals(s), threads, batches, length, repetitions, records, pacedRecords, maxWaitMs,
+                memoryThreads);
+        final Path work = Files.createTempDirectory("streamformer-bench-");
+        try {
+            final Path modelDir = modelDirectory(work);
+            final BenchSuites suites = new BenchSuites(plan, modelDir, work, System.out);
+            if (!plan.pipeline() && !plan.memory()) {
+                suites.run(null, out);
+            } else if (bootstrap != null) {
+                suites.run(bootstrap, out);
+            } else {
+                try (EmbeddedKafka kafka = EmbeddedKafka.start(work.resolve("kafka"), 0, Map.of())) {
+                    System.out.printf("in-process KRaft broker on %s%n", kafka.bootstrapServers());
+                    suites.run(kafka.bootstrapServers(), out);
+                }
             }
+        } finally {
+            Files.walk(work).sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
         }
         return 0;
     }
 
-    private InferenceModel open() throws Exception {
+    private Path modelDirectory(final Path work) throws Exception {
         if (config != null) {
-            return new InferenceModel(config.getFileName().toString(), "random",
-                    Checkpoint.random(ModelConfig.read(config), DefaultModel.SEED));
+            final Path dir = work.resolve("random-model");
+            Checkpoint.random(ModelConfig.read(config), DefaultModel.SEED).save(dir);
+            return dir;
         }
-        return model != null ? InferenceModel.load(model) : DefaultModel.load();
+        return model != null ? model : DefaultModel.directory();
     }
 }

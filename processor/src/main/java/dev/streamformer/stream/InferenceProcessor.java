@@ -43,8 +43,7 @@ final class InferenceProcessor implements Processor<byte[], byte[], Object, Obje
     private static final Logger LOG = LoggerFactory.getLogger(InferenceProcessor.class);
 
     private final ModelRegistry registry;
-    private final String modelDir;
-    private final boolean truncate;
+    private final Settings settings;
     private final int batchSize;
     private final long maxWaitMs;
     private final SingleObjectSerde<TokenizedInput> requests = StreamformerSerdes.tokenizedInput();
@@ -57,27 +56,35 @@ final class InferenceProcessor implements Processor<byte[], byte[], Object, Obje
     private BatchBuffer buffer;
 
     /**
-     * @param registry where to borrow the model
+     * How the processor serves requests.
+     *
      * @param modelDir the model directory, empty for the default model
      * @param truncate truncate too-long requests instead of dead-lettering them
      * @param batchSize requests per forward pass; 1 runs each request as it arrives, without a buffer
      * @param maxWaitMs the longest a buffered request waits for its batch to fill
+     * @param intraOpThreads PyTorch threads of each stream thread's forward passes
      */
-    InferenceProcessor(final ModelRegistry registry, final String modelDir, final boolean truncate,
-            final int batchSize, final long maxWaitMs) {
+    record Settings(String modelDir, boolean truncate, int batchSize, long maxWaitMs, int intraOpThreads) {
+    }
+
+    /**
+     * @param registry where to borrow the model
+     * @param settings how to serve
+     */
+    InferenceProcessor(final ModelRegistry registry, final Settings settings) {
         this.registry = registry;
-        this.modelDir = modelDir;
-        this.truncate = truncate;
-        this.batchSize = batchSize;
-        this.maxWaitMs = maxWaitMs;
+        this.settings = settings;
+        this.batchSize = settings.batchSize();
+        this.maxWaitMs = settings.maxWaitMs();
     }
 
     @Override
     public void init(final ProcessorContext<Object, Object> processorContext) {
         this.context = processorContext;
-        this.lease = registry.acquire(modelDir);
+        this.lease = registry.acquire(settings.modelDir());
         this.model = lease.model();
-        this.validator = new RequestValidator(model, truncate);
+        model.setIntraOpThreads(settings.intraOpThreads());
+        this.validator = new RequestValidator(model, settings.truncate());
         if (batchSize > 1) {
             buffer = new BatchBuffer(context.getStateStore(BatchBuffer.STORE));
             for (final KeyValue<Long, Source> restored : buffer.restore()) {

@@ -22,14 +22,35 @@ import dev.streamformer.model.InferenceModel;
 public final class ModelRegistry {
 
     private static final Logger LOG = LoggerFactory.getLogger(ModelRegistry.class);
-    private static final ModelRegistry SHARED = new ModelRegistry();
+    private static final ModelRegistry SHARED = new ModelRegistry(false);
 
     private final Map<String, Entry> entries = new HashMap<>();
     private final AtomicInteger loads = new AtomicInteger();
+    private final boolean copyPerLease;
+
+    /** A registry of its own (tests use one per test, so loads are counted apart from the JVM's). */
+    ModelRegistry() {
+        this(false);
+    }
+
+    private ModelRegistry(final boolean copyPerLease) {
+        this.copyPerLease = copyPerLease;
+    }
 
     /** @return the registry of this JVM */
     public static ModelRegistry shared() {
         return SHARED;
+    }
+
+    /**
+     * A registry that loads a fresh copy of the model for every lease, so every stream task holds
+     * its own weights: the usual design of Kafka Streams machine-learning examples, kept as the
+     * baseline that {@code streamformer bench} measures against. Not for production use.
+     *
+     * @return a new copying registry
+     */
+    public static ModelRegistry copyPerLease() {
+        return new ModelRegistry(true);
     }
 
     /**
@@ -39,15 +60,16 @@ public final class ModelRegistry {
      * @return a lease; close it when done
      */
     public synchronized Lease acquire(final String modelDir) {
-        final String key = modelDir == null || modelDir.isBlank() ? "" : Path.of(modelDir).toAbsolutePath().normalize().toString();
+        final String dir = modelDir == null || modelDir.isBlank() ? "" : Path.of(modelDir).toAbsolutePath().normalize().toString();
+        final String key = copyPerLease ? dir + "#" + loads.get() : dir;
         Entry entry = entries.get(key);
         if (entry == null) {
             final long start = System.nanoTime();
             try {
-                final InferenceModel model = key.isEmpty() ? DefaultModel.load() : InferenceModel.load(Path.of(key));
+                final InferenceModel model = dir.isEmpty() ? DefaultModel.load() : InferenceModel.load(Path.of(dir));
                 entry = new Entry(model);
             } catch (IOException e) {
-                throw new UncheckedIOException("Cannot load model " + (key.isEmpty() ? "(default)" : key) + ": "
+                throw new UncheckedIOException("Cannot load model " + (dir.isEmpty() ? "(default)" : dir) + ": "
                         + e.getMessage(), e);
             }
             loads.incrementAndGet();

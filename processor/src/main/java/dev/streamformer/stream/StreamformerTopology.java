@@ -39,15 +39,14 @@ public final class StreamformerTopology {
      * @return the topology
      */
     public static Topology build(final StreamformerConfig config, final ModelRegistry registry) {
-        final String modelDir = config.getString(StreamformerConfig.MODEL_DIR);
-        final boolean truncate = config.getBoolean(StreamformerConfig.TRUNCATE);
-        final int batchSize = config.getInt(StreamformerConfig.BATCH_SIZE);
-        final long maxWaitMs = config.getLong(StreamformerConfig.BATCH_MAX_WAIT_MS);
+        final InferenceProcessor.Settings settings = new InferenceProcessor.Settings(
+                config.getString(StreamformerConfig.MODEL_DIR), config.getBoolean(StreamformerConfig.TRUNCATE),
+                config.getInt(StreamformerConfig.BATCH_SIZE), config.getLong(StreamformerConfig.BATCH_MAX_WAIT_MS),
+                config.getInt(StreamformerConfig.INTRA_OP_THREADS));
         final Topology topology = new Topology();
         topology.addSource(SOURCE, new ByteArrayDeserializer(), new ByteArrayDeserializer(), config.requestsTopic());
-        topology.addProcessor(INFERENCE, () -> new InferenceProcessor(registry, modelDir, truncate, batchSize,
-                maxWaitMs), SOURCE);
-        if (batchSize > 1) {
+        topology.addProcessor(INFERENCE, () -> new InferenceProcessor(registry, settings), SOURCE);
+        if (settings.batchSize() > 1) {
             topology.addStateStore(BatchBuffer.storeBuilder(), INFERENCE);
         }
         topology.addSink(PREDICTIONS_SINK, config.predictionsTopic(), new StringSerializer(),

@@ -1,0 +1,315 @@
+package dev.streamformer.bench;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+import org.knowm.xchart.BitmapEncoder;
+import org.knowm.xchart.CategoryChart;
+import org.knowm.xchart.CategoryChartBuilder;
+import org.knowm.xchart.XYChart;
+import org.knowm.xchart.XYChartBuilder;
+
+import com.google.gson.GsonBuilder;
+
+import dev.streamformer.model.Checkpoint;
+import dev.streamformer.model.DefaultModel;
+import dev.streamformer.model.InferenceModel;
+import dev.streamformer.model.SharingPlan;
+
+/**
+ * Runs the suites in one process so their figures can be compared, prints the tables, and writes
+ * {@code bench.json} (every figure and setting) and the charts.
+ */
+public final class BenchSuites {
+
+    /**
+     * What to run.
+     *
+     * @param model the model suite
+     * @param pipeline the pipeline suite (needs a broker)
+     * @param memory the memory suite (needs a broker)
+     * @param intraOpThreads intra-op threads of the model suite
+     * @param batches batch sizes of the model suite and the pipeline batch sweep
+     * @param length tokens per request
+     * @param repetitions timed runs per model-suite figure
+     * @param records requests per saturated pipeline run
+     * @param pacedRecords requests of the paced run
+     * @param maxWaitMs the processor's batch wait in every pipeline run
+     * @param memoryThreads stream thread counts of the memory suite
+     */
+    public record Plan(boolean model, boolean pipeline, boolean memory, int intraOpThreads, List<Integer> batches,
+            int length, int repetitions, int records, int pacedRecords, long maxWaitMs, List<Integer> memoryThreads) {
+    }
+
+    private static final int PARTITIONS = 4;
+    private static final int MEMORY_RECORDS_PER_THREAD = 24;
+
+    private final Plan plan;
+    private final Path modelDir;
+    private final Path work;
+    private final PrintStream out;
+    private final Map<String, Object> json = new LinkedHashMap<>();
+    private final Map<String, Double> ratios = new LinkedHashMap<>();
+
+    /**
+     * @param plan what to run
+     * @param modelDir the model
+     * @param work scratch space (state directories, the plan-none baseline model)
+     * @param out where the tables go
+     */
+    public BenchSuites(final Plan plan, final Path modelDir, final Path work, final PrintStream out) {
+        this.plan = plan;
+        this.modelDir = modelDir;
+        this.work = work;
+        this.out = out;
+    }
+
+    /**
+     * Runs the planned suites.
+     *
+     * @param bootstrap the broker for the pipeline and memory suites, null when neither runs
+     * @param outDir where bench.json and the charts go
+     * @return every figure, as written to bench.json
+     * @throws Exception when a suite fails
+     */
+    public Map<String, Object> run(final String bootstrap, final Path outDir) throws Exception {
+        Files.createDirectories(outDir);
+        try (InferenceModel m = InferenceModel.load(modelDir)) {
+            json.put("date", Instant.now().toString());
+            json.put("model", m.name());
+            json.put("model_version", m.version());
+            json.put("plan", m.config().plan().describe());
+            json.put("unique_parameters", m.stats().uniqueParameters());
+            json.put("weights_bytes", m.stats().totalBytes());
+            json.put("tokens_per_request", plan.length());
+            json.put("processing_guarantee", "exactly_once_v2");
+            json.put("jvm", System.getProperty("java.vm.name") + " " + System.getProperty("java.version"));
+            json.put("cpus", Runtime.getRuntime().availableProcessors());
+            json.put("cpu_model", cpuModel());
+            out.printf("model %s (%s), %,d unique parameters, %d tokens per request, %d cores%n", m.name(),
+                    m.config().plan().describe(), m.stats().uniqueParameters(), plan.length(),
+                    Runtime.getRuntime().availableProcessors());
+            ModelBenchmark.Result modelResult = null;
+            if (plan.model()) {
+                modelResult = modelSuite(m);
+            }
+            List<PipelineBenchmark.Run> runs = List.of();
+            if (plan.pipeline()) {
+                runs = pipelineSuite(m, bootstrap);
+            }
+            List<MemoryBenchmark.Point> memory = List.of();
+            if (plan.memory()) {
+                memory = memorySuite(m, bootstrap);
+            }
+            json.put("ratios", ratios);
+            out.println();
+            out.println("== ratios (targets in docs/BENCHMARKS.md)");
+            ratios.forEach((k, v) -> out.printf(Locale.ROOT, "  %-44s %8.2f%n", k, v));
+            Files.writeString(outDir.resolve("bench.json"), new GsonBuilder().setPrettyPrinting()
+                    .serializeSpecialFloatingPointValues().create().toJson(json));
+            charts(modelResult, runs, memory, outDir);
+            out.printf("wrote %s and charts%n", outDir.resolve("bench.json"));
+        }
+        return json;
+    }
+
+    private ModelBenchmark.Result modelSuite(final InferenceModel m) throws Exception {
+        out.println();
+        out.printf("== model: encoder forward on %d intra-op threads beside the fp32 matmul ceiling%n",
+                plan.intraOpThreads());
+        final ModelBenchmark.Result result = ModelBenchmark.run(m, plan.intraOpThreads(), plan.batches(), plan.length(),
+                plan.repetitions());
+        out.print(result.toTable());
+        final Map<String, Object> section = new LinkedHashMap<>(result.toMap());
+        result.rows().stream().filter(r -> r.batch() == 8).findFirst()
+                .ifPresent(r -> ratios.put("model batch 8 / matmul ceiling", r.ofCeiling()));
+        // Baseline b: the same dimensions with no sharing.
+        final Path none = work.resolve("plan-none");
+        Checkpoint.random(m.config().withPlan(SharingPlan.NONE), DefaultModel.SEED).save(none);
+        try (InferenceModel unshared = InferenceModel.load(none)) {
+            final ModelBenchmark.Result b = ModelBenchmark.run(unshared, plan.intraOpThreads(), List.of(8),
+                    plan.length(), plan.repetitions());
+            final long rssShared = MemoryProbe.measure(modelDir);
+            final long rssNone = MemoryProbe.measure(none);
+            final Map<String, Object> baseline = new LinkedHashMap<>();
+            baseline.put("unique_parameters", unshared.stats().uniqueParameters());
+            baseline.put("weights_bytes", unshared.stats().totalBytes());
+            baseline.put("batch8_records_per_second", b.rows().get(0).recordsPerSecond());
+            baseline.put("batch8_of_ceiling", b.rows().get(0).ofCeiling());
+            baseline.put("resident_bytes_one_model", rssNone);
+            section.put("baseline_plan_none", baseline);
+            section.put("resident_bytes_one_model", rssShared);
+            out.printf(Locale.ROOT, "baseline b, plan none (same dimensions): %,d unique parameters (%.1f MB),"
+                    + " batch 8 %.1f records/s (%.0f %% of its run's ceiling), RSS of a JVM serving it %.0f MB;"
+                    + " shared model: RSS %.0f MB%n", unshared.stats().uniqueParameters(),
+                    unshared.stats().totalBytes() / 1e6, b.rows().get(0).recordsPerSecond(),
+                    100 * b.rows().get(0).ofCeiling(), rssNone / 1e6, rssShared / 1e6);
+        }
+        json.put("model_suite", section);
+        return result;
+    }
+
+    private List<PipelineBenchmark.Run> pipelineSuite(final InferenceModel m, final String bootstrap) throws Exception {
+        out.println();
+        out.printf("== pipeline: through the broker, outputs committed (exactly_once_v2), %d partitions%n", PARTITIONS);
+        final PipelineBenchmark bench = new PipelineBenchmark(bootstrap, m, modelDir, work.resolve("state"),
+                plan.length(), PARTITIONS, out);
+        final String topic = bench.prefill(plan.records());
+        final long wait = plan.maxWaitMs();
+        final List<PipelineBenchmark.Run> runs = new ArrayList<>();
+        final PipelineBenchmark.Run ours = bench.saturated(new PipelineBenchmark.Settings("default 2x1 batch 8", 2, 1, 8,
+                wait, false), topic, plan.records());
+        runs.add(ours);
+        for (final int batch : plan.batches()) {
+            if (batch != 8) {
+                runs.add(bench.saturated(new PipelineBenchmark.Settings("2x1 batch " + batch, 2, 1, batch, wait, false),
+                        topic, plan.records()));
+            }
+        }
+        final PipelineBenchmark.Run one = bench.saturated(new PipelineBenchmark.Settings("1x1 batch 8", 1, 1, 8, wait,
+                false), topic, plan.records());
+        runs.add(one);
+        runs.add(bench.saturated(new PipelineBenchmark.Settings("1x2 batch 8", 1, 2, 8, wait, false), topic,
+                plan.records()));
+        final PipelineBenchmark.Run baseline = bench.saturated(new PipelineBenchmark.Settings(
+                "baseline a: 2x1 batch 1, copy per task", 2, 1, 1, wait, true), topic, plan.records());
+        runs.add(baseline);
+        final double half = ours.recordsPerSecond() / 2;
+        final PipelineBenchmark.Run paced = bench.paced(new PipelineBenchmark.Settings("default, paced at half", 2, 1, 8,
+                wait, false), plan.pacedRecords(), half);
+        runs.add(paced);
+
+        out.println();
+        out.printf("%-40s %9s %10s %9s %7s %10s %10s %10s %5s %5s%n", "run", "records/s", "model-only", "of model",
+                "batch", "proc p50", "proc p99", "infer p50", "dup", "miss");
+        for (final PipelineBenchmark.Run r : runs) {
+            out.printf(Locale.ROOT, "%-40s %9.1f %10.1f %8.0f%% %7d %10.1f %10.1f %10.1f %5d %5d%n",
+                    r.settings().name() + (r.paceRecordsPerSecond() > 0 ? String.format(Locale.ROOT, " (%.0f/s)",
+                            r.paceRecordsPerSecond()) : ""),
+                    r.recordsPerSecond(), r.modelOnlyRecordsPerSecond(), 100 * r.ofModelOnly(), r.settings().batchSize(),
+                    r.latencyMs().get("processing").get("p50"), r.latencyMs().get("processing").get("p99"),
+                    r.latencyMs().get("inference").get("p50"), r.duplicates(), r.missing());
+        }
+        ratios.put("pipeline / model-only (default 2x1 batch 8)", ours.ofModelOnly());
+        ratios.put("2 stream threads / 1 (batch 8)", ours.recordsPerSecond() / one.recordsPerSecond());
+        ratios.put("paced p99 processing / median batch-8 inference",
+                paced.latencyMs().get("processing").get("p99") / ours.modelOnlyBatchMs());
+        ratios.put("default / baseline a (record-at-a-time, copy per task)",
+                ours.recordsPerSecond() / baseline.recordsPerSecond());
+        json.put("pipeline_suite", Map.of("partitions", PARTITIONS, "max_wait_ms", wait, "runs", runs));
+        return runs;
+    }
+
+    private List<MemoryBenchmark.Point> memorySuite(final InferenceModel m, final String bootstrap) throws Exception {
+        out.println();
+        final int maxThreads = plan.memoryThreads().stream().mapToInt(Integer::intValue).max().orElse(1);
+        out.printf("== memory: RSS of a processor JVM (heap fixed at %s, pre-touched; %s) after processing, by"
+                + " stream threads, one partition per thread%n", MemoryBenchmark.HEAP, MemoryBenchmark.MALLOC_SETTINGS);
+        final Map<Integer, String> topics = new LinkedHashMap<>();
+        for (final int threads : plan.memoryThreads()) {
+            // One partition per stream thread, so that every thread runs one task (and, in the baseline, holds one copy).
+            topics.put(threads, new PipelineBenchmark(bootstrap, m, modelDir, work.resolve("state"), plan.length(),
+                    threads, out).prefill(MEMORY_RECORDS_PER_THREAD * threads));
+        }
+        final List<MemoryBenchmark.Point> points = new ArrayList<>();
+        for (final boolean copy : List.of(false, true)) {
+            for (final int threads : plan.memoryThreads()) {
+                final MemoryBenchmark.Point p = MemoryBenchmark.measure(bootstrap, topics.get(threads),
+                        MEMORY_RECORDS_PER_THREAD * threads, modelDir, List.of(threads), copy, work.resolve("state"))
+                        .get(0);
+                out.printf(Locale.ROOT, "  %-28s %2d threads: %7.1f MB (%d model loads)%n",
+                        copy ? "copy per task (baseline a)" : "shared model", threads, p.residentBytes() / 1e6,
+                        p.modelLoads());
+                points.add(p);
+            }
+        }
+        final double shared = growth(points, false);
+        final double copies = growth(points, true);
+        out.printf(Locale.ROOT, "  growth from %d to %d threads: shared %.1f MB, copy per task %.1f MB; weights %.1f MB%n",
+                plan.memoryThreads().get(0), maxThreads, shared / 1e6, copies / 1e6, m.stats().totalBytes() / 1e6);
+        ratios.put("RSS growth 1->" + maxThreads + " threads, shared / copy per task", shared / copies);
+        json.put("memory_suite", Map.of("heap", MemoryBenchmark.HEAP, "malloc", MemoryBenchmark.MALLOC_SETTINGS,
+                "points", points, "growth_shared_bytes", shared,
+                "growth_copy_bytes", copies));
+        return points;
+    }
+
+    private static double growth(final List<MemoryBenchmark.Point> points, final boolean copy) {
+        final List<MemoryBenchmark.Point> mine = points.stream().filter(p -> p.copyPerTask() == copy).toList();
+        return mine.get(mine.size() - 1).residentBytes() - mine.get(0).residentBytes();
+    }
+
+    private void charts(final ModelBenchmark.Result model, final List<PipelineBenchmark.Run> runs,
+            final List<MemoryBenchmark.Point> memory, final Path outDir) throws IOException {
+        if (model != null || !runs.isEmpty()) {
+            final XYChart chart = new XYChartBuilder().width(900).height(520).title("Throughput by batch size")
+                    .xAxisTitle("batch size").yAxisTitle("records/s").build();
+            if (model != null) {
+                chart.addSeries("model only, 1 caller x " + model.threads() + " intra-op",
+                        model.rows().stream().mapToDouble(ModelBenchmark.Row::batch).toArray(),
+                        model.rows().stream().mapToDouble(ModelBenchmark.Row::recordsPerSecond).toArray());
+                chart.addSeries("matmul ceiling as records/s", model.rows().stream().mapToDouble(ModelBenchmark.Row::batch)
+                        .toArray(), model.rows().stream().mapToDouble(ModelBenchmark.Row::ceilingRecordsPerSecond).toArray());
+            }
+            final List<PipelineBenchmark.Run> sweep = runs.stream().filter(r -> r.settings().streamThreads() == 2
+                    && !r.settings().copyPerTask() && r.paceRecordsPerSecond() == 0)
+                    .sorted((a, b) -> Integer.compare(a.settings().batchSize(), b.settings().batchSize())).toList();
+            if (!sweep.isEmpty()) {
+                final double[] x = sweep.stream().mapToDouble(r -> r.settings().batchSize()).toArray();
+                chart.addSeries("model only, 2 callers x 1 intra-op",
+                        x, sweep.stream().mapToDouble(PipelineBenchmark.Run::modelOnlyRecordsPerSecond).toArray());
+                chart.addSeries("through Kafka, 2 stream threads x 1 intra-op", x,
+                        sweep.stream().mapToDouble(PipelineBenchmark.Run::recordsPerSecond).toArray());
+            }
+            BitmapEncoder.saveBitmap(chart, outDir.resolve("bench-throughput.png").toString(),
+                    BitmapEncoder.BitmapFormat.PNG);
+        }
+        if (!runs.isEmpty()) {
+            final CategoryChart chart = new CategoryChartBuilder().width(900).height(520)
+                    .title("Latency percentiles (latency events)").xAxisTitle("percentile").yAxisTitle("ms").build();
+            final List<String> x = List.of("p50", "p95", "p99");
+            for (final PipelineBenchmark.Run r : List.of(runs.get(0), runs.get(runs.size() - 1))) {
+                final String label = r.paceRecordsPerSecond() > 0 ? "paced" : "saturated";
+                for (final String d : List.of("processing", "inference")) {
+                    chart.addSeries(label + " " + d, x, x.stream().map(p -> (Number) r.latencyMs().get(d).get(p))
+                            .toList());
+                }
+            }
+            BitmapEncoder.saveBitmap(chart, outDir.resolve("bench-latency.png").toString(),
+                    BitmapEncoder.BitmapFormat.PNG);
+        }
+        if (!memory.isEmpty()) {
+            final XYChart chart = new XYChartBuilder().width(900).height(520).title("Resident memory by stream threads")
+                    .xAxisTitle("stream threads").yAxisTitle("RSS, MB").build();
+            for (final boolean copy : List.of(false, true)) {
+                final List<MemoryBenchmark.Point> mine = memory.stream().filter(p -> p.copyPerTask() == copy).toList();
+                chart.addSeries(copy ? "model copy per task (baseline a)" : "one shared model",
+                        mine.stream().mapToDouble(MemoryBenchmark.Point::streamThreads).toArray(),
+                        mine.stream().mapToDouble(p -> p.residentBytes() / 1e6).toArray());
+            }
+            BitmapEncoder.saveBitmap(chart, outDir.resolve("bench-memory.png").toString(),
+                    BitmapEncoder.BitmapFormat.PNG);
+        }
+    }
+
+    private static String cpuModel() {
+        try {
+            for (final String line : Files.readAllLines(Path.of("/proc/cpuinfo"))) {
+                if (line.startsWith("model name")) {
+                    return line.substring(line.indexOf(':') + 1).strip();
+                }
+            }
+        } catch (IOException e) {
+            return "unknown";
+        }
+        return "unknown";
+    }
+}

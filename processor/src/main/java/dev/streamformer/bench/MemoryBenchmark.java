@@ -1,0 +1,143 @@
+package dev.streamformer.bench;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Properties;
+import java.util.Set;
+import java.util.UUID;
+
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+
+import dev.streamformer.stream.ModelRegistry;
+import dev.streamformer.stream.StreamformerApp;
+
+/**
+ * The memory suite: resident memory of a processor JVM with 1 to 8 stream threads, for the shared
+ * model and for the baseline where every task loads its own copy. Each point is a fresh child JVM
+ * with a fixed, pre-touched heap ({@value #HEAP}), so that heap sizing by the garbage collector
+ * does not move the figure: what grows with threads is native memory (weights, activations,
+ * thread stacks, allocator arenas) and the clients' buffers inside the fixed heap do not count.
+ * The child processes a prefilled topic to the end, so every thread has run batches, and then
+ * reports VmRSS.
+ */
+public final class MemoryBenchmark {
+
+    /** The child's heap, fixed and pre-touched. */
+    public static final String HEAP = "512m";
+
+    /**
+     * The glibc allocator settings of the children, as the Dockerfile sets them for the processor: few
+     * arenas and a fixed mmap threshold, so a thread's freed activations go back to the system
+     * instead of staying in a per-thread arena.
+     */
+    public static final String MALLOC_SETTINGS = "MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=131072";
+
+    private static final String MARK = "streamformer-memory-rss:";
+
+    /**
+     * One point.
+     *
+     * @param streamThreads Kafka Streams threads
+     * @param copyPerTask whether every task loaded its own model copy
+     * @param residentBytes VmRSS after the topic was processed
+     * @param modelLoads how many times the child loaded the model
+     */
+    public record Point(int streamThreads, boolean copyPerTask, long residentBytes, int modelLoads) {
+    }
+
+    private MemoryBenchmark() {
+    }
+
+    /**
+     * Child entry point.
+     *
+     * @param args bootstrap, request topic, model directory, stream threads, copy (true/false), records, state dir
+     * @throws Exception when the processor fails
+     */
+    public static void main(final String[] args) throws Exception {
+        final String bootstrap = args[0];
+        final int threads = Integer.parseInt(args[3]);
+        final boolean copy = Boolean.parseBoolean(args[4]);
+        final int records = Integer.parseInt(args[5]);
+        final String id = "bench-memory-" + threads + (copy ? "-copy-" : "-shared-") + UUID.randomUUID().toString()
+                .substring(0, 8);
+        final Properties props = PipelineBenchmark.processorProperties(bootstrap, id,
+                new PipelineBenchmark.Settings("memory", threads, 1, 8, 20, copy), args[1], threads, args[2],
+                Path.of(args[6]));
+        final ModelRegistry registry = copy ? ModelRegistry.copyPerLease() : ModelRegistry.shared();
+        try (StreamformerApp app = StreamformerApp.start(props, registry);
+                KafkaConsumer<String, byte[]> reader = PipelineBenchmark.reader(bootstrap, id + "-latency")) {
+            final Set<String> seen = new HashSet<>();
+            final long deadline = System.nanoTime() + Duration.ofMinutes(5).toNanos();
+            while (seen.size() < records && System.nanoTime() < deadline) {
+                for (final ConsumerRecord<String, byte[]> r : reader.poll(Duration.ofMillis(200))) {
+                    seen.add(r.key());
+                }
+            }
+            if (seen.size() < records) {
+                throw new IllegalStateException("only " + seen.size() + " of " + records + " processed in 5 minutes");
+            }
+            System.out.println(MARK + MemoryProbe.residentBytes() + " " + registry.loads());
+            app.close(Duration.ofSeconds(30));
+        }
+        System.exit(0);
+    }
+
+    /**
+     * Measures each thread count in a fresh child JVM.
+     *
+     * @param bootstrap the broker
+     * @param topic a prefilled request topic with at least as many partitions as the largest thread count
+     * @param records requests in it
+     * @param modelDir the model
+     * @param threadCounts stream threads to measure
+     * @param copyPerTask the baseline instead of the shared model
+     * @param stateDir where the children keep state
+     * @return one point per thread count
+     * @throws Exception when a child fails
+     */
+    public static List<Point> measure(final String bootstrap, final String topic, final int records,
+            final Path modelDir, final List<Integer> threadCounts, final boolean copyPerTask, final Path stateDir)
+            throws Exception {
+        final List<Point> points = new ArrayList<>();
+        for (final int threads : threadCounts) {
+            points.add(child(bootstrap, topic, records, modelDir, threads, copyPerTask, stateDir));
+        }
+        return points;
+    }
+
+    private static Point child(final String bootstrap, final String topic, final int records, final Path modelDir,
+            final int threads, final boolean copy, final Path stateDir) throws IOException, InterruptedException {
+        final Path java = Path.of(System.getProperty("java.home"), "bin", "java");
+        final ProcessBuilder builder = new ProcessBuilder(java.toString(), "-Xms" + HEAP, "-Xmx" + HEAP, "-XX:+AlwaysPreTouch",
+                "-Dai.djl.offline=true", "-cp", System.getProperty("java.class.path"), MemoryBenchmark.class.getName(),
+                bootstrap, topic, modelDir.toString(), Integer.toString(threads), Boolean.toString(copy),
+                Integer.toString(records), stateDir.toString())
+                .redirectErrorStream(true);
+        for (final String setting : MALLOC_SETTINGS.split(" ")) {
+            final String[] kv = setting.split("=");
+            builder.environment().put(kv[0], kv[1]);
+        }
+        final Process p = builder.start();
+        final String out = new String(p.getInputStream().readAllBytes());
+        if (p.waitFor() != 0) {
+            throw new IllegalStateException("memory child (" + threads + " threads) failed:\n" + tail(out));
+        }
+        for (final String line : out.split("\n")) {
+            if (line.startsWith(MARK)) {
+                final String[] parts = line.substring(MARK.length()).strip().split(" ");
+                return new Point(threads, copy, Long.parseLong(parts[0]), Integer.parseInt(parts[1]));
+            }
+        }
+        throw new IllegalStateException("memory child (" + threads + " threads) reported nothing:\n" + tail(out));
+    }
+
+    private static String tail(final String out) {
+        return out.length() > 4000 ? out.substring(out.length() - 4000) : out;
+    }
+}
