@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -11,6 +12,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
+import org.apache.kafka.streams.StreamsConfig;
 import org.knowm.xchart.BitmapEncoder;
 import org.knowm.xchart.CategoryChart;
 import org.knowm.xchart.CategoryChartBuilder;
@@ -23,6 +25,8 @@ import dev.streamformer.model.Checkpoint;
 import dev.streamformer.model.DefaultModel;
 import dev.streamformer.model.InferenceModel;
 import dev.streamformer.model.SharingPlan;
+import dev.streamformer.stream.StreamformerApp;
+import dev.streamformer.stream.StreamformerConfig;
 
 /**
  * Runs the suites in one process so their figures can be compared, prints the tables, and writes
@@ -44,9 +48,11 @@ public final class BenchSuites {
      * @param pacedRecords requests of the paced run
      * @param maxWaitMs the processor's batch wait in every pipeline run
      * @param memoryThreads stream thread counts of the memory suite
+     * @param modelOnlySeconds how long each pipeline run's model-only figure is measured
      */
     public record Plan(boolean model, boolean pipeline, boolean memory, int intraOpThreads, List<Integer> batches,
-            int length, int repetitions, int records, int pacedRecords, long maxWaitMs, List<Integer> memoryThreads) {
+            int length, int repetitions, int records, int pacedRecords, long maxWaitMs, List<Integer> memoryThreads,
+            int modelOnlySeconds) {
     }
 
     private static final int PARTITIONS = 4;
@@ -131,6 +137,8 @@ public final class BenchSuites {
         final Map<String, Object> section = new LinkedHashMap<>(result.toMap());
         result.rows().stream().filter(r -> r.batch() == 8).findFirst()
                 .ifPresent(r -> ratios.put("model batch 8 / matmul ceiling", r.ofCeiling()));
+        result.rows().stream().filter(r -> r.batch() >= 8).mapToDouble(ModelBenchmark.Row::ofCeiling).max()
+                .ifPresent(best -> ratios.put("model best batch >= 8 / matmul ceiling", best));
         // Baseline b: the same dimensions with no sharing.
         final Path none = work.resolve("plan-none");
         Checkpoint.random(m.config().withPlan(SharingPlan.NONE), DefaultModel.SEED).save(none);
@@ -161,30 +169,36 @@ public final class BenchSuites {
         out.println();
         out.printf("== pipeline: through the broker, outputs committed (exactly_once_v2), %d partitions%n", PARTITIONS);
         final PipelineBenchmark bench = new PipelineBenchmark(bootstrap, m, modelDir, work.resolve("state"),
-                plan.length(), PARTITIONS, out);
+                plan.length(), PARTITIONS, Duration.ofSeconds(plan.modelOnlySeconds()), out);
         final String topic = bench.prefill(plan.records());
         final long wait = plan.maxWaitMs();
         final List<PipelineBenchmark.Run> runs = new ArrayList<>();
-        final PipelineBenchmark.Run ours = bench.saturated(new PipelineBenchmark.Settings("default 2x1 batch 8", 2, 1, 8,
-                wait, false), topic, plan.records());
+        final StreamformerConfig defaults = new StreamformerConfig(StreamformerApp.defaults());
+        final int streamThreads = Integer.parseInt(StreamformerApp.defaults().getProperty(
+                StreamsConfig.NUM_STREAM_THREADS_CONFIG));
+        final int intraOp = defaults.getInt(StreamformerConfig.INTRA_OP_THREADS);
+        final int defaultBatch = defaults.getInt(StreamformerConfig.BATCH_SIZE);
+        final String name = String.format(Locale.ROOT, "default %dx%d batch %d", streamThreads, intraOp, defaultBatch);
+        final PipelineBenchmark.Run ours = bench.saturated(new PipelineBenchmark.Settings(name, streamThreads, intraOp,
+                defaultBatch, wait, false), topic, plan.records());
         runs.add(ours);
         for (final int batch : plan.batches()) {
-            if (batch != 8) {
+            if (batch != defaultBatch) {
                 runs.add(bench.saturated(new PipelineBenchmark.Settings("2x1 batch " + batch, 2, 1, batch, wait, false),
                         topic, plan.records()));
             }
         }
-        final PipelineBenchmark.Run one = bench.saturated(new PipelineBenchmark.Settings("1x1 batch 8", 1, 1, 8, wait,
-                false), topic, plan.records());
+        final PipelineBenchmark.Run one = bench.saturated(new PipelineBenchmark.Settings("1x1 batch " + defaultBatch, 1,
+                1, defaultBatch, wait, false), topic, plan.records());
         runs.add(one);
-        runs.add(bench.saturated(new PipelineBenchmark.Settings("1x2 batch 8", 1, 2, 8, wait, false), topic,
-                plan.records()));
+        runs.add(bench.saturated(new PipelineBenchmark.Settings("1x2 batch " + defaultBatch, 1, 2, defaultBatch, wait,
+                false), topic, plan.records()));
         final PipelineBenchmark.Run baseline = bench.saturated(new PipelineBenchmark.Settings(
                 "baseline a: 2x1 batch 1, copy per task", 2, 1, 1, wait, true), topic, plan.records());
         runs.add(baseline);
         final double half = ours.recordsPerSecond() / 2;
-        final PipelineBenchmark.Run paced = bench.paced(new PipelineBenchmark.Settings("default, paced at half", 2, 1, 8,
-                wait, false), plan.pacedRecords(), half);
+        final PipelineBenchmark.Run paced = bench.paced(new PipelineBenchmark.Settings("default, paced at half",
+                streamThreads, intraOp, defaultBatch, wait, false), plan.pacedRecords(), half);
         runs.add(paced);
 
         out.println();
@@ -198,9 +212,10 @@ public final class BenchSuites {
                     r.latencyMs().get("processing").get("p50"), r.latencyMs().get("processing").get("p99"),
                     r.latencyMs().get("inference").get("p50"), r.duplicates(), r.missing());
         }
-        ratios.put("pipeline / model-only (default 2x1 batch 8)", ours.ofModelOnly());
-        ratios.put("2 stream threads / 1 (batch 8)", ours.recordsPerSecond() / one.recordsPerSecond());
-        ratios.put("paced p99 processing / median batch-8 inference",
+        ratios.put("pipeline / model-only (" + name + ")", ours.ofModelOnly());
+        ratios.put(streamThreads + " stream threads / 1 (batch " + defaultBatch + ")",
+                ours.recordsPerSecond() / one.recordsPerSecond());
+        ratios.put("paced p99 processing / median full-batch inference",
                 paced.latencyMs().get("processing").get("p99") / ours.modelOnlyBatchMs());
         ratios.put("default / baseline a (record-at-a-time, copy per task)",
                 ours.recordsPerSecond() / baseline.recordsPerSecond());
@@ -217,7 +232,7 @@ public final class BenchSuites {
         for (final int threads : plan.memoryThreads()) {
             // One partition per stream thread, so that every thread runs one task (and, in the baseline, holds one copy).
             topics.put(threads, new PipelineBenchmark(bootstrap, m, modelDir, work.resolve("state"), plan.length(),
-                    threads, out).prefill(MEMORY_RECORDS_PER_THREAD * threads));
+                    threads, Duration.ofSeconds(plan.modelOnlySeconds()), out).prefill(MEMORY_RECORDS_PER_THREAD * threads));
         }
         final List<MemoryBenchmark.Point> points = new ArrayList<>();
         for (final boolean copy : List.of(false, true)) {

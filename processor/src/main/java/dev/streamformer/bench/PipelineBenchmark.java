@@ -74,10 +74,15 @@ public final class PipelineBenchmark {
      * @param duplicates request ids seen more than once
      * @param missing request ids never seen
      * @param latencyMs p50/p95/p99/max by duration name, from the latency events
+     * @param cpuShare where the process's CPU went while the measured records were processed, as
+     *     fractions of all cores' time: forward passes (from the latency events), the rest of the
+     *     stream threads (decode, validate, buffer, serialise, produce, commit), the processor's
+     *     Kafka client threads, the benchmark's reader, and the remainder (the in-process broker,
+     *     garbage collection, JIT); plus idle
      */
     public record Run(Settings settings, int records, double paceRecordsPerSecond, double recordsPerSecond,
             double modelOnlyRecordsPerSecond, double modelOnlyBatchMs, int duplicates, int missing,
-            Map<String, Map<String, Double>> latencyMs) {
+            Map<String, Map<String, Double>> latencyMs, Map<String, Double> cpuShare) {
 
         /** @return pipeline records/s over model-only records/s */
         public double ofModelOnly() {
@@ -91,6 +96,7 @@ public final class PipelineBenchmark {
     private final Path stateDir;
     private final int length;
     private final int partitions;
+    private final Duration modelOnly;
     private final PrintStream log;
 
     /**
@@ -100,16 +106,19 @@ public final class PipelineBenchmark {
      * @param stateDir where the processors keep their state
      * @param length tokens per request
      * @param partitions partitions of each request topic
+     * @param modelOnly how long each run's model-only figure is measured
      * @param log where progress goes
      */
     public PipelineBenchmark(final String bootstrap, final InferenceModel model, final Path modelDir,
-            final Path stateDir, final int length, final int partitions, final PrintStream log) {
+            final Path stateDir, final int length, final int partitions, final Duration modelOnly,
+            final PrintStream log) {
         this.bootstrap = bootstrap;
         this.model = model;
         this.modelDir = modelDir.toString();
         this.stateDir = stateDir;
         this.length = length;
         this.partitions = partitions;
+        this.modelOnly = modelOnly;
         this.log = log;
     }
 
@@ -216,6 +225,7 @@ public final class PipelineBenchmark {
         final Set<String> seen = new HashSet<>();
         int duplicates = 0;
         final double perSecond;
+        final Map<String, Double> cpuShare;
         try (StreamformerApp app = StreamformerApp.start(props, registry);
                 KafkaConsumer<String, byte[]> reader = reader(id + "-latency")) {
             Thread producer = null;
@@ -238,6 +248,8 @@ public final class PipelineBenchmark {
             final int warm = Math.max(1, records / 20);
             long warmAt = 0;
             int warmCount = 0;
+            CpuSnapshot cpuAtWarm = null;
+            double inferenceSeconds = 0;
             long lastAt = 0;
             long idleSince = System.nanoTime();
             long nextProgress = System.nanoTime() + 10_000_000_000L;
@@ -247,6 +259,9 @@ public final class PipelineBenchmark {
                     final LatencyEvent event = serde.deserialize(r.topic(), r.value());
                     if (seen.add(event.getRequestId())) {
                         summary.add(event);
+                        if (warmAt != 0) {
+                            inferenceSeconds += event.getInferenceUs() / 1e6 / event.getBatchSize();
+                        }
                     } else {
                         duplicates++;
                     }
@@ -259,6 +274,7 @@ public final class PipelineBenchmark {
                     if (warmAt == 0 && seen.size() >= warm) {
                         warmAt = now;
                         warmCount = seen.size();
+                        cpuAtWarm = CpuSnapshot.take(id);
                     }
                 } else if (now - idleSince > 120_000_000_000L) {
                     throw new IllegalStateException("no output for 120 s from " + id + " after " + seen.size()
@@ -270,17 +286,21 @@ public final class PipelineBenchmark {
                 }
             }
             perSecond = (seen.size() - warmCount) / ((lastAt - warmAt) / 1e9);
+            cpuShare = CpuSnapshot.take(id).shareSince(cpuAtWarm, (lastAt - warmAt) / 1e9, inferenceSeconds);
             if (producer != null) {
                 producer.join();
             }
             app.close(Duration.ofSeconds(30));
         }
-        final double[] alone = modelOnly(s.streamThreads(), s.intraOpThreads(), s.batchSize(), Duration.ofSeconds(8));
+        final double[] alone = modelOnly(s.streamThreads(), s.intraOpThreads(), s.batchSize(), modelOnly);
         final Run run = new Run(s, records, rate, perSecond, alone[0], alone[1], duplicates, records - seen.size(),
-                percentiles(summary));
+                percentiles(summary), cpuShare);
         log.printf(Locale.ROOT, "    %.1f records/s through Kafka, %.1f model only (%.0f %%); processing p50 %.1f ms,"
                 + " p99 %.1f ms%n", run.recordsPerSecond(), run.modelOnlyRecordsPerSecond(), 100 * run.ofModelOnly(),
                 run.latencyMs().get("processing").get("p50"), run.latencyMs().get("processing").get("p99"));
+        final StringBuilder cpu = new StringBuilder("    CPU of all cores:");
+        cpuShare.forEach((k, v) -> cpu.append(String.format(Locale.ROOT, " %s %.0f %%,", k, 100 * v)));
+        log.println(cpu.substring(0, cpu.length() - 1));
         return run;
     }
 

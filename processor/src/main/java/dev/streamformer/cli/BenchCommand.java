@@ -81,6 +81,10 @@ final class BenchCommand implements Callable<Integer> {
             description = "Stream thread counts of the memory suite (default: ${DEFAULT-VALUE}).")
     private List<Integer> memoryThreads;
 
+    @Option(names = "--model-only-seconds", defaultValue = "8",
+            description = "How long each pipeline run's model-only figure is measured (default: ${DEFAULT-VALUE}).")
+    private int modelOnlySeconds;
+
     @Option(names = "--out", defaultValue = "bench-results", paramLabel = "<dir>",
             description = "Where bench.json and the charts go (default: ${DEFAULT-VALUE}).")
     private Path out;
@@ -94,7 +98,7 @@ final class BenchCommand implements Callable<Integer> {
         final boolean all = "all".equals(s);
         final BenchSuites.Plan plan = new BenchSuites.Plan(all || "model".equals(s), all || "pipeline".equals(s),
                 all || "memory".equals(s), threads, batches, length, repetitions, records, pacedRecords, maxWaitMs,
-                memoryThreads);
+                memoryThreads, modelOnlySeconds);
         final Path work = Files.createTempDirectory("streamformer-bench-");
         try {
             final Path modelDir = modelDirectory(work);

@@ -63,7 +63,7 @@ public final class StreamformerConfig extends AbstractConfig {
                     "Model directory (config.json + model.safetensors) to serve; empty serves the shipped default model.")
             .define(INTRA_OP_THREADS, Type.INT, 1, Range.atLeast(0), Importance.MEDIUM,
                     "PyTorch intra-op threads of each stream thread; keep num.stream.threads x this <= cores. 0 = engine default.")
-            .define(BATCH_SIZE, Type.INT, 8, Range.between(1, 1024), Importance.HIGH,
+            .define(BATCH_SIZE, Type.INT, 16, Range.between(1, 1024), Importance.HIGH,
                     "Requests per forward pass. Above 1, a task buffers valid requests in a changelogged state store"
                             + " until the batch is full or the oldest has waited " + "streamformer.batch.max.wait.ms"
                             + "; 1 runs every request as it arrives, with no store.")
