@@ -1,7 +1,6 @@
 package dev.streamformer.cli;
 
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.Properties;
 import java.util.concurrent.Callable;
 
@@ -63,6 +62,11 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = "--no-create-topics", description = "Fail if a topic is missing instead of creating it.")
     private boolean noCreateTopics;
 
+    @Option(names = "--health-port", paramLabel = "<port>",
+            description = "Serve GET /health/live and /health/ready on this port (" + StreamformerConfig.HEALTH_PORT
+                    + "; default: off).")
+    private Integer healthPort;
+
     @Option(names = "--truncate", description = "Truncate too-long requests instead of dead-lettering them.")
     private boolean truncate;
 
@@ -83,11 +87,17 @@ final class RunCommand implements Callable<Integer> {
         if (noCreateTopics) {
             props.put(StreamformerConfig.TOPICS_CREATE, "false");
         }
+        putIfGiven(props, StreamformerConfig.HEALTH_PORT, healthPort);
         if (truncate) {
             props.put(StreamformerConfig.TRUNCATE, "true");
         }
         final StreamformerApp app = StreamformerApp.start(props, ModelRegistry.shared());
-        final Thread hook = new Thread(() -> app.close(Duration.ofSeconds(30)), "streamformer-shutdown");
+        final Thread hook = new Thread(() -> {
+            final long start = System.nanoTime();
+            final boolean clean = app.close(app.shutdownTimeout());
+            System.err.printf("streamformer: stopped %s in %d ms%n", clean ? "cleanly" : "after the shutdown timeout",
+                    (System.nanoTime() - start) / 1_000_000);
+        }, "streamformer-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
         app.awaitStop();
         return app.state() == KafkaStreams.State.ERROR ? 1 : 0;

@@ -25,11 +25,14 @@ public final class StreamformerApp implements AutoCloseable {
 
     private final KafkaStreams streams;
     private final ModelRegistry.Lease lease;
+    private final Duration shutdownTimeout;
     private final CountDownLatch stopped = new CountDownLatch(1);
+    private HealthServer health;
 
-    private StreamformerApp(final KafkaStreams streams, final ModelRegistry.Lease lease) {
+    private StreamformerApp(final KafkaStreams streams, final ModelRegistry.Lease lease, final Duration shutdownTimeout) {
         this.streams = streams;
         this.lease = lease;
+        this.shutdownTimeout = shutdownTimeout;
     }
 
     /**
@@ -73,7 +76,8 @@ public final class StreamformerApp implements AutoCloseable {
             lease.close();
             throw e;
         }
-        final StreamformerApp app = new StreamformerApp(streams, lease);
+        final StreamformerApp app = new StreamformerApp(streams, lease,
+                Duration.ofMillis(config.getLong(StreamformerConfig.SHUTDOWN_TIMEOUT_MS)));
         streams.setUncaughtExceptionHandler(e -> {
             LOG.error("Stream thread failed; shutting the processor down: {}", e.toString(), e);
             return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.SHUTDOWN_CLIENT;
@@ -84,6 +88,19 @@ public final class StreamformerApp implements AutoCloseable {
                 app.stopped.countDown();
             }
         });
+        final int healthPort = config.getInt(StreamformerConfig.HEALTH_PORT);
+        if (healthPort >= 0) {
+            try {
+                app.health = HealthServer.start(healthPort, streams::state,
+                        lease.model().name() + " " + lease.model().version());
+                LOG.info("Health endpoint on port {}: /health/live, /health/ready", app.health.port());
+            } catch (java.io.IOException e) {
+                streams.close();
+                lease.close();
+                throw new IllegalStateException("Cannot serve the health endpoint on port " + healthPort + ": "
+                        + e.getMessage() + " (choose a free " + StreamformerConfig.HEALTH_PORT + ")", e);
+            }
+        }
         streams.start();
         LOG.info("Processor {} started: {} -> {}, {}, {}; {} stream threads, model {} version {}",
                 kafka.get(StreamsConfig.APPLICATION_ID_CONFIG), config.requestsTopic(), config.predictionsTopic(),
@@ -155,6 +172,16 @@ public final class StreamformerApp implements AutoCloseable {
         return streams.state();
     }
 
+    /** @return the port of the health endpoint, or -1 when it is off */
+    public int healthPort() {
+        return health == null ? -1 : health.port();
+    }
+
+    /** @return the configured longest clean shutdown */
+    public Duration shutdownTimeout() {
+        return shutdownTimeout;
+    }
+
     /** @return the underlying Kafka Streams instance */
     public KafkaStreams streams() {
         return streams;
@@ -168,6 +195,9 @@ public final class StreamformerApp implements AutoCloseable {
      */
     public boolean close(final Duration timeout) {
         final boolean clean = streams.close(timeout);
+        if (health != null) {
+            health.close();
+        }
         lease.close();
         stopped.countDown();
         return clean;
@@ -175,6 +205,6 @@ public final class StreamformerApp implements AutoCloseable {
 
     @Override
     public void close() {
-        close(Duration.ofSeconds(30));
+        close(shutdownTimeout);
     }
 }

@@ -40,6 +40,10 @@ public final class StreamformerConfig extends AbstractConfig {
     public static final String BATCH_MAX_WAIT_MS = "streamformer.batch.max.wait.ms";
     /** Whether too-long requests are truncated instead of dead-lettered. */
     public static final String TRUNCATE = "streamformer.truncate";
+    /** Port of the HTTP health and readiness endpoint. */
+    public static final String HEALTH_PORT = "streamformer.health.port";
+    /** The longest a clean shutdown may take. */
+    public static final String SHUTDOWN_TIMEOUT_MS = "streamformer.shutdown.timeout.ms";
 
     /** The definition: names, types, defaults, validators and documentation. */
     public static final ConfigDef DEFINITION = new ConfigDef()
@@ -72,7 +76,15 @@ public final class StreamformerConfig extends AbstractConfig {
                             + " punctuation, so the real wait can exceed it by up to the poll interval).")
             .define(TRUNCATE, Type.BOOLEAN, false, Importance.MEDIUM,
                     "Truncate requests longer than the model's max_position_embeddings (and mark the prediction"
-                            + " truncated) instead of sending them to the dead-letter topic.");
+                            + " truncated) instead of sending them to the dead-letter topic.")
+            .define(HEALTH_PORT, Type.INT, -1, Range.atLeast(-1), Importance.MEDIUM,
+                    "Port of the HTTP health endpoint: GET /health/live answers 200 unless the processor failed,"
+                            + " GET /health/ready answers 200 only while every stream thread runs (503 otherwise)."
+                            + " -1 = no endpoint, 0 = any free port.")
+            .define(SHUTDOWN_TIMEOUT_MS, Type.LONG, 30_000L, Range.atLeast(0), Importance.LOW,
+                    "On SIGTERM or Ctrl-C the processor finishes the forward pass in flight, commits, and exits"
+                            + " within this time; requests still buffered stay in the changelogged buffer for the next"
+                            + " owner of the partition.");
 
     /**
      * @param originals all properties; unknown keys are ignored here and passed to Kafka

@@ -1,0 +1,76 @@
+package dev.streamformer.stream;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.Locale;
+import java.util.concurrent.Executors;
+import java.util.function.Supplier;
+
+import org.apache.kafka.streams.KafkaStreams;
+
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+
+/**
+ * The HTTP health endpoint an orchestrator probes: {@code /health/live} is 200 while the processor
+ * has not failed (503 once it is in ERROR or has stopped), {@code /health/ready} is 200 only while
+ * every stream thread runs (503 while starting, rebalancing or shutting down). Both answer a small
+ * JSON document with the state and the model served.
+ */
+final class HealthServer implements AutoCloseable {
+
+    private final HttpServer server;
+
+    private HealthServer(final HttpServer server) {
+        this.server = server;
+    }
+
+    /**
+     * @param port the port, 0 for any free port
+     * @param state the processor's current state
+     * @param model the model name and version, for the answer
+     * @return the running server
+     * @throws IOException when the port cannot be bound
+     */
+    static HealthServer start(final int port, final Supplier<KafkaStreams.State> state, final String model)
+            throws IOException {
+        final HttpServer server = HttpServer.create(new InetSocketAddress(port), 0);
+        server.createContext("/health/live", exchange -> answer(exchange, live(state.get()), state.get(), model));
+        server.createContext("/health/ready", exchange -> answer(exchange,
+                state.get() == KafkaStreams.State.RUNNING, state.get(), model));
+        server.setExecutor(Executors.newSingleThreadExecutor(r -> {
+            final Thread t = new Thread(r, "streamformer-health");
+            t.setDaemon(true);
+            return t;
+        }));
+        server.start();
+        return new HealthServer(server);
+    }
+
+    private static boolean live(final KafkaStreams.State state) {
+        return state != KafkaStreams.State.ERROR && state != KafkaStreams.State.NOT_RUNNING;
+    }
+
+    private static void answer(final HttpExchange exchange, final boolean ok, final KafkaStreams.State state,
+            final String model) throws IOException {
+        final byte[] body = String.format(Locale.ROOT, "{\"status\":\"%s\",\"state\":\"%s\",\"model\":\"%s\"}%n",
+                ok ? "UP" : "DOWN", state, model).getBytes(StandardCharsets.UTF_8);
+        exchange.getResponseHeaders().set("Content-Type", "application/json");
+        exchange.sendResponseHeaders(ok ? 200 : 503, body.length);
+        try (OutputStream out = exchange.getResponseBody()) {
+            out.write(body);
+        }
+    }
+
+    /** @return the bound port */
+    int port() {
+        return server.getAddress().getPort();
+    }
+
+    @Override
+    public void close() {
+        server.stop(0);
+    }
+}
