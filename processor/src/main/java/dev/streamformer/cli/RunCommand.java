@@ -97,6 +97,9 @@ final class RunCommand implements Callable<Integer> {
             final boolean clean = app.close(app.shutdownTimeout());
             System.err.printf("streamformer: stopped %s in %d ms%n", clean ? "cleanly" : "after the shutdown timeout",
                     (System.nanoTime() - start) / 1_000_000);
+            System.err.flush();
+            // A JVM ended by a signal exits 143 even after a clean shutdown; say how it really went.
+            Runtime.getRuntime().halt(clean ? 0 : 1);
         }, "streamformer-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
         app.awaitStop();

@@ -38,12 +38,15 @@ public final class EmbeddedKafka implements AutoCloseable {
     private final Path dataDir;
     private final int port;
     private final int controllerPort;
+    private final int saslPort;
     private final KafkaRaftServer server;
 
-    private EmbeddedKafka(final Path dataDir, final int port, final int controllerPort, final KafkaRaftServer server) {
+    private EmbeddedKafka(final Path dataDir, final int port, final int controllerPort, final int saslPort,
+            final KafkaRaftServer server) {
         this.dataDir = dataDir;
         this.port = port;
         this.controllerPort = controllerPort;
+        this.saslPort = saslPort;
         this.server = server;
     }
 
@@ -58,24 +61,60 @@ public final class EmbeddedKafka implements AutoCloseable {
      */
     public static EmbeddedKafka start(final Path dataDir, final int port, final Map<String, String> overrides)
             throws IOException {
-        Files.createDirectories(dataDir);
         final int clientPort = port == 0 ? freePort() : port;
         final int controllerPort = freePort();
         final Properties props = defaults(dataDir, clientPort, controllerPort);
         props.putAll(overrides);
+        return start(dataDir, clientPort, controllerPort, -1, props);
+    }
+
+    /**
+     * A broker with a second, secured client listener: SASL_PLAINTEXT with the PLAIN mechanism for
+     * the given users, and ACLs enforced by the KRaft authorizer (no ACL means no access). The
+     * PLAINTEXT listener stays for administration: its anonymous principal is the super user.
+     *
+     * @param dataDir the log directory
+     * @param users user name to password of every SASL user
+     * @return the running broker; {@link #saslBootstrapServers()} is the secured listener
+     * @throws IOException when the directory cannot be prepared or the broker does not start
+     */
+    public static EmbeddedKafka startWithSasl(final Path dataDir, final Map<String, String> users) throws IOException {
+        final int clientPort = freePort();
+        final int controllerPort = freePort();
+        final int saslPort = freePort();
+        final Properties props = defaults(dataDir, clientPort, controllerPort);
+        props.put("listeners", "PLAINTEXT://localhost:" + clientPort + ",SASL_PLAINTEXT://localhost:" + saslPort
+                + ",CONTROLLER://localhost:" + controllerPort);
+        props.put("advertised.listeners", "PLAINTEXT://localhost:" + clientPort + ",SASL_PLAINTEXT://localhost:"
+                + saslPort);
+        props.put("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,"
+                + "CONTROLLER:PLAINTEXT");
+        props.put("sasl.enabled.mechanisms", "PLAIN");
+        final StringBuilder jaas = new StringBuilder("org.apache.kafka.common.security.plain.PlainLoginModule required");
+        users.forEach((user, password) -> jaas.append(" user_").append(user).append("=\"").append(password).append('"'));
+        props.put("listener.name.sasl_plaintext.plain.sasl.jaas.config", jaas.append(';').toString());
+        props.put("authorizer.class.name", "org.apache.kafka.metadata.authorizer.StandardAuthorizer");
+        props.put("super.users", "User:ANONYMOUS");
+        return start(dataDir, clientPort, controllerPort, saslPort, props);
+    }
+
+    private static EmbeddedKafka start(final Path dataDir, final int clientPort, final int controllerPort,
+            final int saslPort, final Properties props) throws IOException {
+        Files.createDirectories(dataDir);
         if (!Files.exists(dataDir.resolve("meta.properties"))) {
             format(dataDir, props);
         }
         final KafkaRaftServer server = new KafkaRaftServer(KafkaConfig.fromProps(props, false), Time.SYSTEM);
         server.startup();
-        final EmbeddedKafka kafka = new EmbeddedKafka(dataDir, clientPort, controllerPort, server);
+        final EmbeddedKafka kafka = new EmbeddedKafka(dataDir, clientPort, controllerPort, saslPort, server);
         try {
             kafka.awaitReady(Duration.ofSeconds(60));
         } catch (IOException | RuntimeException e) {
             kafka.close();
             throw e;
         }
-        LOG.info("Kafka broker ready on localhost:{} (data in {})", clientPort, dataDir);
+        LOG.info("Kafka broker ready on localhost:{}{} (data in {})", clientPort,
+                saslPort > 0 ? " and SASL_PLAINTEXT localhost:" + saslPort : "", dataDir);
         return kafka;
     }
 
@@ -167,6 +206,14 @@ public final class EmbeddedKafka implements AutoCloseable {
     /** @return host:port for clients */
     public String bootstrapServers() {
         return "localhost:" + port;
+    }
+
+    /** @return host:port of the SASL_PLAINTEXT listener of {@link #startWithSasl} */
+    public String saslBootstrapServers() {
+        if (saslPort < 0) {
+            throw new IllegalStateException("this broker has no SASL listener: start it with startWithSasl");
+        }
+        return "localhost:" + saslPort;
     }
 
     /** @return the client port */

@@ -1,0 +1,157 @@
+package dev.streamformer.stream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.TimeUnit;
+
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.acl.AccessControlEntry;
+import org.apache.kafka.common.acl.AclBinding;
+import org.apache.kafka.common.acl.AclOperation;
+import org.apache.kafka.common.acl.AclPermissionType;
+import org.apache.kafka.common.resource.PatternType;
+import org.apache.kafka.common.resource.ResourcePattern;
+import org.apache.kafka.common.resource.ResourceType;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+import dev.streamformer.kafka.EmbeddedKafka;
+import dev.streamformer.model.Activation;
+import dev.streamformer.model.Checkpoint;
+import dev.streamformer.model.ModelConfig;
+import dev.streamformer.model.SharingPlan;
+import dev.streamformer.schemas.Prediction;
+import dev.streamformer.schemas.TokenizedInput;
+import dev.streamformer.schemas.serde.StreamformerSerdes;
+
+/**
+ * The processor against a broker with a SASL_PLAINTEXT (PLAIN) listener and ACLs, run as a separate
+ * process from a properties file exactly as a user would: with its credentials it serves requests;
+ * with a wrong password it exits non-zero with a message that says so; and no password appears in
+ * anything either process printed, with Kafka's own logging at INFO (which prints every client
+ * configuration).
+ */
+@Tag("integration")
+class SecuredClusterTest {
+
+    private static final String PASSWORD = "pw-Processor-7f3a91";
+    private static final String WRONG = "pw-Wrong-c0ffee";
+    private static final int REQUESTS = 20;
+
+    @TempDir
+    Path tmp;
+
+    @Test
+    @Timeout(300)
+    void servesWithCredentialsFailsClearlyWithoutAndNeverPrintsAPassword() throws Exception {
+        final Path modelDir = tmp.resolve("model");
+        Checkpoint.random(new ModelConfig(500, 16, 32, 2, 4, 4, 64, 64, 2, Activation.GELU_NEW, 1e-12, true,
+                SharingPlan.ALL, List.of("ham", "spam")), 5).save(modelDir);
+        try (EmbeddedKafka kafka = EmbeddedKafka.startWithSasl(tmp.resolve("kafka"),
+                Map.of("streamformer", PASSWORD))) {
+            final String admin = kafka.bootstrapServers();
+            try (Admin a = Admin.create(Map.of("bootstrap.servers", admin))) {
+                a.createTopics(List.of(new NewTopic("sasl-requests", 2, (short) 1))).all().get();
+                a.createAcls(acls()).all().get();
+            }
+            final Properties p = new Properties();
+            p.put("bootstrap.servers", admin);
+            try (KafkaProducer<String, TokenizedInput> producer = new KafkaProducer<>(p, new StringSerializer(),
+                    StreamformerSerdes.tokenizedInput())) {
+                for (int i = 0; i < REQUESTS; i++) {
+                    producer.send(new ProducerRecord<>("sasl-requests", "r-" + i, TokenizedInput.newBuilder()
+                            .setRequestId("r-" + i).setTokenIds(List.of(2, 10 + i, 11, 3))
+                            .setCreatedAt(Instant.now()).build()));
+                }
+            }
+
+            final Path good = properties("good.properties", kafka.saslBootstrapServers(), PASSWORD, modelDir);
+            final Process processor = processor(good, tmp.resolve("good.log"));
+            final List<ConsumerRecord<String, Prediction>> predictions = TopicReader.readAll(admin,
+                    "sasl-predictions", new StringDeserializer(), StreamformerSerdes.prediction(), REQUESTS,
+                    Duration.ofSeconds(120));
+            processor.destroy();
+            assertThat(processor.waitFor(60, TimeUnit.SECONDS)).as("stops on SIGTERM").isTrue();
+            final String goodLog = Files.readString(tmp.resolve("good.log"));
+            assertThat(predictions).as("predictions with valid credentials; log:%n%s", goodLog).hasSize(REQUESTS);
+            assertThat(processor.exitValue()).as(goodLog).isZero();
+            assertThat(goodLog).contains("sasl.jaas.config = [hidden]");
+
+            final Path bad = properties("bad.properties", kafka.saslBootstrapServers(), WRONG, modelDir);
+            final Process refused = processor(bad, tmp.resolve("bad.log"));
+            assertThat(refused.waitFor(120, TimeUnit.SECONDS)).as("exits by itself").isTrue();
+            final String badLog = Files.readString(tmp.resolve("bad.log"));
+            assertThat(refused.exitValue()).as(badLog).isNotZero();
+            assertThat(badLog).contains("error: ").containsIgnoringCase("authentication failed")
+                    .contains("security settings");
+
+            for (final String log : List.of(goodLog, badLog)) {
+                assertThat(log).doesNotContain(PASSWORD).doesNotContain(WRONG);
+            }
+        }
+    }
+
+    private static List<AclBinding> acls() {
+        final List<AclBinding> acls = new ArrayList<>();
+        final String user = "User:streamformer";
+        for (final ResourceType type : List.of(ResourceType.TOPIC, ResourceType.GROUP, ResourceType.TRANSACTIONAL_ID)) {
+            acls.add(new AclBinding(new ResourcePattern(type, "sasl-", PatternType.PREFIXED),
+                    new AccessControlEntry(user, "*", AclOperation.ALL, AclPermissionType.ALLOW)));
+        }
+        for (final AclOperation op : List.of(AclOperation.IDEMPOTENT_WRITE, AclOperation.DESCRIBE,
+                AclOperation.DESCRIBE_CONFIGS)) {
+            acls.add(new AclBinding(new ResourcePattern(ResourceType.CLUSTER, "kafka-cluster", PatternType.LITERAL),
+                    new AccessControlEntry(user, "*", op, AclPermissionType.ALLOW)));
+        }
+        return acls;
+    }
+
+    private Path properties(final String name, final String bootstrap, final String password, final Path modelDir)
+            throws IOException {
+        final Path file = tmp.resolve(name);
+        Files.writeString(file, String.join("\n",
+                "bootstrap.servers=" + bootstrap,
+                "security.protocol=SASL_PLAINTEXT",
+                "sasl.mechanism=PLAIN",
+                "sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username=\"streamformer\""
+                        + " password=\"" + password + "\";",
+                "application.id=sasl-app",
+                "state.dir=" + tmp.resolve("state-" + name),
+                "num.stream.threads=1",
+                "streamformer.model.dir=" + modelDir,
+                "streamformer.topic.requests=sasl-requests",
+                "streamformer.topic.predictions=sasl-predictions",
+                "streamformer.topic.latency=sasl-latency",
+                "streamformer.topic.dead.letters=sasl-dead-letters",
+                "streamformer.topic.partitions=2",
+                ""));
+        return file;
+    }
+
+    private static Process processor(final Path properties, final Path log) throws IOException {
+        final String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        // The product's own logging configuration (not the tests'), with Kafka at INFO: it prints every client config.
+        return new ProcessBuilder(java, "-Dai.djl.offline=true", "-Dlog4j2.configurationFile=log4j2.xml",
+                "-Dstreamformer.kafka.log.level=INFO", "-cp",
+                System.getProperty("java.class.path"), "dev.streamformer.cli.StreamformerCli", "run", "-c",
+                properties.toString())
+                .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    }
+}
