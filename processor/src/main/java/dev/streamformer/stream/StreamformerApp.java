@@ -8,7 +8,6 @@ import java.util.concurrent.TimeUnit;
 
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsConfig;
-import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -78,10 +77,7 @@ public final class StreamformerApp implements AutoCloseable {
         }
         final StreamformerApp app = new StreamformerApp(streams, lease,
                 Duration.ofMillis(config.getLong(StreamformerConfig.SHUTDOWN_TIMEOUT_MS)));
-        streams.setUncaughtExceptionHandler(e -> {
-            LOG.error("Stream thread failed; shutting the processor down: {}", e.toString(), e);
-            return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.SHUTDOWN_CLIENT;
-        });
+        streams.setUncaughtExceptionHandler(new ThreadFailurePolicy());
         streams.setStateListener((now, before) -> {
             LOG.info("Processor state {} -> {}", before, now);
             if (now == KafkaStreams.State.NOT_RUNNING || now == KafkaStreams.State.ERROR) {
