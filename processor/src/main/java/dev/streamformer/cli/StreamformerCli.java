@@ -20,6 +20,7 @@ import picocli.CommandLine.Command;
             MonitorCommand.class,
             BrokerCommand.class,
             DataCommand.class,
+            SoakCommand.class,
             CommandLine.HelpCommand.class
         },
         exitCodeListHeading = "%nExit codes:%n",
