@@ -238,8 +238,7 @@ public final class BenchSuites {
         for (final boolean copy : List.of(false, true)) {
             for (final int threads : plan.memoryThreads()) {
                 final MemoryBenchmark.Point p = MemoryBenchmark.measure(bootstrap, topics.get(threads),
-                        MEMORY_RECORDS_PER_THREAD * threads, modelDir, List.of(threads), copy, work.resolve("state"))
-                        .get(0);
+                        MEMORY_RECORDS_PER_THREAD * threads, modelDir, threads, copy, work.resolve("state"));
                 out.printf(Locale.ROOT, "  %-28s %2d threads: %7.1f MB (%d model loads)%n",
                         copy ? "copy per task (baseline a)" : "shared model", threads, p.residentBytes() / 1e6,
                         p.modelLoads());

@@ -3,9 +3,7 @@ package dev.streamformer.bench;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.HashSet;
-import java.util.List;
 import java.util.Properties;
 import java.util.Set;
 import java.util.UUID;
@@ -89,29 +87,20 @@ public final class MemoryBenchmark {
     }
 
     /**
-     * Measures each thread count in a fresh child JVM.
+     * Measures one point in a fresh child JVM.
      *
      * @param bootstrap the broker
-     * @param topic a prefilled request topic with at least as many partitions as the largest thread count
+     * @param topic a prefilled request topic with one partition per stream thread
      * @param records requests in it
      * @param modelDir the model
-     * @param threadCounts stream threads to measure
-     * @param copyPerTask the baseline instead of the shared model
-     * @param stateDir where the children keep state
-     * @return one point per thread count
-     * @throws Exception when a child fails
+     * @param threads stream threads
+     * @param copy the baseline (a model copy per task) instead of the shared model
+     * @param stateDir where the child keeps state
+     * @return the point
+     * @throws IOException when the child cannot be started
+     * @throws InterruptedException when interrupted
      */
-    public static List<Point> measure(final String bootstrap, final String topic, final int records,
-            final Path modelDir, final List<Integer> threadCounts, final boolean copyPerTask, final Path stateDir)
-            throws Exception {
-        final List<Point> points = new ArrayList<>();
-        for (final int threads : threadCounts) {
-            points.add(child(bootstrap, topic, records, modelDir, threads, copyPerTask, stateDir));
-        }
-        return points;
-    }
-
-    private static Point child(final String bootstrap, final String topic, final int records, final Path modelDir,
+    public static Point measure(final String bootstrap, final String topic, final int records, final Path modelDir,
             final int threads, final boolean copy, final Path stateDir) throws IOException, InterruptedException {
         final Path java = Path.of(System.getProperty("java.home"), "bin", "java");
         final ProcessBuilder builder = new ProcessBuilder(java.toString(), "-Xms" + HEAP, "-Xmx" + HEAP, "-XX:+AlwaysPreTouch",

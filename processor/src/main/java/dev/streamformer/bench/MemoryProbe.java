@@ -42,12 +42,21 @@ public final class MemoryProbe {
      * @throws java.io.IOException when /proc cannot be read
      */
     public static long residentBytes() throws java.io.IOException {
-        for (final String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+        return residentBytes(ProcessHandle.current().pid());
+    }
+
+    /**
+     * @param pid a process id
+     * @return VmRSS of that process, bytes
+     * @throws java.io.IOException when /proc cannot be read (for example, the process ended)
+     */
+    public static long residentBytes(final long pid) throws java.io.IOException {
+        for (final String line : Files.readAllLines(Path.of("/proc", Long.toString(pid), "status"))) {
             if (line.startsWith("VmRSS:")) {
                 return Long.parseLong(line.replaceAll("\\D+", "")) * 1024;
             }
         }
-        throw new IllegalStateException("no VmRSS in /proc/self/status");
+        throw new IllegalStateException("no VmRSS in /proc/" + pid + "/status");
     }
 
     /**

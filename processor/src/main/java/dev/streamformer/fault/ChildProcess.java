@@ -8,6 +8,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
+import dev.streamformer.bench.MemoryProbe;
+
 /**
  * A {@code streamformer} command in a child JVM with this JVM's class path, its output appended to a
  * log file that survives restarts, so the fault suite can kill it with SIGKILL and start it again.
@@ -128,15 +130,10 @@ final class ChildProcess {
             return 0;
         }
         try {
-            for (final String line : Files.readAllLines(Path.of("/proc", Long.toString(process.pid()), "status"))) {
-                if (line.startsWith("VmRSS:")) {
-                    return Long.parseLong(line.replaceAll("\\D+", "")) / 1024.0;
-                }
-            }
-        } catch (IOException e) {
+            return MemoryProbe.residentBytes(process.pid()) / (1024.0 * 1024.0);
+        } catch (IOException | IllegalStateException e) {
             return 0;
         }
-        return 0;
     }
 
     /** @return the log file */

@@ -67,7 +67,6 @@ public final class StreamformerApp implements AutoCloseable {
                 config.getShort(StreamformerConfig.TOPIC_REPLICATION), config.getLong(StreamformerConfig.TOPIC_RETENTION_MS)),
                 config.getBoolean(StreamformerConfig.TOPICS_CREATE));
         final ModelRegistry.Lease lease = registry.acquire(config.getString(StreamformerConfig.MODEL_DIR));
-        lease.model().setIntraOpThreads(config.getInt(StreamformerConfig.INTRA_OP_THREADS));
         final KafkaStreams streams;
         try {
             streams = new KafkaStreams(StreamformerTopology.build(config, registry), kafka);
