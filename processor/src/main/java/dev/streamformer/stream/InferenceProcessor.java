@@ -6,6 +6,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.Semaphore;
 
 import org.apache.kafka.common.errors.SerializationException;
 import org.apache.kafka.streams.KeyValue;
@@ -63,8 +64,10 @@ final class InferenceProcessor implements Processor<byte[], byte[], Object, Obje
      * @param batchSize requests per forward pass; 1 runs each request as it arrives, without a buffer
      * @param maxWaitMs the longest a buffered request waits for its batch to fill
      * @param intraOpThreads PyTorch threads of each stream thread's forward passes
+     * @param concurrentPasses forward passes the model admits at once in this JVM, if this task loads it
      */
-    record Settings(String modelDir, boolean truncate, int batchSize, long maxWaitMs, int intraOpThreads) {
+    record Settings(String modelDir, boolean truncate, int batchSize, long maxWaitMs, int intraOpThreads,
+            int concurrentPasses) {
     }
 
     /**
@@ -81,7 +84,7 @@ final class InferenceProcessor implements Processor<byte[], byte[], Object, Obje
     @Override
     public void init(final ProcessorContext<Object, Object> processorContext) {
         this.context = processorContext;
-        this.lease = registry.acquire(settings.modelDir());
+        this.lease = registry.acquire(settings.modelDir(), settings.concurrentPasses());
         this.model = lease.model();
         model.setIntraOpThreads(settings.intraOpThreads());
         this.validator = new RequestValidator(model, settings.truncate());
@@ -168,10 +171,15 @@ final class InferenceProcessor implements Processor<byte[], byte[], Object, Obje
         }
         final List<EncoderInput> inputs = new ArrayList<>(batch.size());
         batch.forEach(p -> inputs.add(p.valid().input()));
-        final long startUs = Clock.nowMicros();
         final List<ModelOutput> outputs;
+        final long startUs;
+        final long endUs;
+        final Semaphore gate = lease.gate();
+        gate.acquireUninterruptibly();
         try {
+            startUs = Clock.nowMicros();
             outputs = model.predict(inputs);
+            endUs = Clock.nowMicros();
         } catch (RuntimeException e) {
             LOG.warn("Inference failed for a batch of {} requests: {}", batch.size(), e.toString());
             for (final Pending p : batch) {
@@ -179,8 +187,9 @@ final class InferenceProcessor implements Processor<byte[], byte[], Object, Obje
                         "inference failed: " + e.getMessage());
             }
             return;
+        } finally {
+            gate.release();
         }
-        final long endUs = Clock.nowMicros();
         final String thread = Thread.currentThread().getName();
         final String task = context.taskId().toString();
         for (int i = 0; i < batch.size(); i++) {

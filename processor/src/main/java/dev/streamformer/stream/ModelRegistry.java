@@ -5,6 +5,7 @@ import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import org.slf4j.Logger;
@@ -17,7 +18,8 @@ import dev.streamformer.model.InferenceModel;
  * One loaded copy of each model per JVM. Every stream task borrows the model through a
  * {@link Lease}; the model is loaded by the first borrower and closed when the last lease closes.
  * The application holds a lease for its whole run, so tasks that come and go with rebalances never
- * cause a reload.
+ * cause a reload. With the model goes a gate that admits a fixed number of forward passes at once,
+ * set by its first borrower.
  */
 public final class ModelRegistry {
 
@@ -59,7 +61,18 @@ public final class ModelRegistry {
      * @param modelDir a model directory, or empty for the shipped default model
      * @return a lease; close it when done
      */
-    public synchronized Lease acquire(final String modelDir) {
+    public Lease acquire(final String modelDir) {
+        return acquire(modelDir, Integer.MAX_VALUE);
+    }
+
+    /**
+     * Borrows a model, loading it if no one holds it.
+     *
+     * @param modelDir a model directory, or empty for the shipped default model
+     * @param concurrentPasses forward passes the model's gate admits at once, if this loads it
+     * @return a lease; close it when done
+     */
+    public synchronized Lease acquire(final String modelDir, final int concurrentPasses) {
         final String dir = modelDir == null || modelDir.isBlank() ? "" : Path.of(modelDir).toAbsolutePath().normalize().toString();
         final String key = copyPerLease ? dir + "#" + loads.get() : dir;
         Entry entry = entries.get(key);
@@ -67,7 +80,7 @@ public final class ModelRegistry {
             final long start = System.nanoTime();
             try {
                 final InferenceModel model = dir.isEmpty() ? DefaultModel.load() : InferenceModel.load(Path.of(dir));
-                entry = new Entry(model);
+                entry = new Entry(model, new Semaphore(concurrentPasses));
             } catch (IOException e) {
                 throw new UncheckedIOException("Cannot load model " + (dir.isEmpty() ? "(default)" : dir) + ": "
                         + e.getMessage(), e);
@@ -79,7 +92,7 @@ public final class ModelRegistry {
                     String.format("%.1f", entry.model.stats().totalBytes() / 1e6), (System.nanoTime() - start) / 1_000_000);
         }
         entry.users++;
-        return new Lease(key, entry.model);
+        return new Lease(key, entry.model, entry.gate);
     }
 
     /** @return how many times a model was loaded in this JVM */
@@ -100,16 +113,23 @@ public final class ModelRegistry {
     public final class Lease implements AutoCloseable {
         private final String key;
         private final InferenceModel model;
+        private final Semaphore gate;
         private boolean closed;
 
-        private Lease(final String key, final InferenceModel model) {
+        private Lease(final String key, final InferenceModel model, final Semaphore gate) {
             this.key = key;
             this.model = model;
+            this.gate = gate;
         }
 
         /** @return the shared model */
         public InferenceModel model() {
             return model;
+        }
+
+        /** @return the gate of the model's forward passes: take a permit for each pass */
+        public Semaphore gate() {
+            return gate;
         }
 
         @Override
@@ -123,10 +143,12 @@ public final class ModelRegistry {
 
     private static final class Entry {
         final InferenceModel model;
+        final Semaphore gate;
         int users;
 
-        Entry(final InferenceModel model) {
+        Entry(final InferenceModel model, final Semaphore gate) {
             this.model = model;
+            this.gate = gate;
         }
     }
 }

@@ -6,6 +6,7 @@ import java.util.Properties;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
+import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsConfig;
 import org.slf4j.Logger;
@@ -22,6 +23,9 @@ public final class StreamformerApp implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(StreamformerApp.class);
     private static final String OWN_PREFIX = "streamformer.";
 
+    /** Requests per poll of a stream thread's consumer (Kafka's default is 1,000); see {@link #defaults()}. */
+    public static final int MAX_POLL_RECORDS = 100;
+
     private final KafkaStreams streams;
     private final ModelRegistry.Lease lease;
     private final Duration shutdownTimeout;
@@ -36,7 +40,16 @@ public final class StreamformerApp implements AutoCloseable {
 
     /**
      * The defaults under the user's properties: application id {@code streamformer},
-     * exactly_once_v2, 2 stream threads, a 100 ms commit interval.
+     * exactly_once_v2, 2 stream threads, a 100 ms commit interval, and at most
+     * {@value #MAX_POLL_RECORDS} requests per poll of the main consumer.
+     *
+     * <p>The last one matters because a request costs milliseconds of compute, not microseconds. A
+     * stream thread processes everything one poll returned before it polls again, and during a
+     * rebalance it may not commit. With Kafka's 1,000 records per poll a thread with a backlog runs
+     * for 20-50 s between polls: a rebalance (a new instance, a new thread) then waits for it, its
+     * open transaction passes {@code transaction.timeout.ms} (10 s), the broker aborts it, and the
+     * thread is fenced and redoes all that work. Measured in the benchmark: a thread that took every
+     * task first kept the other idle for 24 s and then lost its output.
      *
      * @return the defaults
      */
@@ -46,8 +59,27 @@ public final class StreamformerApp implements AutoCloseable {
         p.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
         p.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, "2");
         p.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, "100");
+        p.put(StreamsConfig.mainConsumerPrefix(ConsumerConfig.MAX_POLL_RECORDS_CONFIG), Integer.toString(MAX_POLL_RECORDS));
         p.put("processing.exception.handler.global.enabled", "true");
         return p;
+    }
+
+    /**
+     * @param userProps the user's properties
+     * @return the defaults overlaid with them; a {@code max.poll.records} of the user's (plain or
+     *     with the {@code consumer.} prefix) replaces our main-consumer default, which would
+     *     otherwise take precedence over it in Kafka Streams
+     */
+    static Properties withDefaults(final Properties userProps) {
+        final Properties all = defaults();
+        all.putAll(userProps);
+        final String mainPollRecords = StreamsConfig.mainConsumerPrefix(ConsumerConfig.MAX_POLL_RECORDS_CONFIG);
+        if (!userProps.containsKey(mainPollRecords)
+                && (userProps.containsKey(ConsumerConfig.MAX_POLL_RECORDS_CONFIG)
+                        || userProps.containsKey(StreamsConfig.consumerPrefix(ConsumerConfig.MAX_POLL_RECORDS_CONFIG)))) {
+            all.remove(mainPollRecords);
+        }
+        return all;
     }
 
     /**
@@ -58,15 +90,15 @@ public final class StreamformerApp implements AutoCloseable {
      * @return the running application
      */
     public static StreamformerApp start(final Properties userProps, final ModelRegistry registry) {
-        final Properties all = defaults();
-        all.putAll(userProps);
+        final Properties all = withDefaults(userProps);
         final StreamformerConfig config = new StreamformerConfig(all);
         final Properties kafka = kafkaOnly(all);
         TopicAdmin.ensure(kafka, List.of(config.requestsTopic(), config.predictionsTopic(), config.latencyTopic(),
                 config.deadLettersTopic()), new TopicAdmin.Spec(config.getInt(StreamformerConfig.TOPIC_PARTITIONS),
                 config.getShort(StreamformerConfig.TOPIC_REPLICATION), config.getLong(StreamformerConfig.TOPIC_RETENTION_MS)),
                 config.getBoolean(StreamformerConfig.TOPICS_CREATE));
-        final ModelRegistry.Lease lease = registry.acquire(config.getString(StreamformerConfig.MODEL_DIR));
+        final ModelRegistry.Lease lease = registry.acquire(config.getString(StreamformerConfig.MODEL_DIR),
+                config.forwardConcurrency());
         final KafkaStreams streams;
         try {
             streams = new KafkaStreams(StreamformerTopology.build(config, registry), kafka);

@@ -36,6 +36,8 @@ public final class StreamformerConfig extends AbstractConfig {
     public static final String INTRA_OP_THREADS = "streamformer.intra.op.threads";
     /** Requests per forward pass. */
     public static final String BATCH_SIZE = "streamformer.batch.size";
+    /** Forward passes that may run at once in this JVM. */
+    public static final String FORWARD_CONCURRENCY = "streamformer.forward.concurrency";
     /** The longest a request waits for its batch. */
     public static final String BATCH_MAX_WAIT_MS = "streamformer.batch.max.wait.ms";
     /** Whether too-long requests are truncated instead of dead-lettered. */
@@ -67,6 +69,10 @@ public final class StreamformerConfig extends AbstractConfig {
                     "Model directory (config.json + model.safetensors) to serve; empty serves the shipped default model.")
             .define(INTRA_OP_THREADS, Type.INT, 1, Range.atLeast(0), Importance.MEDIUM,
                     "PyTorch intra-op threads of each stream thread; keep num.stream.threads x this <= cores. 0 = engine default.")
+            .define(FORWARD_CONCURRENCY, Type.INT, 0, Range.atLeast(0), Importance.MEDIUM,
+                    "Forward passes that may run at once in this JVM, over all stream threads; 0 = cores /"
+                            + " streamformer.intra.op.threads. Stream threads beyond it still poll, decode and produce"
+                            + " while they wait, but activation memory stays that of this many passes.")
             .define(BATCH_SIZE, Type.INT, 16, Range.between(1, 1024), Importance.HIGH,
                     "Requests per forward pass. Above 1, a task buffers valid requests in a changelogged state store"
                             + " until the batch is full or the oldest has waited " + "streamformer.batch.max.wait.ms"
@@ -91,6 +97,16 @@ public final class StreamformerConfig extends AbstractConfig {
      */
     public StreamformerConfig(final Map<?, ?> originals) {
         super(DEFINITION, originals, false);
+    }
+
+    /** @return forward passes that may run at once, with 0 resolved to cores / intra-op threads */
+    public int forwardConcurrency() {
+        final int configured = getInt(FORWARD_CONCURRENCY);
+        if (configured > 0) {
+            return configured;
+        }
+        final int cores = Runtime.getRuntime().availableProcessors();
+        return Math.max(1, cores / Math.max(1, getInt(INTRA_OP_THREADS) == 0 ? cores : getInt(INTRA_OP_THREADS)));
     }
 
     /** @return the request topic */

@@ -10,8 +10,17 @@ import java.net.http.HttpResponse;
 import java.net.http.HttpResponse.BodyHandlers;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Properties;
+import java.time.Instant;
+import java.util.Comparator;
+import java.util.Iterator;
+import java.util.List;
 import java.util.Map;
+import java.util.Properties;
+import java.util.SplittableRandom;
+import java.util.stream.IntStream;
+
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.common.serialization.StringDeserializer;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -22,6 +31,9 @@ import org.apache.kafka.streams.StreamsConfig;
 import org.junit.jupiter.api.io.TempDir;
 
 import dev.streamformer.kafka.EmbeddedKafka;
+import dev.streamformer.schemas.LatencyEvent;
+import dev.streamformer.schemas.TokenizedInput;
+import dev.streamformer.schemas.serde.StreamformerSerdes;
 
 /** The processor against a real in-process KRaft broker, exactly_once_v2, 4 stream threads. */
 @Tag("integration")
@@ -78,5 +90,47 @@ class StreamformerIntegrationTest {
         }
         assertThatThrownBy(() -> http.send(HttpRequest.newBuilder(ready).build(), BodyHandlers.ofString()))
                 .as("the endpoint stops with the processor").isInstanceOf(java.io.IOException.class);
+    }
+
+    @Test
+    @Timeout(180)
+    void forwardPassesOfAllStreamThreadsRunAtMostTheConfiguredNumberAtOnce() throws Exception {
+        final Properties props = new Properties();
+        props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
+        props.put(StreamsConfig.APPLICATION_ID_CONFIG, "gate-it");
+        props.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, "4");
+        props.put(StreamsConfig.STATE_DIR_CONFIG, tmp.resolve("gate-state").toString());
+        props.put(StreamformerConfig.TOPIC_REQUESTS, "gate-requests");
+        props.put(StreamformerConfig.TOPIC_PREDICTIONS, "gate-predictions");
+        props.put(StreamformerConfig.TOPIC_LATENCY, "gate-latency");
+        props.put(StreamformerConfig.TOPIC_DEAD_LETTERS, "gate-dead-letters");
+        props.put(StreamformerConfig.BATCH_SIZE, "4");
+        props.put(StreamformerConfig.FORWARD_CONCURRENCY, "1");
+        final int requests = 400;
+        final SplittableRandom random = new SplittableRandom(3);
+        final Iterator<TokenizedInput> inputs = IntStream.range(0, requests).mapToObj(i -> TokenizedInput.newBuilder()
+                .setRequestId("gate-" + i).setTokenIds(random.ints(64, 5, 8000).boxed().toList())
+                .setCreatedAt(Instant.now()).build()).iterator();
+        final List<ConsumerRecord<String, LatencyEvent>> events;
+        try (StreamformerApp app = StreamformerApp.start(props, new ModelRegistry())) {
+            assertThat(app.awaitRunning(Duration.ofSeconds(60))).isTrue();
+            final Properties client = new Properties();
+            client.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
+            RequestProducer.produce(client, "gate-requests", inputs, 0);
+            events = TopicReader.readAll(kafka.bootstrapServers(), "gate-latency", new StringDeserializer(),
+                    StreamformerSerdes.latencyEvent().deserializer(), requests, Duration.ofSeconds(120));
+        }
+        assertThat(events).hasSize(requests);
+        // One interval per forward pass: every request of a batch carries the same start and end.
+        final List<long[]> passes = events.stream().map(ConsumerRecord::value)
+                .map(e -> List.of(e.getStreamThread(), e.getInferenceStartUs(), e.getInferenceEndUs())).distinct()
+                .map(k -> new long[] {(Long) k.get(1), (Long) k.get(2)})
+                .sorted(Comparator.comparingLong(p -> p[0])).toList();
+        assertThat(events.stream().map(r -> r.value().getStreamThread()).distinct().count())
+                .as("stream threads that ran forward passes").isGreaterThan(1);
+        for (int i = 1; i < passes.size(); i++) {
+            assertThat(passes.get(i)[0]).as("start of forward pass %d of %d", i, passes.size())
+                    .isGreaterThanOrEqualTo(passes.get(i - 1)[1]);
+        }
     }
 }
