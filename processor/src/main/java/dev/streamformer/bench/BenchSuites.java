@@ -11,6 +11,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.function.ToLongFunction;
 
 import org.apache.kafka.streams.StreamsConfig;
 import org.knowm.xchart.BitmapEncoder;
@@ -49,10 +50,11 @@ public final class BenchSuites {
      * @param maxWaitMs the processor's batch wait in every pipeline run
      * @param memoryThreads stream thread counts of the memory suite
      * @param modelOnlySeconds how long each pipeline run's model-only figure is measured
+     * @param malloc glibc allocator settings of the memory suite's processor JVMs
      */
     public record Plan(boolean model, boolean pipeline, boolean memory, int intraOpThreads, List<Integer> batches,
             int length, int repetitions, int records, int pacedRecords, long maxWaitMs, List<Integer> memoryThreads,
-            int modelOnlySeconds) {
+            int modelOnlySeconds, String malloc) {
     }
 
     private static final int PARTITIONS = 4;
@@ -179,6 +181,10 @@ public final class BenchSuites {
         final int intraOp = defaults.getInt(StreamformerConfig.INTRA_OP_THREADS);
         final int defaultBatch = defaults.getInt(StreamformerConfig.BATCH_SIZE);
         final String name = String.format(Locale.ROOT, "default %dx%d batch %d", streamThreads, intraOp, defaultBatch);
+        // A first run compiles the hot paths of the processor, the clients and the broker; measured runs
+        // that share the cores with the JIT compiler lose up to a tenth of their throughput.
+        bench.saturated(new PipelineBenchmark.Settings("warm-up (not reported)", streamThreads, intraOp, defaultBatch,
+                wait, false), topic, plan.records());
         final PipelineBenchmark.Run ours = bench.saturated(new PipelineBenchmark.Settings(name, streamThreads, intraOp,
                 defaultBatch, wait, false), topic, plan.records());
         runs.add(ours);
@@ -196,6 +202,12 @@ public final class BenchSuites {
         final PipelineBenchmark.Run baseline = bench.saturated(new PipelineBenchmark.Settings(
                 "baseline a: 2x1 batch 1, copy per task", 2, 1, 1, wait, true), topic, plan.records());
         runs.add(baseline);
+        // The usual design as it ships: Kafka Streams' default of one stream thread, the engine's default of
+        // one intra-op thread per core.
+        final int cores = Runtime.getRuntime().availableProcessors();
+        final PipelineBenchmark.Run usual = bench.saturated(new PipelineBenchmark.Settings(
+                "baseline a: 1x" + cores + " batch 1, copy per task", 1, cores, 1, wait, true), topic, plan.records());
+        runs.add(usual);
         final double half = ours.recordsPerSecond() / 2;
         final PipelineBenchmark.Run paced = bench.paced(new PipelineBenchmark.Settings("default, paced at half",
                 streamThreads, intraOp, defaultBatch, wait, false), plan.pacedRecords(), half);
@@ -217,8 +229,9 @@ public final class BenchSuites {
                 ours.recordsPerSecond() / one.recordsPerSecond());
         ratios.put("paced p99 processing / median full-batch inference",
                 paced.latencyMs().get("processing").get("p99") / ours.modelOnlyBatchMs());
-        ratios.put("default / baseline a (record-at-a-time, copy per task)",
-                ours.recordsPerSecond() / baseline.recordsPerSecond());
+        ratios.put("default / baseline a, same threads (2x1)", ours.recordsPerSecond() / baseline.recordsPerSecond());
+        ratios.put("default / baseline a, library defaults (1x" + cores + ")",
+                ours.recordsPerSecond() / usual.recordsPerSecond());
         json.put("pipeline_suite", Map.of("partitions", PARTITIONS, "max_wait_ms", wait, "runs", runs));
         return runs;
     }
@@ -226,8 +239,9 @@ public final class BenchSuites {
     private List<MemoryBenchmark.Point> memorySuite(final InferenceModel m, final String bootstrap) throws Exception {
         out.println();
         final int maxThreads = plan.memoryThreads().stream().mapToInt(Integer::intValue).max().orElse(1);
-        out.printf("== memory: RSS of a processor JVM (heap fixed at %s, pre-touched; %s) after processing, by"
-                + " stream threads, one partition per thread%n", MemoryBenchmark.HEAP, MemoryBenchmark.MALLOC_SETTINGS);
+        out.printf("== memory: RSS of a processor JVM (heap fixed at %s, pre-touched; %s) after processing and its"
+                + " peak while processing, by stream threads, one partition per thread%n", MemoryBenchmark.HEAP,
+                plan.malloc().isBlank() ? "glibc malloc defaults" : plan.malloc());
         final Map<Integer, String> topics = new LinkedHashMap<>();
         for (final int threads : plan.memoryThreads()) {
             // One partition per stream thread, so that every thread runs one task (and, in the baseline, holds one copy).
@@ -238,27 +252,35 @@ public final class BenchSuites {
         for (final boolean copy : List.of(false, true)) {
             for (final int threads : plan.memoryThreads()) {
                 final MemoryBenchmark.Point p = MemoryBenchmark.measure(bootstrap, topics.get(threads),
-                        MEMORY_RECORDS_PER_THREAD * threads, modelDir, threads, copy, work.resolve("state"));
-                out.printf(Locale.ROOT, "  %-28s %2d threads: %7.1f MB (%d model loads)%n",
+                        MEMORY_RECORDS_PER_THREAD * threads, modelDir, threads, copy, work.resolve("state"),
+                        plan.malloc());
+                out.printf(Locale.ROOT, "  %-28s %2d threads: %7.1f MB after, %7.1f MB peak (%d model loads)%n",
                         copy ? "copy per task (baseline a)" : "shared model", threads, p.residentBytes() / 1e6,
-                        p.modelLoads());
+                        p.peakResidentBytes() / 1e6, p.modelLoads());
                 points.add(p);
             }
         }
-        final double shared = growth(points, false);
-        final double copies = growth(points, true);
-        out.printf(Locale.ROOT, "  growth from %d to %d threads: shared %.1f MB, copy per task %.1f MB; weights %.1f MB%n",
-                plan.memoryThreads().get(0), maxThreads, shared / 1e6, copies / 1e6, m.stats().totalBytes() / 1e6);
-        ratios.put("RSS growth 1->" + maxThreads + " threads, shared / copy per task", shared / copies);
-        json.put("memory_suite", Map.of("heap", MemoryBenchmark.HEAP, "malloc", MemoryBenchmark.MALLOC_SETTINGS,
-                "points", points, "growth_shared_bytes", shared,
-                "growth_copy_bytes", copies));
+        final double shared = growth(points, false, MemoryBenchmark.Point::residentBytes);
+        final double copies = growth(points, true, MemoryBenchmark.Point::residentBytes);
+        final double sharedPeak = growth(points, false, MemoryBenchmark.Point::peakResidentBytes);
+        final double copiesPeak = growth(points, true, MemoryBenchmark.Point::peakResidentBytes);
+        out.printf(Locale.ROOT, "  growth from %d to %d threads: after processing shared %.1f MB, copy per task %.1f MB;"
+                + " peak shared %.1f MB, copy per task %.1f MB; weights %.1f MB%n", plan.memoryThreads().get(0),
+                maxThreads, shared / 1e6, copies / 1e6, sharedPeak / 1e6, copiesPeak / 1e6,
+                m.stats().totalBytes() / 1e6);
+        final String range = plan.memoryThreads().get(0) + "->" + maxThreads;
+        ratios.put("RSS growth " + range + " threads, shared / copy per task", shared / copies);
+        ratios.put("peak RSS growth " + range + " threads, shared / copy", sharedPeak / copiesPeak);
+        json.put("memory_suite", Map.of("heap", MemoryBenchmark.HEAP, "malloc", plan.malloc(),
+                "points", points, "growth_shared_bytes", shared, "growth_copy_bytes", copies,
+                "peak_growth_shared_bytes", sharedPeak, "peak_growth_copy_bytes", copiesPeak));
         return points;
     }
 
-    private static double growth(final List<MemoryBenchmark.Point> points, final boolean copy) {
+    private static double growth(final List<MemoryBenchmark.Point> points, final boolean copy,
+            final ToLongFunction<MemoryBenchmark.Point> figure) {
         final List<MemoryBenchmark.Point> mine = points.stream().filter(p -> p.copyPerTask() == copy).toList();
-        return mine.get(mine.size() - 1).residentBytes() - mine.get(0).residentBytes();
+        return figure.applyAsLong(mine.get(mine.size() - 1)) - figure.applyAsLong(mine.get(0));
     }
 
     private void charts(final ModelBenchmark.Result model, final List<PipelineBenchmark.Run> runs,

@@ -4,6 +4,8 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
 import java.util.UUID;
@@ -29,11 +31,12 @@ public final class MemoryBenchmark {
     public static final String HEAP = "512m";
 
     /**
-     * The glibc allocator settings of the children, as the Dockerfile sets them for the processor: few
-     * arenas and a fixed mmap threshold, so a thread's freed activations go back to the system
-     * instead of staying in a per-thread arena.
+     * The glibc allocator settings the Dockerfile gives the processor and the memory suite gives its
+     * children by default: two arenas for all threads, so freed activations are not kept in one
+     * arena per thread. (A fixed small mmap threshold returns them to the system too, but every
+     * activation then costs fresh pages: the forward pass measured 40 % slower.)
      */
-    public static final String MALLOC_SETTINGS = "MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=131072";
+    public static final String DEFAULT_MALLOC = "MALLOC_ARENA_MAX=2";
 
     private static final String MARK = "streamformer-memory-rss:";
 
@@ -43,9 +46,11 @@ public final class MemoryBenchmark {
      * @param streamThreads Kafka Streams threads
      * @param copyPerTask whether every task loaded its own model copy
      * @param residentBytes VmRSS after the topic was processed
+     * @param peakResidentBytes VmHWM, the highest VmRSS while it was processed
      * @param modelLoads how many times the child loaded the model
      */
-    public record Point(int streamThreads, boolean copyPerTask, long residentBytes, int modelLoads) {
+    public record Point(int streamThreads, boolean copyPerTask, long residentBytes, long peakResidentBytes,
+            int modelLoads) {
     }
 
     private MemoryBenchmark() {
@@ -80,7 +85,8 @@ public final class MemoryBenchmark {
             if (seen.size() < records) {
                 throw new IllegalStateException("only " + seen.size() + " of " + records + " processed in 5 minutes");
             }
-            System.out.println(MARK + MemoryProbe.residentBytes() + " " + registry.loads());
+            System.out.println(MARK + MemoryProbe.residentBytes() + " " + MemoryProbe.peakResidentBytes() + " "
+                    + registry.loads());
             app.close(Duration.ofSeconds(30));
         }
         System.exit(0);
@@ -96,22 +102,22 @@ public final class MemoryBenchmark {
      * @param threads stream threads
      * @param copy the baseline (a model copy per task) instead of the shared model
      * @param stateDir where the child keeps state
+     * @param malloc glibc allocator settings of the child, NAME=value separated by spaces (may be empty)
      * @return the point
      * @throws IOException when the child cannot be started
      * @throws InterruptedException when interrupted
      */
     public static Point measure(final String bootstrap, final String topic, final int records, final Path modelDir,
-            final int threads, final boolean copy, final Path stateDir) throws IOException, InterruptedException {
+            final int threads, final boolean copy, final Path stateDir, final String malloc)
+            throws IOException, InterruptedException {
         final Path java = Path.of(System.getProperty("java.home"), "bin", "java");
         final ProcessBuilder builder = new ProcessBuilder(java.toString(), "-Xms" + HEAP, "-Xmx" + HEAP, "-XX:+AlwaysPreTouch",
                 "-Dai.djl.offline=true", "-cp", System.getProperty("java.class.path"), MemoryBenchmark.class.getName(),
                 bootstrap, topic, modelDir.toString(), Integer.toString(threads), Boolean.toString(copy),
                 Integer.toString(records), stateDir.toString())
                 .redirectErrorStream(true);
-        for (final String setting : MALLOC_SETTINGS.split(" ")) {
-            final String[] kv = setting.split("=");
-            builder.environment().put(kv[0], kv[1]);
-        }
+        builder.environment().keySet().removeIf(name -> name.startsWith("MALLOC_"));
+        builder.environment().putAll(parseEnvironment(malloc));
         final Process p = builder.start();
         final String out = new String(p.getInputStream().readAllBytes());
         if (p.waitFor() != 0) {
@@ -120,10 +126,32 @@ public final class MemoryBenchmark {
         for (final String line : out.split("\n")) {
             if (line.startsWith(MARK)) {
                 final String[] parts = line.substring(MARK.length()).strip().split(" ");
-                return new Point(threads, copy, Long.parseLong(parts[0]), Integer.parseInt(parts[1]));
+                return new Point(threads, copy, Long.parseLong(parts[0]), Long.parseLong(parts[1]),
+                        Integer.parseInt(parts[2]));
             }
         }
         throw new IllegalStateException("memory child (" + threads + " threads) reported nothing:\n" + tail(out));
+    }
+
+    /**
+     * @param settings NAME=value pairs separated by spaces
+     * @return them as a map
+     * @throws IllegalArgumentException when a pair has no '='
+     */
+    public static Map<String, String> parseEnvironment(final String settings) {
+        final Map<String, String> env = new LinkedHashMap<>();
+        for (final String setting : settings.strip().split("\\s+")) {
+            if (setting.isEmpty()) {
+                continue;
+            }
+            final int eq = setting.indexOf('=');
+            if (eq <= 0) {
+                throw new IllegalArgumentException("Malloc setting '" + setting + "' is not NAME=value, for example "
+                        + DEFAULT_MALLOC);
+            }
+            env.put(setting.substring(0, eq), setting.substring(eq + 1));
+        }
+        return env;
     }
 
     private static String tail(final String out) {

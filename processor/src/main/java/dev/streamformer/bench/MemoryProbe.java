@@ -51,12 +51,24 @@ public final class MemoryProbe {
      * @throws java.io.IOException when /proc cannot be read (for example, the process ended)
      */
     public static long residentBytes(final long pid) throws java.io.IOException {
+        return statusBytes(pid, "VmRSS:");
+    }
+
+    /**
+     * @return VmHWM of this process, the highest resident memory it has had, bytes
+     * @throws java.io.IOException when /proc cannot be read
+     */
+    public static long peakResidentBytes() throws java.io.IOException {
+        return statusBytes(ProcessHandle.current().pid(), "VmHWM:");
+    }
+
+    private static long statusBytes(final long pid, final String field) throws java.io.IOException {
         for (final String line : Files.readAllLines(Path.of("/proc", Long.toString(pid), "status"))) {
-            if (line.startsWith("VmRSS:")) {
+            if (line.startsWith(field)) {
                 return Long.parseLong(line.replaceAll("\\D+", "")) * 1024;
             }
         }
-        throw new IllegalStateException("no VmRSS in /proc/" + pid + "/status");
+        throw new IllegalStateException("no " + field + " in /proc/" + pid + "/status");
     }
 
     /**

@@ -8,6 +8,7 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 
 import dev.streamformer.bench.BenchSuites;
+import dev.streamformer.bench.MemoryBenchmark;
 import dev.streamformer.kafka.EmbeddedKafka;
 import dev.streamformer.model.Checkpoint;
 import dev.streamformer.model.DefaultModel;
@@ -85,6 +86,11 @@ final class BenchCommand implements Callable<Integer> {
             description = "How long each pipeline run's model-only figure is measured (default: ${DEFAULT-VALUE}).")
     private int modelOnlySeconds;
 
+    @Option(names = "--malloc", defaultValue = MemoryBenchmark.DEFAULT_MALLOC, paramLabel = "<NAME=value ...>",
+            description = "glibc allocator settings of the memory suite's processor JVMs, NAME=value separated by"
+                    + " spaces; '' for glibc's defaults (default: ${DEFAULT-VALUE}, as the Dockerfile sets).")
+    private String malloc;
+
     @Option(names = "--out", defaultValue = "bench-results", paramLabel = "<dir>",
             description = "Where bench.json and the charts go (default: ${DEFAULT-VALUE}).")
     private Path out;
@@ -98,7 +104,8 @@ final class BenchCommand implements Callable<Integer> {
         final boolean all = "all".equals(s);
         final BenchSuites.Plan plan = new BenchSuites.Plan(all || "model".equals(s), all || "pipeline".equals(s),
                 all || "memory".equals(s), threads, batches, length, repetitions, records, pacedRecords, maxWaitMs,
-                memoryThreads, modelOnlySeconds);
+                memoryThreads, modelOnlySeconds, malloc);
+        MemoryBenchmark.parseEnvironment(malloc);
         final Path work = Files.createTempDirectory("streamformer-bench-");
         try {
             final Path modelDir = modelDirectory(work);
