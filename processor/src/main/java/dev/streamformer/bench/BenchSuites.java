@@ -102,6 +102,13 @@ public final class BenchSuites {
             json.put("jvm", System.getProperty("java.vm.name") + " " + System.getProperty("java.version"));
             json.put("cpus", Runtime.getRuntime().availableProcessors());
             json.put("cpu_model", cpuModel());
+            final Map<String, String> allocator = new LinkedHashMap<>();
+            System.getenv().forEach((k, v) -> {
+                if (k.startsWith("MALLOC_") || "LD_PRELOAD".equals(k)) {
+                    allocator.put(k, v);
+                }
+            });
+            json.put("allocator_of_this_process", allocator);
             out.printf("model %s (%s), %,d unique parameters, %d tokens per request, %d cores%n", m.name(),
                     m.config().plan().describe(), m.stats().uniqueParameters(), plan.length(),
                     Runtime.getRuntime().availableProcessors());
@@ -241,7 +248,7 @@ public final class BenchSuites {
         final int maxThreads = plan.memoryThreads().stream().mapToInt(Integer::intValue).max().orElse(1);
         out.printf("== memory: RSS of a processor JVM (heap fixed at %s, pre-touched; %s) after processing and its"
                 + " peak while processing, by stream threads, one partition per thread%n", MemoryBenchmark.HEAP,
-                plan.malloc().isBlank() ? "glibc malloc defaults" : plan.malloc());
+                plan.malloc().isBlank() ? "glibc malloc defaults" : plan.malloc().replaceAll("LD_PRELOAD=\\S*/", "preloaded "));
         final Map<Integer, String> topics = new LinkedHashMap<>();
         for (final int threads : plan.memoryThreads()) {
             // One partition per stream thread, so that every thread runs one task (and, in the baseline, holds one copy).

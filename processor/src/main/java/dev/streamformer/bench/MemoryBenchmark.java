@@ -1,10 +1,12 @@
 package dev.streamformer.bench;
 
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
@@ -31,13 +33,32 @@ public final class MemoryBenchmark {
     public static final String HEAP = "512m";
 
     /**
-     * The glibc allocator settings the Dockerfile gives the processor and the memory suite gives its
-     * children by default: two arenas for all threads, so freed activations are not kept in one
-     * arena per thread. (A fixed small mmap threshold returns them to the system too, but every
-     * activation then costs fresh pages: the forward pass measured 40 % slower.)
+     * jemalloc's settings, as the Dockerfile sets them for the processor: two arenas for all threads
+     * and freed pages returned to the system after a second, by a background thread.
      */
-    public static final String DEFAULT_MALLOC = "MALLOC_ARENA_MAX=2";
+    public static final String JEMALLOC_CONF = "narenas:2,background_thread:true,dirty_decay_ms:1000,muzzy_decay_ms:0";
 
+    /**
+     * glibc's setting when jemalloc is not installed: two arenas for all threads, so freed activations
+     * are not kept in one arena per thread. (A fixed small mmap threshold returns them to the system
+     * too, but every activation then costs fresh pages: the forward pass measured 40 % slower.)
+     */
+    public static final String GLIBC_MALLOC = "MALLOC_ARENA_MAX=2";
+
+    private static final List<Path> JEMALLOC = List.of(Path.of("/usr/lib/x86_64-linux-gnu/libjemalloc.so.2"),
+            Path.of("/usr/lib/aarch64-linux-gnu/libjemalloc.so.2"), Path.of("/usr/lib64/libjemalloc.so.2"),
+            Path.of("/usr/local/lib/libjemalloc.so.2"));
+
+    /**
+     * @return jemalloc preloaded with {@link #JEMALLOC_CONF} where the library is installed
+     *     ({@code apt-get install libjemalloc2}), else {@link #GLIBC_MALLOC}
+     */
+    public static String defaultAllocator() {
+        return JEMALLOC.stream().filter(Files::isReadable).findFirst()
+                .map(lib -> "LD_PRELOAD=" + lib + " MALLOC_CONF=" + JEMALLOC_CONF).orElse(GLIBC_MALLOC);
+    }
+
+    private static final long SETTLE_MS = 3_000;
     private static final String MARK = "streamformer-memory-rss:";
 
     /**
@@ -85,6 +106,7 @@ public final class MemoryBenchmark {
             if (seen.size() < records) {
                 throw new IllegalStateException("only " + seen.size() + " of " + records + " processed in 5 minutes");
             }
+            Thread.sleep(SETTLE_MS); // lets an allocator that returns memory after a delay (jemalloc's decay) do so
             System.out.println(MARK + MemoryProbe.residentBytes() + " " + MemoryProbe.peakResidentBytes() + " "
                     + registry.loads());
             app.close(Duration.ofSeconds(30));
@@ -102,7 +124,7 @@ public final class MemoryBenchmark {
      * @param threads stream threads
      * @param copy the baseline (a model copy per task) instead of the shared model
      * @param stateDir where the child keeps state
-     * @param malloc glibc allocator settings of the child, NAME=value separated by spaces (may be empty)
+     * @param malloc the child's allocator environment, NAME=value separated by spaces (may be empty)
      * @return the point
      * @throws IOException when the child cannot be started
      * @throws InterruptedException when interrupted
@@ -116,7 +138,7 @@ public final class MemoryBenchmark {
                 bootstrap, topic, modelDir.toString(), Integer.toString(threads), Boolean.toString(copy),
                 Integer.toString(records), stateDir.toString())
                 .redirectErrorStream(true);
-        builder.environment().keySet().removeIf(name -> name.startsWith("MALLOC_"));
+        builder.environment().keySet().removeIf(name -> name.startsWith("MALLOC_") || "LD_PRELOAD".equals(name));
         builder.environment().putAll(parseEnvironment(malloc));
         final Process p = builder.start();
         final String out = new String(p.getInputStream().readAllBytes());
@@ -146,8 +168,8 @@ public final class MemoryBenchmark {
             }
             final int eq = setting.indexOf('=');
             if (eq <= 0) {
-                throw new IllegalArgumentException("Malloc setting '" + setting + "' is not NAME=value, for example "
-                        + DEFAULT_MALLOC);
+                throw new IllegalArgumentException("Allocator setting '" + setting + "' is not NAME=value, for example "
+                        + GLIBC_MALLOC);
             }
             env.put(setting.substring(0, eq), setting.substring(eq + 1));
         }

@@ -86,9 +86,10 @@ final class BenchCommand implements Callable<Integer> {
             description = "How long each pipeline run's model-only figure is measured (default: ${DEFAULT-VALUE}).")
     private int modelOnlySeconds;
 
-    @Option(names = "--malloc", defaultValue = MemoryBenchmark.DEFAULT_MALLOC, paramLabel = "<NAME=value ...>",
-            description = "glibc allocator settings of the memory suite's processor JVMs, NAME=value separated by"
-                    + " spaces; '' for glibc's defaults (default: ${DEFAULT-VALUE}, as the Dockerfile sets).")
+    @Option(names = "--malloc", paramLabel = "<NAME=value ...>",
+            description = "Allocator environment of the memory suite's processor JVMs, NAME=value separated by spaces;"
+                    + " '' for glibc's defaults (default: jemalloc preloaded with MALLOC_CONF=" + MemoryBenchmark.JEMALLOC_CONF
+                    + " as the Dockerfile sets it, where libjemalloc2 is installed, else " + MemoryBenchmark.GLIBC_MALLOC + ").")
     private String malloc;
 
     @Option(names = "--out", defaultValue = "bench-results", paramLabel = "<dir>",
@@ -104,8 +105,8 @@ final class BenchCommand implements Callable<Integer> {
         final boolean all = "all".equals(s);
         final BenchSuites.Plan plan = new BenchSuites.Plan(all || "model".equals(s), all || "pipeline".equals(s),
                 all || "memory".equals(s), threads, batches, length, repetitions, records, pacedRecords, maxWaitMs,
-                memoryThreads, modelOnlySeconds, malloc);
-        MemoryBenchmark.parseEnvironment(malloc);
+                memoryThreads, modelOnlySeconds, malloc == null ? MemoryBenchmark.defaultAllocator() : malloc);
+        MemoryBenchmark.parseEnvironment(plan.malloc());
         final Path work = Files.createTempDirectory("streamformer-bench-");
         try {
             final Path modelDir = modelDirectory(work);
