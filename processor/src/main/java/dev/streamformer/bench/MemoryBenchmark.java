@@ -1,12 +1,10 @@
 package dev.streamformer.bench;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
@@ -33,30 +31,14 @@ public final class MemoryBenchmark {
     public static final String HEAP = "512m";
 
     /**
-     * jemalloc's settings, as the Dockerfile sets them for the processor: two arenas for all threads
-     * and freed pages returned to the system after a second, by a background thread.
-     */
-    public static final String JEMALLOC_CONF = "narenas:2,background_thread:true,dirty_decay_ms:1000,muzzy_decay_ms:0";
-
-    /**
-     * glibc's setting when jemalloc is not installed: two arenas for all threads, so freed activations
-     * are not kept in one arena per thread. (A fixed small mmap threshold returns them to the system
-     * too, but every activation then costs fresh pages: the forward pass measured 40 % slower.)
+     * The allocator setting the Dockerfile gives the processor and the memory suite its children by
+     * default: two glibc arenas for all threads, so freed activations are not kept in one arena per
+     * thread. Alternatives measured (docs/BENCHMARKS.md): a fixed small mmap threshold or jemalloc with
+     * a short decay return more memory, but cost page faults on every batch (the forward pass 15-40 %
+     * slower).
      */
     public static final String GLIBC_MALLOC = "MALLOC_ARENA_MAX=2";
 
-    private static final List<Path> JEMALLOC = List.of(Path.of("/usr/lib/x86_64-linux-gnu/libjemalloc.so.2"),
-            Path.of("/usr/lib/aarch64-linux-gnu/libjemalloc.so.2"), Path.of("/usr/lib64/libjemalloc.so.2"),
-            Path.of("/usr/local/lib/libjemalloc.so.2"));
-
-    /**
-     * @return jemalloc preloaded with {@link #JEMALLOC_CONF} where the library is installed
-     *     ({@code apt-get install libjemalloc2}), else {@link #GLIBC_MALLOC}
-     */
-    public static String defaultAllocator() {
-        return JEMALLOC.stream().filter(Files::isReadable).findFirst()
-                .map(lib -> "LD_PRELOAD=" + lib + " MALLOC_CONF=" + JEMALLOC_CONF).orElse(GLIBC_MALLOC);
-    }
 
     private static final long SETTLE_MS = 3_000;
     private static final String MARK = "streamformer-memory-rss:";

@@ -86,10 +86,10 @@ final class BenchCommand implements Callable<Integer> {
             description = "How long each pipeline run's model-only figure is measured (default: ${DEFAULT-VALUE}).")
     private int modelOnlySeconds;
 
-    @Option(names = "--malloc", paramLabel = "<NAME=value ...>",
-            description = "Allocator environment of the memory suite's processor JVMs, NAME=value separated by spaces;"
-                    + " '' for glibc's defaults (default: jemalloc preloaded with MALLOC_CONF=" + MemoryBenchmark.JEMALLOC_CONF
-                    + " as the Dockerfile sets it, where libjemalloc2 is installed, else " + MemoryBenchmark.GLIBC_MALLOC + ").")
+    @Option(names = "--malloc", defaultValue = MemoryBenchmark.GLIBC_MALLOC, paramLabel = "<NAME=value ...>",
+            description = "Allocator environment of the memory suite's processor JVMs, NAME=value separated by spaces,"
+                    + " for example LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2 MALLOC_CONF=narenas:2;"
+                    + " '' for glibc's defaults (default: ${DEFAULT-VALUE}, as the Dockerfile sets).")
     private String malloc;
 
     @Option(names = "--out", defaultValue = "bench-results", paramLabel = "<dir>",
@@ -105,7 +105,7 @@ final class BenchCommand implements Callable<Integer> {
         final boolean all = "all".equals(s);
         final BenchSuites.Plan plan = new BenchSuites.Plan(all || "model".equals(s), all || "pipeline".equals(s),
                 all || "memory".equals(s), threads, batches, length, repetitions, records, pacedRecords, maxWaitMs,
-                memoryThreads, modelOnlySeconds, malloc == null ? MemoryBenchmark.defaultAllocator() : malloc);
+                memoryThreads, modelOnlySeconds, malloc);
         MemoryBenchmark.parseEnvironment(plan.malloc());
         final Path work = Files.createTempDirectory("streamformer-bench-");
         try {
