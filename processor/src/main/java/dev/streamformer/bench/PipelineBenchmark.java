@@ -20,13 +20,13 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicBoolean;
 
-import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.streams.StreamsConfig;
 
+import dev.streamformer.kafka.CommittedReads;
 import dev.streamformer.kafka.TopicAdmin;
 import dev.streamformer.model.EncoderInput;
 import dev.streamformer.model.InferenceModel;
@@ -391,12 +391,8 @@ public final class PipelineBenchmark {
      * @return a read_committed consumer of a fresh group
      */
     static KafkaConsumer<String, byte[]> reader(final String bootstrap, final String topic) {
-        final Properties p = new Properties();
-        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-        p.put(ConsumerConfig.GROUP_ID_CONFIG, "bench-reader-" + UUID.randomUUID());
-        p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
-        p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-        final KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(p, new StringDeserializer(),
+        final KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(
+                CommittedReads.fromBeginning(bootstrap, "bench-reader-" + UUID.randomUUID()), new StringDeserializer(),
                 new ByteArrayDeserializer());
         consumer.subscribe(List.of(topic));
         return consumer;

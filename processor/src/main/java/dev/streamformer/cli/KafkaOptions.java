@@ -9,6 +9,7 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.UUID;
 
+import dev.streamformer.kafka.CommittedReads;
 import dev.streamformer.stream.StreamformerApp;
 import picocli.CommandLine.Option;
 
@@ -41,12 +42,7 @@ final class KafkaOptions {
      * @return consumer properties without the processor's own keys
      */
     static Properties reader(final Properties all, final String groupPrefix, final boolean fromBeginning) {
-        final Properties p = StreamformerApp.kafkaOnly(all);
-        p.put("group.id", groupPrefix + UUID.randomUUID());
-        p.put("auto.offset.reset", fromBeginning ? "earliest" : "latest");
-        p.put("isolation.level", "read_committed");
-        p.put("enable.auto.commit", "false");
-        return p;
+        return CommittedReads.properties(StreamformerApp.kafkaOnly(all), groupPrefix + UUID.randomUUID(), fromBeginning);
     }
 
     /**

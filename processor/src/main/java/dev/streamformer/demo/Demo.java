@@ -17,13 +17,13 @@ import java.util.Properties;
 import java.util.UUID;
 import java.util.stream.Stream;
 
-import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.streams.StreamsConfig;
 
+import dev.streamformer.kafka.CommittedReads;
 import dev.streamformer.kafka.EmbeddedKafka;
 import dev.streamformer.kafka.TopicAdmin;
 import dev.streamformer.model.DefaultModel;
@@ -136,11 +136,7 @@ public final class Demo {
 
     private static void readCommitted(final String bootstrap, final StreamformerConfig config, final Settings s,
             final List<Prediction> predictions, final List<LatencyEvent> latency, final PrintStream out) {
-        final Properties p = new Properties();
-        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-        p.put(ConsumerConfig.GROUP_ID_CONFIG, "demo-reader-" + UUID.randomUUID());
-        p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
-        p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        final Properties p = CommittedReads.fromBeginning(bootstrap, "demo-reader-" + UUID.randomUUID());
         final SingleObjectSerde<Prediction> predictionSerde = StreamformerSerdes.prediction();
         final SingleObjectSerde<LatencyEvent> latencySerde = StreamformerSerdes.latencyEvent();
         final long deadline = System.nanoTime() + s.timeout().toNanos();

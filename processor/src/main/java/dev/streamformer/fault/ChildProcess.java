@@ -14,7 +14,7 @@ import dev.streamformer.bench.MemoryProbe;
  * A {@code streamformer} command in a child JVM with this JVM's class path, its output appended to a
  * log file that survives restarts, so the fault suite can kill it with SIGKILL and start it again.
  */
-final class ChildProcess {
+public final class ChildProcess {
 
     private final String name;
     private final List<String> jvmOptions;
@@ -28,7 +28,7 @@ final class ChildProcess {
      * @param arguments the command and its options
      * @param log the output file, appended to
      */
-    ChildProcess(final String name, final List<String> jvmOptions, final List<String> arguments, final Path log) {
+    public ChildProcess(final String name, final List<String> jvmOptions, final List<String> arguments, final Path log) {
         this.name = name;
         this.jvmOptions = jvmOptions;
         this.arguments = arguments;
@@ -41,7 +41,7 @@ final class ChildProcess {
      * @return this
      * @throws IOException when it cannot be started
      */
-    ChildProcess start() throws IOException {
+    public ChildProcess start() throws IOException {
         final List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         command.add("-Dai.djl.offline=true");
@@ -62,7 +62,7 @@ final class ChildProcess {
      *
      * @throws InterruptedException when interrupted
      */
-    void kill() throws InterruptedException {
+    public void kill() throws InterruptedException {
         process.destroyForcibly().waitFor();
     }
 
@@ -73,7 +73,7 @@ final class ChildProcess {
      * @return the exit code
      * @throws InterruptedException when interrupted
      */
-    int stop(final Duration timeout) throws InterruptedException {
+    public int stop(final Duration timeout) throws InterruptedException {
         process.destroy();
         if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
             process.destroyForcibly().waitFor();
@@ -81,8 +81,24 @@ final class ChildProcess {
         return process.exitValue();
     }
 
+    /**
+     * Waits for the process to exit by itself.
+     *
+     * @param timeout the longest to wait
+     * @return the exit code
+     * @throws InterruptedException when interrupted
+     * @throws IllegalStateException when it still runs after the timeout (it is then killed)
+     */
+    public int awaitExit(final Duration timeout) throws InterruptedException {
+        if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+            process.destroyForcibly().waitFor();
+            throw new IllegalStateException(name + " did not exit within " + timeout + "; see " + log);
+        }
+        return process.exitValue();
+    }
+
     /** @return whether the process runs */
-    boolean alive() {
+    public boolean alive() {
         return process != null && process.isAlive();
     }
 
@@ -91,7 +107,7 @@ final class ChildProcess {
      * @return how many lines of the log contain it
      * @throws IOException when the log cannot be read
      */
-    long count(final String text) throws IOException {
+    public long count(final String text) throws IOException {
         if (!Files.exists(log)) {
             return 0;
         }
@@ -108,7 +124,7 @@ final class ChildProcess {
      * @param timeout the longest to wait
      * @throws Exception when it does not appear in time or the process died
      */
-    void await(final String text, final long times, final Duration timeout) throws Exception {
+    public void await(final String text, final long times, final Duration timeout) throws Exception {
         final long deadline = System.nanoTime() + timeout.toNanos();
         while (System.nanoTime() < deadline) {
             if (count(text) >= times) {
@@ -137,7 +153,7 @@ final class ChildProcess {
     }
 
     /** @return the log file */
-    Path log() {
+    public Path log() {
         return log;
     }
 }

@@ -25,12 +25,12 @@ import java.util.regex.Pattern;
 
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.NewTopic;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 
+import dev.streamformer.kafka.CommittedReads;
 import dev.streamformer.kafka.EmbeddedKafka;
 import dev.streamformer.model.ModelConfig;
 import dev.streamformer.schemas.DeadLetter;
@@ -136,13 +136,13 @@ public final class FaultSuite {
                 Thread.sleep(1_500 + random.nextInt(2_500));
                 if (kill == settings.kills() / 2 + 1) {
                     s.broker.kill();
-                    s.faults.add("broker SIGKILL + restart after " + s.produced.get());
+                    s.faults.add("broker SIGKILL + restart after " + s.sent.get());
                     s.startBroker();
                     Thread.sleep(1_000 + random.nextInt(2_000));
                 }
                 final long before = processor.count("-> RUNNING");
                 processor.kill();
-                s.faults.add("processor SIGKILL after " + s.produced.get());
+                s.faults.add("processor SIGKILL after " + s.sent.get());
                 processor.start();
                 s.awaitRunning(processor, before);
             }
@@ -164,7 +164,7 @@ public final class FaultSuite {
             s.startProducing(settings.ratePerSecond());
             Thread.sleep(3_000);
             s.broker.stop(Duration.ofSeconds(30));
-            s.faults.add("broker down for " + settings.outage().toSeconds() + " s after " + s.produced.get());
+            s.faults.add("broker down for " + settings.outage().toSeconds() + " s after " + s.sent.get());
             Thread.sleep(settings.outage().toMillis());
             s.startBroker();
             if (!processor.alive()) {
@@ -195,7 +195,7 @@ public final class FaultSuite {
             s.startProducing(settings.ratePerSecond());
             Thread.sleep(4_000);
             a.kill();
-            s.faults.add("instance 1 of 2 SIGKILL after " + s.produced.get() + ", not restarted");
+            s.faults.add("instance 1 of 2 SIGKILL after " + s.sent.get() + ", not restarted");
             return s.finish(List.of(b));
         }
     }
@@ -216,7 +216,7 @@ public final class FaultSuite {
             s.startProducing(0);
             s.producer.join();
             s.faults.add(String.format(Locale.ROOT, "burst of %d produced in %.1f s at full producer speed, processor"
-                    + " heap 256 MB", s.produced.get(), (System.nanoTime() - s.startNanos) / 1e9));
+                    + " heap 256 MB", s.sent.get(), (System.nanoTime() - s.startNanos) / 1e9));
             final Report r = s.finish(List.of(processor));
             if (!processor.alive()) {
                 throw new IllegalStateException("the processor died under overload; see " + processor.log());
@@ -235,7 +235,10 @@ public final class FaultSuite {
         private final ChildProcess broker;
         private final List<ChildProcess> processors = new ArrayList<>();
         private final List<String> faults = new ArrayList<>();
-        private final AtomicLong produced = new AtomicLong();
+        /** Requests handed to the producer so far: where the faults landed. */
+        private final AtomicLong sent = new AtomicLong();
+        /** Requests the broker acknowledged, known once producing ended. */
+        private final AtomicLong acknowledged = new AtomicLong();
         private int requests = settings.requests();
         private final AtomicReference<Exception> producerFailure = new AtomicReference<>();
         private Thread producer;
@@ -309,7 +312,7 @@ public final class FaultSuite {
             startNanos = System.nanoTime();
             producer = new Thread(() -> {
                 try {
-                    produced.set(RequestProducer.produce(p, topic, requests(config), rate));
+                    acknowledged.set(RequestProducer.produce(p, topic, requests(config), rate));
                 } catch (Exception e) {
                     producerFailure.set(e);
                 }
@@ -331,7 +334,7 @@ public final class FaultSuite {
                 @Override
                 public TokenizedInput next() {
                     final String id = String.format(Locale.ROOT, "%s-%06d", name, next++);
-                    produced.incrementAndGet();
+                    sent.incrementAndGet();
                     return TokenizedInput.newBuilder().setRequestId(id)
                             .setTokenIds(random.ints(4 + random.nextInt(max - 4), 5, config.vocabSize()).boxed().toList())
                             .setCreatedAt(Instant.now()).build();
@@ -345,19 +348,14 @@ public final class FaultSuite {
                 throw new IllegalStateException("producing failed: " + producerFailure.get().getMessage(),
                         producerFailure.get());
             }
-            final long total = produced.get();
+            final long total = acknowledged.get();
             final Map<String, Integer> predictions = new HashMap<>();
             final Set<String> latencyIds = new HashSet<>();
             final Set<String> instances = new HashSet<>();
             final Map<String, Long> deadLetters = new TreeMap<>();
             long predictionRecords = 0;
             long latencyRecords = 0;
-            final Properties p = new Properties();
-            p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap());
-            p.put(ConsumerConfig.GROUP_ID_CONFIG, name + "-verifier");
-            p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
-            p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-            p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+            final Properties p = CommittedReads.fromBeginning(bootstrap(), name + "-verifier");
             final long deadline = System.nanoTime() + Duration.ofMinutes(10).toNanos();
             long quietSince = System.nanoTime();
             long nextProgress = System.nanoTime() + 15_000_000_000L;

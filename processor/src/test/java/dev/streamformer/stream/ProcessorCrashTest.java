@@ -2,7 +2,6 @@ package dev.streamformer.stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.File;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -30,6 +29,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
+import dev.streamformer.fault.ChildProcess;
 import dev.streamformer.kafka.EmbeddedKafka;
 import dev.streamformer.model.Activation;
 import dev.streamformer.model.Checkpoint;
@@ -84,15 +84,15 @@ class ProcessorCrashTest {
         final Random random = new Random(17);
         final List<String> log = new ArrayList<>();
         for (int kill = 0; kill < KILLS; kill++) {
-            final Process p = startProcessor(model);
-            awaitRunning(kill + 1);
+            final ChildProcess p = startProcessor(model);
+            p.await("-> RUNNING", kill + 1, Duration.ofSeconds(120));
             // Requests arrive all the time, so some batch is buffered whenever the kill lands.
             Thread.sleep(1_500 + random.nextInt(2_500));
-            p.destroyForcibly().waitFor();
+            p.kill();
             log.add("killed after " + produced.get() + " produced");
         }
         producer.join();
-        final Process last = startProcessor(model);
+        final ChildProcess last = startProcessor(model);
         try {
             final List<ConsumerRecord<String, Prediction>> predictions = TopicReader.readAll(kafka.bootstrapServers(),
                     "streamformer-predictions", new StringDeserializer(), StreamformerSerdes.prediction(), REQUESTS,
@@ -112,40 +112,18 @@ class ProcessorCrashTest {
             assertThat(missing).as("request ids without a prediction").isZero();
             assertThat(predictions).hasSize(REQUESTS);
         } finally {
-            last.destroy();
-            last.waitFor();
+            last.stop(Duration.ofSeconds(60));
         }
     }
 
-    /** Waits until the processor log shows the n-th transition to RUNNING. */
-    private static void awaitRunning(final int times) throws Exception {
-        final long deadline = System.nanoTime() + 120_000_000_000L;
-        while (System.nanoTime() < deadline) {
-            final Path log = tmp.resolve("processor.log");
-            if (java.nio.file.Files.exists(log) && java.nio.file.Files.readAllLines(log).stream()
-                    .filter(line -> line.contains("-> RUNNING")).count() >= times) {
-                return;
-            }
-            Thread.sleep(200);
-        }
-        throw new AssertionError("the processor did not reach RUNNING within 120 s; see " + tmp.resolve("processor.log"));
-    }
-
-    private static Process startProcessor(final Path model) throws Exception {
-        final String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        final List<String> command = List.of(java, "-Dai.djl.offline=true", "-cp", System.getProperty("java.class.path"),
-                "dev.streamformer.cli.StreamformerCli", "run", "-b", kafka.bootstrapServers(), "--model", model.toString(),
-                "--stream-threads", "2",
+    private static ChildProcess startProcessor(final Path model) throws Exception {
+        return new ChildProcess("processor", List.of(), List.of("run", "-b", kafka.bootstrapServers(), "--model",
+                model.toString(), "--stream-threads", "2",
                 "-p", "streamformer.batch.size=8",
                 "-p", "streamformer.batch.max.wait.ms=1000",
                 "-p", "state.dir=" + tmp.resolve("state"),
                 "-p", "producer.transaction.timeout.ms=10000",
-                "-p", "consumer.session.timeout.ms=6000");
-        return new ProcessBuilder(command).redirectErrorStream(true)
-                .redirectOutput(tmp.resolve("processor.log").toFile().exists()
-                        ? ProcessBuilder.Redirect.appendTo(tmp.resolve("processor.log").toFile())
-                        : ProcessBuilder.Redirect.to(new File(tmp.resolve("processor.log").toString())))
-                .start();
+                "-p", "consumer.session.timeout.ms=6000"), tmp.resolve("processor.log")).start();
     }
 
     /** Produces the requests at about 50 per second, so batches are always filling when a kill lands. */

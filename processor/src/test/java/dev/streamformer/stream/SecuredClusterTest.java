@@ -11,7 +11,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
-import java.util.concurrent.TimeUnit;
 
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.NewTopic;
@@ -32,6 +31,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
+import dev.streamformer.fault.ChildProcess;
 import dev.streamformer.kafka.EmbeddedKafka;
 import dev.streamformer.model.Activation;
 import dev.streamformer.model.Checkpoint;
@@ -83,22 +83,20 @@ class SecuredClusterTest {
             }
 
             final Path good = properties("good.properties", kafka.saslBootstrapServers(), PASSWORD, modelDir);
-            final Process processor = processor(good, tmp.resolve("good.log"));
+            final ChildProcess processor = processor(good, tmp.resolve("good.log"));
             final List<ConsumerRecord<String, Prediction>> predictions = TopicReader.readAll(admin,
                     "sasl-predictions", new StringDeserializer(), StreamformerSerdes.prediction(), REQUESTS,
                     Duration.ofSeconds(120));
-            processor.destroy();
-            assertThat(processor.waitFor(60, TimeUnit.SECONDS)).as("stops on SIGTERM").isTrue();
+            final int exit = processor.stop(Duration.ofSeconds(60));
             final String goodLog = Files.readString(tmp.resolve("good.log"));
             assertThat(predictions).as("predictions with valid credentials; log:%n%s", goodLog).hasSize(REQUESTS);
-            assertThat(processor.exitValue()).as(goodLog).isZero();
+            assertThat(exit).as("exit code after SIGTERM; log:%n%s", goodLog).isZero();
             assertThat(goodLog).contains("sasl.jaas.config = [hidden]");
 
             final Path bad = properties("bad.properties", kafka.saslBootstrapServers(), WRONG, modelDir);
-            final Process refused = processor(bad, tmp.resolve("bad.log"));
-            assertThat(refused.waitFor(120, TimeUnit.SECONDS)).as("exits by itself").isTrue();
+            final int refused = processor(bad, tmp.resolve("bad.log")).awaitExit(Duration.ofSeconds(120));
             final String badLog = Files.readString(tmp.resolve("bad.log"));
-            assertThat(refused.exitValue()).as(badLog).isNotZero();
+            assertThat(refused).as(badLog).isNotZero();
             assertThat(badLog).contains("error: ").containsIgnoringCase("authentication failed")
                     .contains("security settings");
 
@@ -145,13 +143,10 @@ class SecuredClusterTest {
         return file;
     }
 
-    private static Process processor(final Path properties, final Path log) throws IOException {
-        final String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        // The product's own logging configuration (not the tests'), with Kafka at INFO: it prints every client config.
-        return new ProcessBuilder(java, "-Dai.djl.offline=true", "-Dlog4j2.configurationFile=log4j2.xml",
-                "-Dstreamformer.kafka.log.level=INFO", "-cp",
-                System.getProperty("java.class.path"), "dev.streamformer.cli.StreamformerCli", "run", "-c",
-                properties.toString())
-                .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    private static ChildProcess processor(final Path properties, final Path log) throws IOException {
+        // The product's own logging configuration (ChildProcess passes it), with Kafka at INFO: it prints every
+        // client config.
+        return new ChildProcess("processor", List.of("-Dstreamformer.kafka.log.level=INFO"),
+                List.of("run", "-c", properties.toString()), log).start();
     }
 }

@@ -3,14 +3,14 @@ package dev.streamformer.stream;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Properties;
 import java.util.UUID;
 
-import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.serialization.Deserializer;
+
+import dev.streamformer.kafka.CommittedReads;
 
 /** Reads a whole topic with read_committed, for integration tests. */
 final class TopicReader {
@@ -24,13 +24,7 @@ final class TopicReader {
      */
     static <K, V> List<ConsumerRecord<K, V>> readAll(final String bootstrap, final String topic,
             final Deserializer<K> keys, final Deserializer<V> values, final int expected, final Duration timeout) {
-        final Properties p = new Properties();
-        p.putAll(Map.of(
-                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
-                ConsumerConfig.GROUP_ID_CONFIG, "reader-" + UUID.randomUUID(),
-                ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest",
-                ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed",
-                ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false"));
+        final Properties p = CommittedReads.fromBeginning(bootstrap, "reader-" + UUID.randomUUID());
         final List<ConsumerRecord<K, V>> out = new ArrayList<>();
         try (KafkaConsumer<K, V> consumer = new KafkaConsumer<>(p, keys, values)) {
             consumer.subscribe(List.of(topic));
