@@ -51,10 +51,12 @@ public final class BenchSuites {
      * @param memoryThreads stream thread counts of the memory suite
      * @param modelOnlySeconds how long each pipeline run's model-only figure is measured
      * @param malloc glibc allocator settings of the memory suite's processor JVMs
+     * @param pipelineRepetitions how many times the default and the one-thread runs are repeated, alternating;
+     *     their ratios are medians over the repetitions
      */
     public record Plan(boolean model, boolean pipeline, boolean memory, int intraOpThreads, List<Integer> batches,
             int length, int repetitions, int records, int pacedRecords, long maxWaitMs, List<Integer> memoryThreads,
-            int modelOnlySeconds, String malloc) {
+            int modelOnlySeconds, String malloc, int pipelineRepetitions) {
     }
 
     private static final int PARTITIONS = 4;
@@ -66,6 +68,7 @@ public final class BenchSuites {
     private final PrintStream out;
     private final Map<String, Object> json = new LinkedHashMap<>();
     private final Map<String, Double> ratios = new LinkedHashMap<>();
+    private final Map<String, double[]> spreads = new LinkedHashMap<>();
 
     /**
      * @param plan what to run
@@ -127,7 +130,10 @@ public final class BenchSuites {
             json.put("ratios", ratios);
             out.println();
             out.println("== ratios (targets in docs/BENCHMARKS.md)");
-            ratios.forEach((k, v) -> out.printf(Locale.ROOT, "  %-44s %8.2f%n", k, v));
+            ratios.forEach((k, v) -> out.printf(Locale.ROOT, "  %-52s %6.2f%s%n", k, v, spreads.containsKey(k)
+                    ? String.format(Locale.ROOT, "  (%.2f-%.2f over %d runs)", spreads.get(k)[0], spreads.get(k)[1],
+                            plan.pipelineRepetitions()) : ""));
+            json.put("ratio_spreads_min_max", spreads);
             Files.writeString(outDir.resolve("bench.json"), new GsonBuilder().setPrettyPrinting()
                     .serializeSpecialFloatingPointValues().create().toJson(json));
             charts(modelResult, runs, memory, outDir);
@@ -192,18 +198,26 @@ public final class BenchSuites {
         // that share the cores with the JIT compiler lose up to a tenth of their throughput.
         bench.saturated(new PipelineBenchmark.Settings("warm-up (not reported)", streamThreads, intraOp, defaultBatch,
                 wait, false), topic, plan.records());
-        final PipelineBenchmark.Run ours = bench.saturated(new PipelineBenchmark.Settings(name, streamThreads, intraOp,
-                defaultBatch, wait, false), topic, plan.records());
-        runs.add(ours);
+        // The runs behind the two ratios that compare runs, repeated in alternation: a single pair of runs
+        // moves by 20 % on this kind of machine.
+        final List<PipelineBenchmark.Run> defaultRuns = new ArrayList<>();
+        final List<PipelineBenchmark.Run> oneThreadRuns = new ArrayList<>();
+        for (int r = 1; r <= plan.pipelineRepetitions(); r++) {
+            final String repetition = plan.pipelineRepetitions() > 1 ? " #" + r : "";
+            defaultRuns.add(bench.saturated(new PipelineBenchmark.Settings(name + repetition, streamThreads, intraOp,
+                    defaultBatch, wait, false), topic, plan.records()));
+            oneThreadRuns.add(bench.saturated(new PipelineBenchmark.Settings("1x1 batch " + defaultBatch + repetition, 1,
+                    1, defaultBatch, wait, false), topic, plan.records()));
+        }
+        runs.addAll(defaultRuns);
+        runs.addAll(oneThreadRuns);
+        final PipelineBenchmark.Run ours = medianBy(defaultRuns, PipelineBenchmark.Run::recordsPerSecond);
         for (final int batch : plan.batches()) {
             if (batch != defaultBatch) {
                 runs.add(bench.saturated(new PipelineBenchmark.Settings("2x1 batch " + batch, 2, 1, batch, wait, false),
                         topic, plan.records()));
             }
         }
-        final PipelineBenchmark.Run one = bench.saturated(new PipelineBenchmark.Settings("1x1 batch " + defaultBatch, 1,
-                1, defaultBatch, wait, false), topic, plan.records());
-        runs.add(one);
         runs.add(bench.saturated(new PipelineBenchmark.Settings("1x2 batch " + defaultBatch, 1, 2, defaultBatch, wait,
                 false), topic, plan.records()));
         final PipelineBenchmark.Run baseline = bench.saturated(new PipelineBenchmark.Settings(
@@ -231,9 +245,13 @@ public final class BenchSuites {
                     r.latencyMs().get("processing").get("p50"), r.latencyMs().get("processing").get("p99"),
                     r.latencyMs().get("inference").get("p50"), r.duplicates(), r.missing());
         }
-        ratios.put("pipeline / model-only (" + name + ")", ours.ofModelOnly());
-        ratios.put(streamThreads + " stream threads / 1 (batch " + defaultBatch + ")",
-                ours.recordsPerSecond() / one.recordsPerSecond());
+        final List<Double> ofModelOnly = defaultRuns.stream().map(PipelineBenchmark.Run::ofModelOnly).toList();
+        final List<Double> scaling = new ArrayList<>();
+        for (int r = 0; r < defaultRuns.size(); r++) {
+            scaling.add(defaultRuns.get(r).recordsPerSecond() / oneThreadRuns.get(r).recordsPerSecond());
+        }
+        putMedian("pipeline / model-only (" + name + ")", ofModelOnly);
+        putMedian(streamThreads + " stream threads / 1 (batch " + defaultBatch + ")", scaling);
         ratios.put("paced p99 processing / median full-batch inference",
                 paced.latencyMs().get("processing").get("p99") / ours.modelOnlyBatchMs());
         ratios.put("default / baseline a, same threads (2x1)", ours.recordsPerSecond() / baseline.recordsPerSecond());
@@ -284,6 +302,19 @@ public final class BenchSuites {
         return points;
     }
 
+    private void putMedian(final String ratio, final List<Double> values) {
+        final List<Double> sorted = values.stream().sorted().toList();
+        ratios.put(ratio, sorted.get(sorted.size() / 2));
+        if (sorted.size() > 1) {
+            spreads.put(ratio, new double[] {sorted.get(0), sorted.get(sorted.size() - 1)});
+        }
+    }
+
+    private static PipelineBenchmark.Run medianBy(final List<PipelineBenchmark.Run> runs,
+            final java.util.function.ToDoubleFunction<PipelineBenchmark.Run> figure) {
+        return runs.stream().sorted(java.util.Comparator.comparingDouble(figure)).toList().get(runs.size() / 2);
+    }
+
     private static double growth(final List<MemoryBenchmark.Point> points, final boolean copy,
             final ToLongFunction<MemoryBenchmark.Point> figure) {
         final List<MemoryBenchmark.Point> mine = points.stream().filter(p -> p.copyPerTask() == copy).toList();
@@ -302,9 +333,12 @@ public final class BenchSuites {
                 chart.addSeries("matmul ceiling as records/s", model.rows().stream().mapToDouble(ModelBenchmark.Row::batch)
                         .toArray(), model.rows().stream().mapToDouble(ModelBenchmark.Row::ceilingRecordsPerSecond).toArray());
             }
+            // One point per batch size (the median run where the default was repeated).
             final List<PipelineBenchmark.Run> sweep = runs.stream().filter(r -> r.settings().streamThreads() == 2
                     && !r.settings().copyPerTask() && r.paceRecordsPerSecond() == 0)
-                    .sorted((a, b) -> Integer.compare(a.settings().batchSize(), b.settings().batchSize())).toList();
+                    .collect(java.util.stream.Collectors.groupingBy(r -> r.settings().batchSize(),
+                            java.util.TreeMap::new, java.util.stream.Collectors.toList()))
+                    .values().stream().map(same -> medianBy(same, PipelineBenchmark.Run::recordsPerSecond)).toList();
             if (!sweep.isEmpty()) {
                 final double[] x = sweep.stream().mapToDouble(r -> r.settings().batchSize()).toArray();
                 chart.addSeries("model only, 2 callers x 1 intra-op",

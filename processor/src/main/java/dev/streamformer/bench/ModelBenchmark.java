@@ -30,8 +30,8 @@ public final class ModelBenchmark {
      * @param length tokens per sequence
      * @param recordsPerSecond median throughput
      * @param gflops achieved GFLOP/s at the median
-     * @param ofCeiling gflops / the matmul ceiling
-     * @param ceilingRecordsPerSecond records/s the model would reach at the matmul ceiling
+     * @param ofCeiling gflops / the matmul ceiling measured interleaved with this row's passes
+     * @param ceilingRecordsPerSecond records/s the model would reach at that ceiling
      * @param minSeconds fastest forward pass
      * @param maxSeconds slowest forward pass
      */
@@ -43,7 +43,7 @@ public final class ModelBenchmark {
      * The suite's results.
      *
      * @param threads intra-op threads
-     * @param ceilingGflops median fp32 GFLOP/s of an n x n x n matmul
+     * @param ceilingGflops fp32 GFLOP/s of an n x n x n matmul, the median over the rows (each row has its own)
      * @param ceilingSize n
      * @param rows one row per batch size
      */
@@ -62,7 +62,8 @@ public final class ModelBenchmark {
         /** @return a plain-text table */
         public String toTable() {
             final StringBuilder b = new StringBuilder();
-            b.append(String.format(Locale.ROOT, "fp32 matmul ceiling (%d^3, %d threads): %.1f GFLOP/s%n",
+            b.append(String.format(Locale.ROOT, "fp32 matmul ceiling (%d^3, %d threads, measured between the forward"
+                    + " passes of every row; median): %.1f GFLOP/s%n",
                     ceilingSize, threads, ceilingGflops));
             b.append(String.format(Locale.ROOT, "%6s %6s %12s %10s %10s %14s %18s%n", "batch", "tokens",
                     "records/s", "GFLOP/s", "of ceiling", "ceiling rec/s", "batch ms min-max"));
@@ -79,31 +80,9 @@ public final class ModelBenchmark {
     }
 
     /**
-     * Measures the fp32 matmul ceiling on the calling thread.
-     *
-     * @param threads intra-op threads
-     * @param n matrix size
-     * @param repetitions timed runs
-     * @return median GFLOP/s
-     */
-    public static double matmulCeiling(final int threads, final int n, final int repetitions) {
-        IntraOpThreads.apply(threads);
-        try (NDManager manager = Engine.getEngine(SharedEncoder.ENGINE).newBaseManager()) {
-            final NDArray a = manager.randomNormal(new Shape(n, n));
-            final NDArray b = manager.randomNormal(new Shape(n, n));
-            final Stopwatch.Timing t = Stopwatch.time(3, repetitions, () -> {
-                try (NDManager scratch = manager.newSubManager()) {
-                    final NDArray x = a.duplicate();
-                    x.attach(scratch);
-                    x.matMul(b).toFloatArray();
-                }
-            });
-            return 2.0 * n * n * n / t.median() / 1e9;
-        }
-    }
-
-    /**
-     * Runs the suite.
+     * Runs the suite. The ceiling is measured again for every batch size, one matmul before each
+     * timed forward pass, so that each row's ratio compares figures taken at the same moments: on a
+     * shared machine the speed of the cores drifts by tens of percent within a minute.
      *
      * @param model the model
      * @param threads intra-op threads for the matmul and the forward passes
@@ -115,22 +94,38 @@ public final class ModelBenchmark {
     public static Result run(final InferenceModel model, final int threads, final List<Integer> batches,
             final int length, final int repetitions) {
         final int n = 1024;
-        final double ceiling = matmulCeiling(threads, n, repetitions);
         model.setIntraOpThreads(threads);
+        IntraOpThreads.apply(threads);
         final double flopsPerRecord = FlopCount.perSequence(model.config(), length);
         final List<Row> rows = new ArrayList<>();
+        final List<Double> ceilings = new ArrayList<>();
         final SplittableRandom random = new SplittableRandom(1);
-        for (final int batch : batches) {
-            final List<EncoderInput> inputs = new ArrayList<>();
-            for (int i = 0; i < batch; i++) {
-                final int[] ids = random.ints(length, 0, model.config().vocabSize()).toArray();
-                inputs.add(EncoderInput.of(ids));
+        try (NDManager manager = Engine.getEngine(SharedEncoder.ENGINE).newBaseManager()) {
+            final NDArray a = manager.randomNormal(new Shape(n, n));
+            final NDArray b = manager.randomNormal(new Shape(n, n));
+            final Runnable matmul = () -> {
+                try (NDManager scratch = manager.newSubManager()) {
+                    final NDArray x = a.duplicate();
+                    x.attach(scratch);
+                    x.matMul(b).toFloatArray();
+                }
+            };
+            for (final int batch : batches) {
+                final List<EncoderInput> inputs = new ArrayList<>();
+                for (int i = 0; i < batch; i++) {
+                    inputs.add(EncoderInput.of(random.ints(length, 0, model.config().vocabSize()).toArray()));
+                }
+                final Stopwatch.Timing[] pair = Stopwatch.timeInterleaved(3, repetitions, matmul,
+                        () -> model.predict(inputs));
+                final double ceiling = 2.0 * n * n * n / pair[0].median() / 1e9;
+                ceilings.add(ceiling);
+                final Stopwatch.Timing t = pair[1];
+                final double gflops = flopsPerRecord * batch / t.median() / 1e9;
+                rows.add(new Row(batch, length, batch / t.median(), gflops, gflops / ceiling,
+                        ceiling * 1e9 / flopsPerRecord, t.min(), t.max()));
             }
-            final Stopwatch.Timing t = Stopwatch.time(3, repetitions, () -> model.predict(inputs));
-            final double gflops = flopsPerRecord * batch / t.median() / 1e9;
-            rows.add(new Row(batch, length, batch / t.median(), gflops, gflops / ceiling,
-                    ceiling * 1e9 / flopsPerRecord, t.min(), t.max()));
         }
-        return new Result(threads, ceiling, n, rows);
+        ceilings.sort(Double::compare);
+        return new Result(threads, ceilings.get(ceilings.size() / 2), n, rows);
     }
 }

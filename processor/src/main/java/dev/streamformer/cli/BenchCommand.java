@@ -32,7 +32,7 @@ import picocli.CommandLine.Parameters;
             "  memory    resident memory of a processor JVM by stream threads, shared model vs a copy per task",
             "  all       every suite",
             "Without --bootstrap-servers the pipeline and memory suites start an in-process KRaft broker.",
-            "Run on an otherwise idle machine; 'all' takes about 15 minutes on 2 cores."})
+            "Run on an otherwise idle machine; 'all' takes about 20 minutes on 2 cores."})
 final class BenchCommand implements Callable<Integer> {
 
     @Parameters(index = "0", defaultValue = "model", paramLabel = "<suite>",
@@ -86,6 +86,11 @@ final class BenchCommand implements Callable<Integer> {
             description = "How long each pipeline run's model-only figure is measured (default: ${DEFAULT-VALUE}).")
     private int modelOnlySeconds;
 
+    @Option(names = "--pipeline-repetitions", defaultValue = "3",
+            description = "How often the default and the one-stream-thread pipeline runs are repeated, alternating;"
+                    + " their ratios are the medians, with the spread (default: ${DEFAULT-VALUE}).")
+    private int pipelineRepetitions;
+
     @Option(names = "--malloc", defaultValue = MemoryBenchmark.GLIBC_MALLOC, paramLabel = "<NAME=value ...>",
             description = "Allocator environment of the memory suite's processor JVMs, NAME=value separated by spaces,"
                     + " for example LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2 MALLOC_CONF=narenas:2;"
@@ -105,7 +110,10 @@ final class BenchCommand implements Callable<Integer> {
         final boolean all = "all".equals(s);
         final BenchSuites.Plan plan = new BenchSuites.Plan(all || "model".equals(s), all || "pipeline".equals(s),
                 all || "memory".equals(s), threads, batches, length, repetitions, records, pacedRecords, maxWaitMs,
-                memoryThreads, modelOnlySeconds, malloc);
+                memoryThreads, modelOnlySeconds, malloc, pipelineRepetitions);
+        if (pipelineRepetitions < 1) {
+            throw new IllegalArgumentException("--pipeline-repetitions must be at least 1");
+        }
         MemoryBenchmark.parseEnvironment(plan.malloc());
         final Path work = Files.createTempDirectory("streamformer-bench-");
         try {

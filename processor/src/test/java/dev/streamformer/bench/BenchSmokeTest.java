@@ -30,7 +30,7 @@ class BenchSmokeTest {
     @SuppressWarnings("unchecked")
     void pipelineSuiteReportsEveryRunRatioAndChart() throws Exception {
         final BenchSuites.Plan plan = new BenchSuites.Plan(false, true, false, 1, List.of(8), 16, 1, 16, 8, 20,
-                List.of(1), 1, MemoryBenchmark.GLIBC_MALLOC);
+                List.of(1), 1, MemoryBenchmark.GLIBC_MALLOC, 1);
         try (EmbeddedKafka kafka = EmbeddedKafka.start(tmp.resolve("kafka"), 0, Map.of())) {
             final Map<String, Object> json = new BenchSuites(plan, DefaultModel.directory(), tmp.resolve("work"),
                     System.out).run(kafka.bootstrapServers(), tmp.resolve("out"));
@@ -46,7 +46,10 @@ class BenchSmokeTest {
                 assertThat(r.latencyMs()).containsKeys("processing", "inference", "batch_wait");
                 assertThat(r.cpuShare()).containsKeys("forward passes (wall)", "idle");
             }
-            assertThat((Map<String, Double>) json.get("ratios")).hasSize(4);
+            assertThat(((Map<String, Double>) json.get("ratios")).keySet()).hasSize(5)
+                    .anyMatch(k -> k.startsWith("pipeline / model-only")).anyMatch(k -> k.contains("stream threads / 1"))
+                    .anyMatch(k -> k.startsWith("paced p99")).anyMatch(k -> k.contains("baseline a, same threads"))
+                    .anyMatch(k -> k.contains("baseline a, library defaults"));
         }
         assertThat(tmp.resolve("out/bench.json")).isNotEmptyFile();
         assertThat(Files.size(tmp.resolve("out/bench-throughput.png"))).isPositive();
