@@ -23,4 +23,15 @@ public record EncoderInput(int[] tokenIds, int[] attentionMask, int[] segmentIds
     public int length() {
         return tokenIds == null ? 0 : tokenIds.length;
     }
+
+    /**
+     * The length bucket that batches group requests by, so a short request is not padded to the
+     * longest of its batch: the power of two at or above the length, at least 16 (1-16, 17-32,
+     * 33-64, ...).
+     *
+     * @return the bucket
+     */
+    public int lengthBucket() {
+        return Math.max(16, Integer.highestOneBit(Math.max(1, length() - 1)) * 2);
+    }
 }

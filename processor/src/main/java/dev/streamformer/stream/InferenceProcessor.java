@@ -3,9 +3,11 @@ package dev.streamformer.stream;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.Semaphore;
 
 import org.apache.kafka.common.errors.SerializationException;
@@ -65,9 +67,10 @@ final class InferenceProcessor implements Processor<byte[], byte[], Object, Obje
      * @param maxWaitMs the longest a buffered request waits for its batch to fill
      * @param intraOpThreads PyTorch threads of each stream thread's forward passes
      * @param concurrentPasses forward passes the model admits at once in this JVM, if this task loads it
+     * @param lengthBuckets run each batch as one forward pass per length bucket
      */
     record Settings(String modelDir, boolean truncate, int batchSize, long maxWaitMs, int intraOpThreads,
-            int concurrentPasses) {
+            int concurrentPasses, boolean lengthBuckets) {
     }
 
     /**
@@ -169,42 +172,71 @@ final class InferenceProcessor implements Processor<byte[], byte[], Object, Obje
         if (batch.isEmpty()) {
             return;
         }
-        final List<EncoderInput> inputs = new ArrayList<>(batch.size());
-        batch.forEach(p -> inputs.add(p.valid().input()));
-        final List<ModelOutput> outputs;
-        final long startUs;
-        final long endUs;
-        final Semaphore gate = lease.gate();
-        gate.acquireUninterruptibly();
-        try {
-            startUs = Clock.nowMicros();
-            outputs = model.predict(inputs);
-            endUs = Clock.nowMicros();
-        } catch (RuntimeException e) {
-            LOG.warn("Inference failed for a batch of {} requests: {}", batch.size(), e.toString());
-            for (final Pending p : batch) {
-                deadLetter(p.source(), p.request().getRequestId(), ErrorKind.INFERENCE,
-                        "inference failed: " + e.getMessage());
+        // One forward pass per length bucket, so that a short request is not padded to the longest of its
+        // batch; outputs still leave in the order the requests came.
+        final ModelOutput[] outputs = new ModelOutput[batch.size()];
+        final long[][] passes = new long[batch.size()][];
+        for (final List<Integer> pass : passes(batch)) {
+            final List<EncoderInput> inputs = new ArrayList<>(pass.size());
+            pass.forEach(i -> inputs.add(batch.get(i).valid().input()));
+            final List<ModelOutput> out;
+            final long startUs;
+            final long endUs;
+            final Semaphore gate = lease.gate();
+            gate.acquireUninterruptibly();
+            try {
+                startUs = Clock.nowMicros();
+                out = model.predict(inputs);
+                endUs = Clock.nowMicros();
+            } catch (RuntimeException e) {
+                LOG.warn("Inference failed for a batch of {} requests: {}", pass.size(), e.toString());
+                for (final int i : pass) {
+                    deadLetter(batch.get(i).source(), batch.get(i).request().getRequestId(), ErrorKind.INFERENCE,
+                            "inference failed: " + e.getMessage());
+                }
+                continue;
+            } finally {
+                gate.release();
             }
-            return;
-        } finally {
-            gate.release();
+            for (int k = 0; k < pass.size(); k++) {
+                outputs[pass.get(k)] = out.get(k);
+                passes[pass.get(k)] = new long[] {startUs, endUs, pass.size()};
+            }
         }
         final String thread = Thread.currentThread().getName();
         final String task = context.taskId().toString();
         for (int i = 0; i < batch.size(); i++) {
+            if (outputs[i] == null) {
+                continue; // dead-lettered above
+            }
             final Pending p = batch.get(i);
-            final Prediction prediction = prediction(p, outputs.get(i), endUs);
+            final long startUs = passes[i][0];
+            final long endUs = passes[i][1];
+            final Prediction prediction = prediction(p, outputs[i], endUs);
             final long handedUs = Clock.nowMicros();
             context.forward(new org.apache.kafka.streams.processor.api.Record<Object, Object>(
                     p.request().getRequestId(), prediction, p.source().timestamp()), StreamformerTopology.PREDICTIONS_SINK);
             final LatencyEvent latency = LatencyRecorder.event(
                     new LatencyRecorder.Origin(p.request().getRequestId(), model.version(), p.source().topic(),
-                            p.source().partition(), p.source().offset(), thread, task, batch.size()),
+                            p.source().partition(), p.source().offset(), thread, task, (int) passes[i][2]),
                     new LatencyRecorder.Times(p.source().timestamp(), p.source().receivedUs(), startUs, endUs, handedUs));
             context.forward(new org.apache.kafka.streams.processor.api.Record<Object, Object>(
                     p.request().getRequestId(), latency, p.source().timestamp()), StreamformerTopology.LATENCY_SINK);
         }
+    }
+
+    /**
+     * @param batch valid requests
+     * @return the positions of the requests of each forward pass: one pass per length bucket
+     *     ({@link EncoderInput#lengthBucket}), or one for all when buckets are off
+     */
+    private Collection<List<Integer>> passes(final List<Pending> batch) {
+        final Map<Integer, List<Integer>> byBucket = new TreeMap<>();
+        for (int i = 0; i < batch.size(); i++) {
+            final int bucket = settings.lengthBuckets() ? batch.get(i).valid().input().lengthBucket() : 0;
+            byBucket.computeIfAbsent(bucket, k -> new ArrayList<>()).add(i);
+        }
+        return byBucket.values();
     }
 
     private Prediction prediction(final Pending p, final ModelOutput out, final long endUs) {

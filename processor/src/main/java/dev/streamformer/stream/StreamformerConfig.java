@@ -36,6 +36,8 @@ public final class StreamformerConfig extends AbstractConfig {
     public static final String INTRA_OP_THREADS = "streamformer.intra.op.threads";
     /** Requests per forward pass. */
     public static final String BATCH_SIZE = "streamformer.batch.size";
+    /** Whether a batch runs as one forward pass per length bucket. */
+    public static final String BATCH_LENGTH_BUCKETS = "streamformer.batch.length.buckets";
     /** Forward passes that may run at once in this JVM. */
     public static final String FORWARD_CONCURRENCY = "streamformer.forward.concurrency";
     /** The longest a request waits for its batch. */
@@ -77,6 +79,10 @@ public final class StreamformerConfig extends AbstractConfig {
                     "Requests per forward pass. Above 1, a task buffers valid requests in a changelogged state store"
                             + " until the batch is full or the oldest has waited " + "streamformer.batch.max.wait.ms"
                             + "; 1 runs every request as it arrives, with no store.")
+            .define(BATCH_LENGTH_BUCKETS, Type.BOOLEAN, true, Importance.MEDIUM,
+                    "Run each batch as one forward pass per length bucket (1-16, 17-32, 33-64, 65-128, ... tokens),"
+                            + " so a short request is not padded to the longest of its batch. Outputs keep the order of"
+                            + " the requests; a latency event's batch_size is the size of its forward pass.")
             .define(BATCH_MAX_WAIT_MS, Type.LONG, 20L, Range.atLeast(0), Importance.MEDIUM,
                     "The longest a buffered request waits for its batch to fill, in ms (checked by a wall-clock"
                             + " punctuation, so the real wait can exceed it by up to the poll interval).")

@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.time.Instant;
 import java.util.Arrays;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
@@ -27,6 +28,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import dev.streamformer.model.Activation;
 import dev.streamformer.model.Checkpoint;
+import dev.streamformer.model.EncoderInput;
 import dev.streamformer.model.ModelConfig;
 import dev.streamformer.model.SharingPlan;
 import dev.streamformer.schemas.DeadLetter;
@@ -217,6 +219,53 @@ class StreamformerTopologyTest {
         assertThat(events).extracting(LatencyEvent::getBatchSize).containsOnly(3);
         assertThat(events).extracting(LatencyEvent::getInferenceStartUs).containsOnly(events.get(0).getInferenceStartUs());
         assertThat(events.get(0).getBatchWaitUs()).isGreaterThan(events.get(2).getBatchWaitUs());
+    }
+
+    @Test
+    void runsOneForwardPassPerLengthBucketAndKeepsTheRequestOrder() {
+        start(Map.of(StreamformerConfig.BATCH_SIZE, "4", StreamformerConfig.BATCH_MAX_WAIT_MS, "60000"));
+        send(request("short-1", 2, 5, 3));
+        send(request("long-1", tokens(20)));
+        send(request("short-2", 2, 6, 7, 3));
+        send(request("long-2", tokens(30)));
+        assertThat(predictions.readValuesToList()).extracting(Prediction::getRequestId)
+                .containsExactly("short-1", "long-1", "short-2", "long-2");
+        final Map<String, LatencyEvent> events = new HashMap<>();
+        latency.readValuesToList().forEach(e -> events.put(e.getRequestId(), e));
+        assertThat(events.values()).extracting(LatencyEvent::getBatchSize).containsOnly(2);
+        assertThat(events.get("short-1").getInferenceStartUs()).isEqualTo(events.get("short-2").getInferenceStartUs());
+        assertThat(events.get("long-1").getInferenceStartUs()).isEqualTo(events.get("long-2").getInferenceStartUs());
+        assertThat(events.get("long-1").getInferenceStartUs()).as("the long bucket runs after the short one")
+                .isGreaterThanOrEqualTo(events.get("short-1").getInferenceEndUs());
+    }
+
+    @Test
+    void runsTheWholeBatchAsOnePassWithoutLengthBuckets() {
+        start(Map.of(StreamformerConfig.BATCH_SIZE, "4", StreamformerConfig.BATCH_MAX_WAIT_MS, "60000",
+                StreamformerConfig.BATCH_LENGTH_BUCKETS, "false"));
+        send(request("short-1", 2, 5, 3));
+        send(request("long-1", tokens(20)));
+        send(request("short-2", 2, 6, 7, 3));
+        send(request("long-2", tokens(30)));
+        final List<LatencyEvent> events = latency.readValuesToList();
+        assertThat(events).extracting(LatencyEvent::getBatchSize).containsOnly(4);
+        assertThat(events).extracting(LatencyEvent::getInferenceStartUs).containsOnly(events.get(0).getInferenceStartUs());
+    }
+
+    @Test
+    void lengthBucketsArePowersOfTwoFromSixteen() {
+        assertThat(List.of(1, 16, 17, 32, 33, 64, 65, 128, 129, 512).stream()
+                .map(n -> EncoderInput.of(new int[n]).lengthBucket()))
+                .containsExactly(16, 16, 32, 32, 64, 64, 128, 128, 256, 512);
+    }
+
+    /** A request of n tokens: [CLS]-like 2, n - 2 ids, [SEP]-like 3. */
+    private static Integer[] tokens(final int n) {
+        final Integer[] ids = new Integer[n];
+        for (int i = 0; i < n; i++) {
+            ids[i] = i == 0 ? 2 : i == n - 1 ? 3 : 10 + i;
+        }
+        return ids;
     }
 
     @Test
