@@ -154,6 +154,14 @@ public final class BenchSuites {
                 .ifPresent(r -> ratios.put("model batch 8 / matmul ceiling", r.ofCeiling()));
         result.rows().stream().filter(r -> r.batch() >= 8).mapToDouble(ModelBenchmark.Row::ofCeiling).max()
                 .ifPresent(best -> ratios.put("model best batch >= 8 / matmul ceiling", best));
+        final ModelBenchmark.BucketRow buckets = ModelBenchmark.lengthBuckets(m, 1, 16, plan.length(),
+                plan.repetitions());
+        section.put("length_buckets", buckets);
+        out.printf(Locale.ROOT, "length buckets (1 intra-op thread): a batch of %d requests of 8-%d tokens, one padded"
+                + " pass %.1f ms, one pass per bucket %s %.1f ms (%.2fx)%n", buckets.batch(), buckets.maxLength(),
+                buckets.paddedSeconds() * 1e3, buckets.buckets(), buckets.bucketedSeconds() * 1e3,
+                buckets.paddedSeconds() / buckets.bucketedSeconds());
+        ratios.put("padded batch / length buckets, mixed lengths", buckets.paddedSeconds() / buckets.bucketedSeconds());
         // Baseline b: the same dimensions with no sharing.
         final Path none = work.resolve("plan-none");
         Checkpoint.random(m.config().withPlan(SharingPlan.NONE), DefaultModel.SEED).save(none);

@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.SplittableRandom;
+import java.util.TreeMap;
 
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
@@ -77,6 +78,48 @@ public final class ModelBenchmark {
     }
 
     private ModelBenchmark() {
+    }
+
+    /**
+     * One padded batch against one forward pass per length bucket, for a batch of requests whose
+     * lengths are spread evenly from 8 to {@code maxLength} tokens (timed in alternation).
+     *
+     * @param batch requests
+     * @param maxLength longest request
+     * @param buckets the bucket sizes, for example [1, 3, 6, 6]
+     * @param paddedSeconds median of one forward pass over the whole padded batch
+     * @param bucketedSeconds median of the forward passes of all buckets together
+     */
+    public record BucketRow(int batch, int maxLength, List<Integer> buckets, double paddedSeconds,
+            double bucketedSeconds) {
+    }
+
+    /**
+     * Measures {@link BucketRow}.
+     *
+     * @param model the model
+     * @param threads intra-op threads
+     * @param batch requests in the batch
+     * @param maxLength the longest request
+     * @param repetitions timed runs
+     * @return the row
+     */
+    public static BucketRow lengthBuckets(final InferenceModel model, final int threads, final int batch,
+            final int maxLength, final int repetitions) {
+        model.setIntraOpThreads(threads);
+        final SplittableRandom random = new SplittableRandom(5);
+        final List<EncoderInput> all = new ArrayList<>();
+        final Map<Integer, List<EncoderInput>> byBucket = new TreeMap<>();
+        for (int i = 0; i < batch; i++) {
+            final EncoderInput in = EncoderInput.of(random.ints(8 + random.nextInt(maxLength - 7), 0,
+                    model.config().vocabSize()).toArray());
+            all.add(in);
+            byBucket.computeIfAbsent(in.lengthBucket(), k -> new ArrayList<>()).add(in);
+        }
+        final Stopwatch.Timing[] pair = Stopwatch.timeInterleaved(3, repetitions, () -> model.predict(all),
+                () -> byBucket.values().forEach(model::predict));
+        return new BucketRow(batch, maxLength, byBucket.values().stream().map(List::size).toList(), pair[0].median(),
+                pair[1].median());
     }
 
     /**
