@@ -82,7 +82,8 @@ public final class ModelBenchmark {
 
     /**
      * One padded batch against one forward pass per length bucket, for a batch of requests whose
-     * lengths are spread evenly from 8 to {@code maxLength} tokens (timed in alternation).
+     * lengths are spread evenly from 8 (or {@code maxLength} if shorter) to {@code maxLength} tokens,
+     * timed in alternation.
      *
      * @param batch requests
      * @param maxLength longest request
@@ -111,7 +112,8 @@ public final class ModelBenchmark {
         final List<EncoderInput> all = new ArrayList<>();
         final Map<Integer, List<EncoderInput>> byBucket = new TreeMap<>();
         for (int i = 0; i < batch; i++) {
-            final EncoderInput in = EncoderInput.of(random.ints(8 + random.nextInt(maxLength - 7), 0,
+            final int shortest = Math.min(8, maxLength);
+            final EncoderInput in = EncoderInput.of(random.ints(shortest + random.nextInt(maxLength - shortest + 1), 0,
                     model.config().vocabSize()).toArray());
             all.add(in);
             byBucket.computeIfAbsent(in.lengthBucket(), k -> new ArrayList<>()).add(in);
