@@ -157,8 +157,9 @@ public final class BenchSuites {
         final ModelBenchmark.BucketRow buckets = ModelBenchmark.lengthBuckets(m, 1, 16, plan.length(),
                 plan.repetitions());
         section.put("length_buckets", buckets);
-        out.printf(Locale.ROOT, "length buckets (1 intra-op thread): a batch of %d requests of 8-%d tokens, one padded"
-                + " pass %.1f ms, one pass per bucket %s %.1f ms (%.2fx)%n", buckets.batch(), buckets.maxLength(),
+        out.printf(Locale.ROOT, "length buckets (1 intra-op thread): a batch of %d requests of %s tokens, one padded"
+                + " pass %.1f ms, one pass per bucket %s %.1f ms (%.2fx)%n", buckets.batch(),
+                Math.min(8, buckets.maxLength()) + "-" + buckets.maxLength(),
                 buckets.paddedSeconds() * 1e3, buckets.buckets(), buckets.bucketedSeconds() * 1e3,
                 buckets.paddedSeconds() / buckets.bucketedSeconds());
         ratios.put("padded batch / length buckets, mixed lengths", buckets.paddedSeconds() / buckets.bucketedSeconds());
