@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.List;
 
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
@@ -12,10 +11,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
-import dev.streamformer.model.Activation;
-import dev.streamformer.model.Checkpoint;
-import dev.streamformer.model.ModelConfig;
-import dev.streamformer.model.SharingPlan;
+import dev.streamformer.TinyModel;
 
 /**
  * The short version of the fault suite (the long one is {@code streamformer soak}): broker and
@@ -32,8 +28,7 @@ class FaultSuiteTest {
     @BeforeAll
     static void model() throws Exception {
         final Path model = tmp.resolve("model");
-        Checkpoint.random(new ModelConfig(500, 16, 32, 2, 4, 4, 64, 64, 2, Activation.GELU_NEW, 1e-12, true,
-                SharingPlan.ALL, List.of("ham", "spam")), 5).save(model);
+        TinyModel.save(model);
         suite = new FaultSuite(new FaultSuite.Settings(tmp, model, 2_000, 50, 3, Duration.ofSeconds(30), 17),
                 System.out);
     }

@@ -29,12 +29,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
+import dev.streamformer.TinyModel;
 import dev.streamformer.fault.ChildProcess;
 import dev.streamformer.kafka.EmbeddedKafka;
-import dev.streamformer.model.Activation;
-import dev.streamformer.model.Checkpoint;
-import dev.streamformer.model.ModelConfig;
-import dev.streamformer.model.SharingPlan;
 import dev.streamformer.schemas.Prediction;
 import dev.streamformer.schemas.TokenizedInput;
 import dev.streamformer.schemas.serde.StreamformerSerdes;
@@ -71,8 +68,7 @@ class ProcessorCrashTest {
     @Timeout(600)
     void killedMidBatchAndRestartedItPredictsEveryRequestExactlyOnce() throws Exception {
         final Path model = tmp.resolve("model");
-        Checkpoint.random(new ModelConfig(500, 16, 32, 2, 4, 4, 64, 64, 2, Activation.GELU_NEW, 1e-12, true,
-                SharingPlan.ALL, List.of("ham", "spam")), 5).save(model);
+        TinyModel.save(model);
         try (Admin admin = Admin.create(Map.of("bootstrap.servers", kafka.bootstrapServers()))) {
             admin.createTopics(List.of(new NewTopic("streamformer-requests", 4, (short) 1))).all().get();
         }

@@ -31,12 +31,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
+import dev.streamformer.TinyModel;
 import dev.streamformer.fault.ChildProcess;
 import dev.streamformer.kafka.EmbeddedKafka;
-import dev.streamformer.model.Activation;
-import dev.streamformer.model.Checkpoint;
-import dev.streamformer.model.ModelConfig;
-import dev.streamformer.model.SharingPlan;
 import dev.streamformer.schemas.Prediction;
 import dev.streamformer.schemas.TokenizedInput;
 import dev.streamformer.schemas.serde.StreamformerSerdes;
@@ -62,8 +59,7 @@ class SecuredClusterTest {
     @Timeout(300)
     void servesWithCredentialsFailsClearlyWithoutAndNeverPrintsAPassword() throws Exception {
         final Path modelDir = tmp.resolve("model");
-        Checkpoint.random(new ModelConfig(500, 16, 32, 2, 4, 4, 64, 64, 2, Activation.GELU_NEW, 1e-12, true,
-                SharingPlan.ALL, List.of("ham", "spam")), 5).save(modelDir);
+        TinyModel.save(modelDir);
         try (EmbeddedKafka kafka = EmbeddedKafka.startWithSasl(tmp.resolve("kafka"),
                 Map.of("streamformer", PASSWORD))) {
             final String admin = kafka.bootstrapServers();

@@ -65,14 +65,7 @@ class StreamformerIntegrationTest {
     @Test
     @Timeout(120)
     void healthEndpointIsReadyOnlyWhileRunningAndStopsWithTheProcessor() throws Exception {
-        final Properties props = new Properties();
-        props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
-        props.put(StreamsConfig.APPLICATION_ID_CONFIG, "health-it");
-        props.put(StreamsConfig.STATE_DIR_CONFIG, tmp.resolve("health-state").toString());
-        props.put(StreamformerConfig.TOPIC_REQUESTS, "health-requests");
-        props.put(StreamformerConfig.TOPIC_PREDICTIONS, "health-predictions");
-        props.put(StreamformerConfig.TOPIC_LATENCY, "health-latency");
-        props.put(StreamformerConfig.TOPIC_DEAD_LETTERS, "health-dead-letters");
+        final Properties props = processor("health");
         props.put(StreamformerConfig.HEALTH_PORT, "0");
         final HttpClient http = HttpClient.newHttpClient();
         final URI ready;
@@ -95,15 +88,8 @@ class StreamformerIntegrationTest {
     @Test
     @Timeout(180)
     void forwardPassesOfAllStreamThreadsRunAtMostTheConfiguredNumberAtOnce() throws Exception {
-        final Properties props = new Properties();
-        props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
-        props.put(StreamsConfig.APPLICATION_ID_CONFIG, "gate-it");
+        final Properties props = processor("gate");
         props.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, "4");
-        props.put(StreamsConfig.STATE_DIR_CONFIG, tmp.resolve("gate-state").toString());
-        props.put(StreamformerConfig.TOPIC_REQUESTS, "gate-requests");
-        props.put(StreamformerConfig.TOPIC_PREDICTIONS, "gate-predictions");
-        props.put(StreamformerConfig.TOPIC_LATENCY, "gate-latency");
-        props.put(StreamformerConfig.TOPIC_DEAD_LETTERS, "gate-dead-letters");
         props.put(StreamformerConfig.BATCH_SIZE, "4");
         props.put(StreamformerConfig.FORWARD_CONCURRENCY, "1");
         final int requests = 400;
@@ -132,5 +118,18 @@ class StreamformerIntegrationTest {
             assertThat(passes.get(i)[0]).as("start of forward pass %d of %d", i, passes.size())
                     .isGreaterThanOrEqualTo(passes.get(i - 1)[1]);
         }
+    }
+
+    /** A processor of its own: application id {@code <name>-it}, topics {@code <name>-*}, its own state. */
+    private static Properties processor(final String name) {
+        final Properties props = new Properties();
+        props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
+        props.put(StreamsConfig.APPLICATION_ID_CONFIG, name + "-it");
+        props.put(StreamsConfig.STATE_DIR_CONFIG, tmp.resolve(name + "-state").toString());
+        props.put(StreamformerConfig.TOPIC_REQUESTS, name + "-requests");
+        props.put(StreamformerConfig.TOPIC_PREDICTIONS, name + "-predictions");
+        props.put(StreamformerConfig.TOPIC_LATENCY, name + "-latency");
+        props.put(StreamformerConfig.TOPIC_DEAD_LETTERS, name + "-dead-letters");
+        return props;
     }
 }
