@@ -175,7 +175,7 @@ final class InferenceProcessor implements Processor<byte[], byte[], Object, Obje
         // One forward pass per length bucket, so that a short request is not padded to the longest of its
         // batch; outputs still leave in the order the requests came.
         final ModelOutput[] outputs = new ModelOutput[batch.size()];
-        final long[][] passes = new long[batch.size()][];
+        final Pass[] passOf = new Pass[batch.size()];
         for (final List<Integer> pass : passes(batch)) {
             final List<EncoderInput> inputs = new ArrayList<>(pass.size());
             pass.forEach(i -> inputs.add(batch.get(i).valid().input()));
@@ -198,9 +198,10 @@ final class InferenceProcessor implements Processor<byte[], byte[], Object, Obje
             } finally {
                 gate.release();
             }
+            final Pass done = new Pass(startUs, endUs, pass.size());
             for (int k = 0; k < pass.size(); k++) {
                 outputs[pass.get(k)] = out.get(k);
-                passes[pass.get(k)] = new long[] {startUs, endUs, pass.size()};
+                passOf[pass.get(k)] = done;
             }
         }
         final String thread = Thread.currentThread().getName();
@@ -210,16 +211,16 @@ final class InferenceProcessor implements Processor<byte[], byte[], Object, Obje
                 continue; // dead-lettered above
             }
             final Pending p = batch.get(i);
-            final long startUs = passes[i][0];
-            final long endUs = passes[i][1];
-            final Prediction prediction = prediction(p, outputs[i], endUs);
+            final Pass pass = passOf[i];
+            final Prediction prediction = prediction(p, outputs[i], pass.endUs());
             final long handedUs = Clock.nowMicros();
             context.forward(new org.apache.kafka.streams.processor.api.Record<Object, Object>(
                     p.request().getRequestId(), prediction, p.source().timestamp()), StreamformerTopology.PREDICTIONS_SINK);
             final LatencyEvent latency = LatencyRecorder.event(
                     new LatencyRecorder.Origin(p.request().getRequestId(), model.version(), p.source().topic(),
-                            p.source().partition(), p.source().offset(), thread, task, (int) passes[i][2]),
-                    new LatencyRecorder.Times(p.source().timestamp(), p.source().receivedUs(), startUs, endUs, handedUs));
+                            p.source().partition(), p.source().offset(), thread, task, pass.size()),
+                    new LatencyRecorder.Times(p.source().timestamp(), p.source().receivedUs(), pass.startUs(),
+                            pass.endUs(), handedUs));
             context.forward(new org.apache.kafka.streams.processor.api.Record<Object, Object>(
                     p.request().getRequestId(), latency, p.source().timestamp()), StreamformerTopology.LATENCY_SINK);
         }
@@ -282,5 +283,9 @@ final class InferenceProcessor implements Processor<byte[], byte[], Object, Obje
 
     /** A valid request waiting for its forward pass, with its key in the batch buffer (-1 when unbuffered). */
     record Pending(Source source, TokenizedInput request, RequestValidator.Valid valid, long bufferKey) {
+    }
+
+    /** One forward pass: when it ran and how many requests it held. */
+    private record Pass(long startUs, long endUs, int size) {
     }
 }

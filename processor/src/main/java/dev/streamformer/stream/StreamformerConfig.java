@@ -112,7 +112,8 @@ public final class StreamformerConfig extends AbstractConfig {
             return configured;
         }
         final int cores = Runtime.getRuntime().availableProcessors();
-        return Math.max(1, cores / Math.max(1, getInt(INTRA_OP_THREADS) == 0 ? cores : getInt(INTRA_OP_THREADS)));
+        final int intraOp = getInt(INTRA_OP_THREADS);
+        return Math.max(1, cores / (intraOp == 0 ? cores : intraOp));
     }
 
     /** @return the request topic */
