@@ -2,10 +2,13 @@
 """Independent numeric reference for the Streamformer encoder, built on PyTorch's own modules.
 
 Usage: albert_reference.py MODEL_DIR INPUTS_JSON
+       albert_reference.py MODEL_DIR --export-onnx OUT_FILE
   MODEL_DIR    holds config.json (Hugging Face ALBERT format + "streamformer" extension) and
                model.safetensors
   INPUTS_JSON  a list of sequences: {"ids": [...], "mask": [...] or null, "segments": [...] or null}
-Prints a JSON list of logits rows, one per sequence, computed in one padded batch.
+The first form prints a JSON list of logits rows, one per sequence, computed in one padded batch.
+The second writes the same model as ONNX with torch.onnx.export (opset 14, the Hugging Face
+convention: int64 input_ids, attention_mask, token_type_ids [batch, sequence] -> logits).
 
 It mirrors Hugging Face's AlbertForSequenceClassification in eval mode (post-LayerNorm layers,
 additive attention mask of finfo.min, tanh pooler on the first token). Only torch and numpy are
@@ -107,8 +110,9 @@ class Attention(nn.Module):
         k = self.key(x).view(b, s, self.kv_heads, d).transpose(1, 2)
         v = self.value(x).view(b, s, self.kv_heads, d).transpose(1, 2)
         repeat = self.heads // self.kv_heads
-        k = k.repeat_interleave(repeat, dim=1)
-        v = v.repeat_interleave(repeat, dim=1)
+        if repeat > 1:  # torch 1.13 exports repeat_interleave with a fixed batch size; skip the no-op
+            k = k.repeat_interleave(repeat, dim=1)
+            v = v.repeat_interleave(repeat, dim=1)
         scores = torch.matmul(q, k.transpose(-1, -2)) / math.sqrt(d) + mask_bias
         probs = torch.softmax(scores, dim=-1)
         context = torch.matmul(probs, v).transpose(1, 2).reshape(b, s, self.heads * d)
@@ -125,6 +129,37 @@ class FeedForward(nn.Module):
 
     def forward(self, x):
         return self.norm(x + self.ffn_output(F.gelu(self.ffn(x), approximate=self.approximate)))
+
+
+class Model(nn.Module):
+    """The encoder as one module, every shared set registered once."""
+
+    def __init__(self, parts):
+        super().__init__()
+        self.word = parts["word"]
+        self.position = parts["position"]
+        self.segment = parts["segment"]
+        self.emb_norm = parts["emb_norm"]
+        self.projection = parts["projection"]
+        self.attention_sets = nn.ModuleList(parts["attention_sets"])
+        self.ffn_sets = nn.ModuleList(parts["ffn_sets"])
+        self.amap = parts["amap"]
+        self.fmap = parts["fmap"]
+        self.pooler = parts["pooler"]
+        self.classifier = parts["classifier"]
+
+    def forward(self, input_ids, attention_mask, token_type_ids):
+        positions = torch.arange(input_ids.shape[1]).unsqueeze(0)
+        h = self.word(input_ids) + self.segment(token_type_ids) + self.position(positions)
+        h = self.emb_norm(h)
+        if self.projection is not None:
+            h = self.projection(h)
+        mask = attention_mask.to(torch.float32)
+        mask_bias = (1.0 - mask[:, None, None, :]) * torch.finfo(torch.float32).min
+        for i in range(len(self.amap)):
+            h = self.ffn_sets[self.fmap[i]](self.attention_sets[self.amap[i]](h, mask_bias))
+        pooled = torch.tanh(self.pooler(h[:, 0]))
+        return self.classifier(pooled)
 
 
 def build(config, weights):
@@ -155,16 +190,16 @@ def build(config, weights):
 
     attention = [Attention(weights, att_prefix(s), heads, kv_heads, eps) for s in range(max(amap) + 1)]
     ffn = [FeedForward(weights, ffn_prefix(s), act, eps) for s in range(max(fmap) + 1)]
-    return dict(
+    return Model(dict(
         word=embedding(weights, "albert.embeddings.word_embeddings.weight"),
         position=embedding(weights, "albert.embeddings.position_embeddings.weight"),
         segment=embedding(weights, "albert.embeddings.token_type_embeddings.weight"),
         emb_norm=norm(weights, "albert.embeddings.LayerNorm", eps),
         projection=(linear(weights, "albert.encoder.embedding_hidden_mapping_in")
                     if ext.get("embedding_projection", True) else None),
-        layers=[(attention[amap[i]], ffn[fmap[i]]) for i in range(layers)],
+        attention_sets=attention, ffn_sets=ffn, amap=amap, fmap=fmap,
         pooler=linear(weights, "albert.pooler"),
-        classifier=linear(weights, "classifier"))
+        classifier=linear(weights, "classifier"))).eval()
 
 
 def run(model, sequences):
@@ -172,30 +207,37 @@ def run(model, sequences):
     s = max(len(x["ids"]) for x in sequences)
     ids = torch.zeros(b, s, dtype=torch.long)
     seg = torch.zeros(b, s, dtype=torch.long)
-    mask = torch.zeros(b, s)
+    mask = torch.zeros(b, s, dtype=torch.long)
     for i, x in enumerate(sequences):
         n = len(x["ids"])
         ids[i, :n] = torch.tensor(x["ids"])
         if x.get("segments"):
             seg[i, :n] = torch.tensor(x["segments"])
-        mask[i, :n] = torch.tensor(x["mask"], dtype=torch.float) if x.get("mask") else 1.0
-    positions = torch.arange(s).unsqueeze(0)
-    h = model["word"](ids) + model["segment"](seg) + model["position"](positions)
-    h = model["emb_norm"](h)
-    if model["projection"] is not None:
-        h = model["projection"](h)
-    mask_bias = (1.0 - mask[:, None, None, :]) * torch.finfo(torch.float32).min
-    for attention, ffn in model["layers"]:
-        h = ffn(attention(h, mask_bias))
-    pooled = torch.tanh(model["pooler"](h[:, 0]))
-    return model["classifier"](pooled)
+        mask[i, :n] = torch.tensor(x["mask"]) if x.get("mask") else 1
+    return model(ids, mask, seg)
+
+
+def export_onnx(model, out):
+    ids = torch.tensor([[2, 5, 6, 3], [2, 7, 3, 0]])
+    mask = torch.tensor([[1, 1, 1, 1], [1, 1, 1, 0]])
+    seg = torch.zeros_like(ids)
+    axes = {0: "batch", 1: "sequence"}
+    torch.onnx.export(model, (ids, mask, seg), out, opset_version=14,
+                      input_names=["input_ids", "attention_mask", "token_type_ids"], output_names=["logits"],
+                      dynamic_axes={"input_ids": axes, "attention_mask": axes, "token_type_ids": axes,
+                                    "logits": {0: "batch"}})
 
 
 def main():
-    model_dir, inputs_path = sys.argv[1], sys.argv[2]
+    model_dir = sys.argv[1]
     with open(f"{model_dir}/config.json") as f:
         config = json.load(f)
     weights = read_safetensors(f"{model_dir}/model.safetensors")
+    if sys.argv[2] == "--export-onnx":
+        with torch.no_grad():
+            export_onnx(build(config, weights), sys.argv[3])
+        return
+    inputs_path = sys.argv[2]
     with open(inputs_path) as f:
         sequences = json.load(f)
     with torch.no_grad():

@@ -24,7 +24,10 @@ import com.google.gson.GsonBuilder;
 
 import dev.streamformer.model.Checkpoint;
 import dev.streamformer.model.DefaultModel;
+import dev.streamformer.model.EngineSettings;
+import dev.streamformer.model.InferenceEngine;
 import dev.streamformer.model.InferenceModel;
+import dev.streamformer.model.ParameterStats;
 import dev.streamformer.model.SharingPlan;
 import dev.streamformer.stream.StreamformerApp;
 import dev.streamformer.stream.StreamformerConfig;
@@ -53,10 +56,11 @@ public final class BenchSuites {
      * @param malloc glibc allocator settings of the memory suite's processor JVMs
      * @param pipelineRepetitions how many times the default and the one-thread runs are repeated, alternating;
      *     their ratios are medians over the repetitions
+     * @param engine the engine of the pipeline and memory suites (the model suite compares both)
      */
     public record Plan(boolean model, boolean pipeline, boolean memory, int intraOpThreads, List<Integer> batches,
             int length, int repetitions, int records, int pacedRecords, long maxWaitMs, List<Integer> memoryThreads,
-            int modelOnlySeconds, String malloc, int pipelineRepetitions) {
+            int modelOnlySeconds, String malloc, int pipelineRepetitions, InferenceEngine engine) {
     }
 
     private static final int PARTITIONS = 4;
@@ -93,13 +97,14 @@ public final class BenchSuites {
      */
     public Map<String, Object> run(final String bootstrap, final Path outDir) throws Exception {
         Files.createDirectories(outDir);
-        try (InferenceModel m = InferenceModel.load(modelDir)) {
+        try (InferenceModel m = InferenceModel.load(modelDir, EngineSettings.of(plan.engine(), 1))) {
             json.put("date", Instant.now().toString());
             json.put("model", m.name());
             json.put("model_version", m.version());
             json.put("plan", m.config().plan().describe());
             json.put("unique_parameters", m.stats().uniqueParameters());
             json.put("weights_bytes", m.stats().totalBytes());
+            json.put("engine", plan.engine().configName());
             json.put("tokens_per_request", plan.length());
             json.put("processing_guarantee", "exactly_once_v2");
             json.put("jvm", System.getProperty("java.vm.name") + " " + System.getProperty("java.version"));
@@ -144,49 +149,86 @@ public final class BenchSuites {
 
     private ModelBenchmark.Result modelSuite(final InferenceModel m) throws Exception {
         out.println();
-        out.printf("== model: encoder forward on %d intra-op threads beside the fp32 matmul ceiling%n",
+        final int cores = Runtime.getRuntime().availableProcessors();
+        final ModelBenchmark.Layout serving = new ModelBenchmark.Layout(Math.max(1, cores / plan.intraOpThreads()),
                 plan.intraOpThreads());
-        final ModelBenchmark.Result result = ModelBenchmark.run(m, plan.intraOpThreads(), plan.batches(), plan.length(),
-                plan.repetitions());
+        final ModelBenchmark.Layout oneCaller = new ModelBenchmark.Layout(1, cores);
+        final List<ModelBenchmark.Layout> layouts = serving.equals(oneCaller) ? List.of(serving)
+                : List.of(serving, oneCaller);
+        out.printf("== model: the forward pass on both engines beside both fp32 matmul ceilings, %s callers x intra-op"
+                + " threads, all timed in alternation%n", layouts.stream().map(ModelBenchmark.Layout::label).toList());
+        final ModelBenchmark.Result result = ModelBenchmark.run(modelDir, List.of(InferenceEngine.values()), layouts,
+                plan.batches(), plan.length(), plan.repetitions());
         out.print(result.toTable());
         final Map<String, Object> section = new LinkedHashMap<>(result.toMap());
-        result.rows().stream().filter(r -> r.batch() == 8).findFirst()
-                .ifPresent(r -> ratios.put("model batch 8 / matmul ceiling", r.ofCeiling()));
-        result.rows().stream().filter(r -> r.batch() >= 8).mapToDouble(ModelBenchmark.Row::ofCeiling).max()
-                .ifPresent(best -> ratios.put("model best batch >= 8 / matmul ceiling", best));
-        final ModelBenchmark.BucketRow buckets = ModelBenchmark.lengthBuckets(m, 1, 16, plan.length(),
-                plan.repetitions());
+        for (final ModelBenchmark.Layout layout : layouts) {
+            result.rows().stream().filter(r -> r.layout().equals(layout.label()) && r.batch() >= 8
+                    && r.engine().equals(InferenceEngine.DEFAULT.configName()))
+                    .mapToDouble(ModelBenchmark.Row::ofOnnxCeiling).max()
+                    .ifPresent(best -> ratios.put(InferenceEngine.DEFAULT + " best batch >= 8 / ONNX Runtime ceiling ("
+                            + layout.label() + ")", best));
+            final ModelBenchmark.Row onnx = result.row(InferenceEngine.ONNXRUNTIME, layout, 1);
+            final ModelBenchmark.Row torch = result.row(InferenceEngine.PYTORCH, layout, 1);
+            if (onnx != null && torch != null) {
+                ratios.put("onnxruntime / pytorch, batch 1 (" + layout.label() + ")",
+                        onnx.recordsPerSecond() / torch.recordsPerSecond());
+            }
+        }
+        final ModelBenchmark.BucketRow buckets = ModelBenchmark.lengthBuckets(m, 16, plan.length(), plan.repetitions());
         section.put("length_buckets", buckets);
-        out.printf(Locale.ROOT, "length buckets (1 intra-op thread): a batch of %d requests of %s tokens, one padded"
-                + " pass %.1f ms, one pass per bucket %s %.1f ms (%.2fx)%n", buckets.batch(),
+        out.printf(Locale.ROOT, "length buckets (%s, 1 intra-op thread): a batch of %d requests of %s tokens, one padded"
+                + " pass %.1f ms, one pass per bucket %s %.1f ms (%.2fx)%n", m.engine(), buckets.batch(),
                 Math.min(8, buckets.maxLength()) + "-" + buckets.maxLength(),
                 buckets.paddedSeconds() * 1e3, buckets.buckets(), buckets.bucketedSeconds() * 1e3,
                 buckets.paddedSeconds() / buckets.bucketedSeconds());
         ratios.put("padded batch / length buckets, mixed lengths", buckets.paddedSeconds() / buckets.bucketedSeconds());
-        // Baseline b: the same dimensions with no sharing.
+        // Baseline b: the same dimensions with no sharing; and what each engine holds in memory for either.
         final Path none = work.resolve("plan-none");
         Checkpoint.random(m.config().withPlan(SharingPlan.NONE), DefaultModel.SEED).save(none);
-        try (InferenceModel unshared = InferenceModel.load(none)) {
-            final ModelBenchmark.Result b = ModelBenchmark.run(unshared, plan.intraOpThreads(), List.of(8),
-                    plan.length(), plan.repetitions());
-            final long rssShared = MemoryProbe.measure(modelDir);
-            final long rssNone = MemoryProbe.measure(none);
-            final Map<String, Object> baseline = new LinkedHashMap<>();
-            baseline.put("unique_parameters", unshared.stats().uniqueParameters());
-            baseline.put("weights_bytes", unshared.stats().totalBytes());
-            baseline.put("batch8_records_per_second", b.rows().get(0).recordsPerSecond());
-            baseline.put("batch8_of_ceiling", b.rows().get(0).ofCeiling());
-            baseline.put("resident_bytes_one_model", rssNone);
-            section.put("baseline_plan_none", baseline);
-            section.put("resident_bytes_one_model", rssShared);
-            out.printf(Locale.ROOT, "baseline b, plan none (same dimensions): %,d unique parameters (%.1f MB),"
-                    + " batch 8 %.1f records/s (%.0f %% of its run's ceiling), RSS of a JVM serving it %.0f MB;"
-                    + " shared model: RSS %.0f MB%n", unshared.stats().uniqueParameters(),
-                    unshared.stats().totalBytes() / 1e6, b.rows().get(0).recordsPerSecond(),
-                    100 * b.rows().get(0).ofCeiling(), rssNone / 1e6, rssShared / 1e6);
-        }
+        final ModelBenchmark.Result b = ModelBenchmark.run(none, List.of(InferenceEngine.DEFAULT), List.of(serving),
+                List.of(8), plan.length(), plan.repetitions());
+        final ModelBenchmark.Row b8 = b.rows().get(0);
+        final Map<String, Object> baseline = new LinkedHashMap<>();
+        baseline.put("unique_parameters", ParameterStats.of(Checkpoint.load(none)).uniqueParameters());
+        baseline.put("weights_bytes", ParameterStats.of(Checkpoint.load(none)).totalBytes());
+        baseline.put("batch8_records_per_second", b8.recordsPerSecond());
+        baseline.put("batch8_of_onnx_ceiling", b8.ofOnnxCeiling());
+        section.put("baseline_plan_none", baseline);
+        out.printf(Locale.ROOT, "baseline b, plan none (same dimensions, %.1f MB of weights): batch 8 on %s %s %.1f"
+                + " records/s (%.0f %% of its run's ONNX Runtime ceiling)%n",
+                ParameterStats.of(Checkpoint.load(none)).totalBytes() / 1e6, serving.label(), b8.engine(),
+                b8.recordsPerSecond(), 100 * b8.ofOnnxCeiling());
+        section.put("resident_memory", residentMemory(none));
         json.put("model_suite", section);
         return result;
+    }
+
+    /**
+     * Resident memory of a fresh JVM that loads one model and runs ten batches of 8, for the shared
+     * model and the plan-none baseline, on each engine, and on ONNX Runtime with weight prepacking
+     * off: what each engine holds beside the weights' file size, and whether prepacking copies a
+     * shared initializer for every node that uses it.
+     */
+    private List<Map<String, Object>> residentMemory(final Path none) throws Exception {
+        out.println("resident memory of a JVM serving one model (10 batches of 8 x 128 tokens, 2 intra-op threads):");
+        final List<Map<String, Object>> points = new ArrayList<>();
+        for (final Path dir : List.of(modelDir, none)) {
+            final long weights = ParameterStats.of(Checkpoint.load(dir)).totalBytes();
+            for (final String variant : List.of("onnxruntime", "onnxruntime-no-prepacking", "pytorch")) {
+                final long[] rss = MemoryProbe.measure(dir, InferenceEngine.parse(variant.split("-")[0]),
+                        !variant.endsWith("no-prepacking"));
+                final Map<String, Object> p = new LinkedHashMap<>();
+                p.put("model", dir.equals(none) ? "plan none" : "shared");
+                p.put("weights_bytes", weights);
+                p.put("engine", variant);
+                p.put("resident_bytes_before_load", rss[0]);
+                p.put("resident_bytes_after_batches", rss[1]);
+                points.add(p);
+                out.printf(Locale.ROOT, "  %-10s (weights %5.1f MB) %-26s RSS %6.1f MB, +%5.1f MB for the model%n",
+                        p.get("model"), weights / 1e6, variant, rss[1] / 1e6, (rss[1] - rss[0]) / 1e6);
+            }
+        }
+        return points;
     }
 
     private List<PipelineBenchmark.Run> pipelineSuite(final InferenceModel m, final String bootstrap) throws Exception {
@@ -287,7 +329,7 @@ public final class BenchSuites {
             for (final int threads : plan.memoryThreads()) {
                 final MemoryBenchmark.Point p = MemoryBenchmark.measure(bootstrap, topics.get(threads),
                         MEMORY_RECORDS_PER_THREAD * threads, modelDir, threads, copy, work.resolve("state"),
-                        plan.malloc());
+                        plan.malloc(), plan.engine());
                 out.printf(Locale.ROOT, "  %-28s %2d threads: %7.1f MB after, %7.1f MB peak (%d model loads)%n",
                         copy ? "copy per task (baseline a)" : "shared model", threads, p.residentBytes() / 1e6,
                         p.peakResidentBytes() / 1e6, p.modelLoads());
@@ -336,11 +378,21 @@ public final class BenchSuites {
             final XYChart chart = new XYChartBuilder().width(900).height(520).title("Throughput by batch size")
                     .xAxisTitle("batch size").yAxisTitle("records/s").build();
             if (model != null) {
-                chart.addSeries("model only, 1 caller x " + model.threads() + " intra-op",
-                        model.rows().stream().mapToDouble(ModelBenchmark.Row::batch).toArray(),
-                        model.rows().stream().mapToDouble(ModelBenchmark.Row::recordsPerSecond).toArray());
-                chart.addSeries("matmul ceiling as records/s", model.rows().stream().mapToDouble(ModelBenchmark.Row::batch)
-                        .toArray(), model.rows().stream().mapToDouble(ModelBenchmark.Row::ceilingRecordsPerSecond).toArray());
+                final String serving = model.rows().get(0).layout();
+                for (final InferenceEngine engine : InferenceEngine.values()) {
+                    final List<ModelBenchmark.Row> mine = model.rows().stream().filter(r -> r.layout().equals(serving)
+                            && r.engine().equals(engine.configName())).toList();
+                    if (!mine.isEmpty()) {
+                        chart.addSeries("model only on " + engine + ", " + serving, mine.stream()
+                                .mapToDouble(ModelBenchmark.Row::batch).toArray(), mine.stream()
+                                .mapToDouble(ModelBenchmark.Row::recordsPerSecond).toArray());
+                    }
+                }
+                final Double ceiling = model.ceilings().get(InferenceEngine.ONNXRUNTIME + " " + serving);
+                final double[] x = model.rows().stream().mapToDouble(ModelBenchmark.Row::batch).distinct().toArray();
+                final double[] y = new double[x.length];
+                java.util.Arrays.fill(y, ceiling * 1e9 / model.flopsPerRecord());
+                chart.addSeries("ONNX Runtime matmul ceiling as records/s, " + serving, x, y);
             }
             // One point per batch size (the median run where the default was repeated).
             final List<PipelineBenchmark.Run> sweep = runs.stream().filter(r -> r.settings().streamThreads() == 2

@@ -13,6 +13,7 @@ import java.util.UUID;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 
+import dev.streamformer.model.InferenceEngine;
 import dev.streamformer.stream.ModelRegistry;
 import dev.streamformer.stream.StreamformerApp;
 
@@ -62,7 +63,8 @@ public final class MemoryBenchmark {
     /**
      * Child entry point.
      *
-     * @param args bootstrap, request topic, model directory, stream threads, copy (true/false), records, state dir
+     * @param args bootstrap, request topic, model directory, stream threads, copy (true/false), records, state dir,
+     *     engine
      * @throws Exception when the processor fails
      */
     public static void main(final String[] args) throws Exception {
@@ -74,7 +76,7 @@ public final class MemoryBenchmark {
                 .substring(0, 8);
         final Properties props = PipelineBenchmark.processorProperties(bootstrap, id,
                 new PipelineBenchmark.Settings("memory", threads, 1, 8, 20, copy), args[1], threads, args[2],
-                Path.of(args[6]));
+                Path.of(args[6]), InferenceEngine.parse(args[7]));
         final ModelRegistry registry = copy ? ModelRegistry.copyPerLease() : ModelRegistry.shared();
         try (StreamformerApp app = StreamformerApp.start(props, registry);
                 KafkaConsumer<String, byte[]> reader = PipelineBenchmark.reader(bootstrap, id + "-latency")) {
@@ -107,18 +109,19 @@ public final class MemoryBenchmark {
      * @param copy the baseline (a model copy per task) instead of the shared model
      * @param stateDir where the child keeps state
      * @param malloc the child's allocator environment, NAME=value separated by spaces (may be empty)
+     * @param engine the engine that serves
      * @return the point
      * @throws IOException when the child cannot be started
      * @throws InterruptedException when interrupted
      */
     public static Point measure(final String bootstrap, final String topic, final int records, final Path modelDir,
-            final int threads, final boolean copy, final Path stateDir, final String malloc)
+            final int threads, final boolean copy, final Path stateDir, final String malloc, final InferenceEngine engine)
             throws IOException, InterruptedException {
         final Path java = Path.of(System.getProperty("java.home"), "bin", "java");
         final ProcessBuilder builder = new ProcessBuilder(java.toString(), "-Xms" + HEAP, "-Xmx" + HEAP, "-XX:+AlwaysPreTouch",
                 "-Dai.djl.offline=true", "-cp", System.getProperty("java.class.path"), MemoryBenchmark.class.getName(),
                 bootstrap, topic, modelDir.toString(), Integer.toString(threads), Boolean.toString(copy),
-                Integer.toString(records), stateDir.toString())
+                Integer.toString(records), stateDir.toString(), engine.configName())
                 .redirectErrorStream(true);
         builder.environment().keySet().removeIf(name -> name.startsWith("MALLOC_") || "LD_PRELOAD".equals(name));
         builder.environment().putAll(parseEnvironment(malloc));

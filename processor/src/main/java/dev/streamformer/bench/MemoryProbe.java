@@ -7,11 +7,14 @@ import java.util.List;
 import java.util.SplittableRandom;
 
 import dev.streamformer.model.EncoderInput;
+import dev.streamformer.model.EngineSettings;
+import dev.streamformer.model.InferenceEngine;
 import dev.streamformer.model.InferenceModel;
 
 /**
  * Resident memory of one model serving batches, measured in a fresh JVM so that nothing else the
- * caller loaded counts: loads the model, runs batches of 8 x 128 tokens, prints VmRSS in bytes.
+ * caller loaded counts: loads the model, runs batches of 8 x 128 tokens, prints VmRSS in bytes
+ * before the load and after the batches.
  */
 public final class MemoryProbe {
 
@@ -19,12 +22,14 @@ public final class MemoryProbe {
     }
 
     /**
-     * @param args the model directory
+     * @param args the model directory, the engine, whether ONNX Runtime prepacks weights
      * @throws Exception when the model cannot be loaded
      */
     public static void main(final String[] args) throws Exception {
-        try (InferenceModel model = InferenceModel.load(Path.of(args[0]))) {
-            model.setIntraOpThreads(2);
+        final long before = residentBytes();
+        final InferenceEngine engine = InferenceEngine.parse(args[1]);
+        final boolean prepacking = Boolean.parseBoolean(args[2]);
+        try (InferenceModel model = InferenceModel.load(Path.of(args[0]), new EngineSettings(engine, 2, prepacking))) {
             final SplittableRandom random = new SplittableRandom(1);
             final List<EncoderInput> batch = new ArrayList<>();
             for (int i = 0; i < 8; i++) {
@@ -33,7 +38,7 @@ public final class MemoryProbe {
             for (int i = 0; i < 10; i++) {
                 model.predict(batch);
             }
-            System.out.println(residentBytes());
+            System.out.println(before + " " + residentBytes());
         }
     }
 
@@ -75,19 +80,24 @@ public final class MemoryProbe {
      * Runs the probe in a child JVM with this JVM's class path.
      *
      * @param modelDir the model
-     * @return its resident bytes
+     * @param engine the engine
+     * @param prepacking whether ONNX Runtime prepacks constant matrices
+     * @return resident bytes before loading the model and after its batches
      * @throws Exception when the child fails
      */
-    public static long measure(final Path modelDir) throws Exception {
+    public static long[] measure(final Path modelDir, final InferenceEngine engine, final boolean prepacking)
+            throws Exception {
         final Path java = Path.of(System.getProperty("java.home"), "bin", "java");
-        final Process p = new ProcessBuilder(java.toString(), "-Dai.djl.offline=true", "-cp",
-                System.getProperty("java.class.path"), MemoryProbe.class.getName(), modelDir.toString())
+        final Process p = new ProcessBuilder(java.toString(), "-Dai.djl.offline=true", "-Xms256m", "-Xmx256m",
+                "-XX:+AlwaysPreTouch", "-cp", System.getProperty("java.class.path"), MemoryProbe.class.getName(),
+                modelDir.toString(), engine.configName(), Boolean.toString(prepacking))
                 .redirectError(ProcessBuilder.Redirect.DISCARD).start();
         final String out = new String(p.getInputStream().readAllBytes()).strip();
         if (p.waitFor() != 0) {
             throw new IllegalStateException("memory probe failed for " + modelDir);
         }
         final String[] lines = out.split("\n");
-        return Long.parseLong(lines[lines.length - 1].strip());
+        final String[] figures = lines[lines.length - 1].strip().split(" ");
+        return new long[] {Long.parseLong(figures[0]), Long.parseLong(figures[1])};
     }
 }

@@ -1,5 +1,7 @@
 package dev.streamformer.bench;
 
+import java.io.IOException;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -7,6 +9,9 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.TreeMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
@@ -14,48 +19,87 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 
 import dev.streamformer.model.EncoderInput;
+import dev.streamformer.model.EngineSettings;
+import dev.streamformer.model.InferenceEngine;
 import dev.streamformer.model.InferenceModel;
 import dev.streamformer.model.IntraOpThreads;
+import dev.streamformer.model.ModelConfig;
 import dev.streamformer.model.SharedEncoder;
+import dev.streamformer.model.onnx.MatMulProbe;
 
 /**
- * The model suite: achieved GFLOP/s of the encoder forward pass beside the fp32 matmul ceiling,
- * both measured in this run on the calling thread with the same intra-op threads.
+ * The model suite: the encoder's forward pass on each engine beside both fp32 matmul ceilings
+ * (PyTorch's sgemm and ONNX Runtime's MLAS), in each way of spending the cores: C callers, each
+ * forward pass (and each ceiling product) on T intra-op threads. For every batch size the four
+ * actions (both ceilings, both engines) are timed in alternation, so that each row's ratios compare
+ * figures taken at the same moments of a machine whose speed drifts.
  */
 public final class ModelBenchmark {
 
+    private static final int CEILING_SIZE = 1024;
+
     /**
-     * One row of results.
+     * How the cores are spent.
      *
+     * @param callers threads calling the model at once
+     * @param intraOpThreads threads of each call
+     */
+    public record Layout(int callers, int intraOpThreads) {
+
+        /** @return for example {@code 2x1} */
+        public String label() {
+            return callers + "x" + intraOpThreads;
+        }
+    }
+
+    /**
+     * One engine at one batch size.
+     *
+     * @param engine the engine
+     * @param layout callers x intra-op threads
      * @param batch sequences per forward pass
      * @param length tokens per sequence
-     * @param recordsPerSecond median throughput
+     * @param recordsPerSecond median throughput of all callers together
      * @param gflops achieved GFLOP/s at the median
-     * @param ofCeiling gflops / the matmul ceiling measured interleaved with this row's passes
-     * @param ceilingRecordsPerSecond records/s the model would reach at that ceiling
-     * @param minSeconds fastest forward pass
-     * @param maxSeconds slowest forward pass
+     * @param ofOnnxCeiling gflops / ONNX Runtime's matmul ceiling of the same moments and layout
+     * @param ofPyTorchCeiling gflops / PyTorch's matmul ceiling of the same moments and layout
+     * @param minSeconds fastest round (every caller's pass)
+     * @param maxSeconds slowest round
      */
-    public record Row(int batch, int length, double recordsPerSecond, double gflops, double ofCeiling,
-            double ceilingRecordsPerSecond, double minSeconds, double maxSeconds) {
+    public record Row(String engine, String layout, int batch, int length, double recordsPerSecond, double gflops,
+            double ofOnnxCeiling, double ofPyTorchCeiling, double minSeconds, double maxSeconds) {
     }
 
     /**
      * The suite's results.
      *
-     * @param threads intra-op threads
-     * @param ceilingGflops fp32 GFLOP/s of an n x n x n matmul, the median over the rows (each row has its own)
-     * @param ceilingSize n
-     * @param rows one row per batch size
+     * @param length tokens per sequence
+     * @param flopsPerRecord analytic FLOPs of one sequence
+     * @param ceilingSize n of the n^3 matmul
+     * @param ceilings median GFLOP/s over the rows, by "engine layout"
+     * @param rows by layout, then batch, then engine
      */
-    public record Result(int threads, double ceilingGflops, int ceilingSize, List<Row> rows) {
+    public record Result(int length, double flopsPerRecord, int ceilingSize, Map<String, Double> ceilings,
+            List<Row> rows) {
+
+        /**
+         * @param engine the engine
+         * @param layout the layout
+         * @param batch the batch size
+         * @return that row, or null
+         */
+        public Row row(final InferenceEngine engine, final Layout layout, final int batch) {
+            return rows.stream().filter(r -> r.engine().equals(engine.configName()) && r.layout().equals(layout.label())
+                    && r.batch() == batch).findFirst().orElse(null);
+        }
 
         /** @return the figures as a JSON-ready map */
         public Map<String, Object> toMap() {
             final Map<String, Object> m = new LinkedHashMap<>();
-            m.put("intra_op_threads", threads);
-            m.put("matmul_ceiling_gflops", ceilingGflops);
+            m.put("tokens", length);
+            m.put("flops_per_record", flopsPerRecord);
             m.put("matmul_size", ceilingSize);
+            m.put("matmul_ceilings_gflops", ceilings);
             m.put("rows", rows);
             return m;
         }
@@ -63,21 +107,19 @@ public final class ModelBenchmark {
         /** @return a plain-text table */
         public String toTable() {
             final StringBuilder b = new StringBuilder();
-            b.append(String.format(Locale.ROOT, "fp32 matmul ceiling (%d^3, %d threads, measured between the forward"
-                    + " passes of every row; median): %.1f GFLOP/s%n",
-                    ceilingSize, threads, ceilingGflops));
-            b.append(String.format(Locale.ROOT, "%6s %6s %12s %10s %10s %14s %18s%n", "batch", "tokens",
-                    "records/s", "GFLOP/s", "of ceiling", "ceiling rec/s", "batch ms min-max"));
+            b.append(String.format(Locale.ROOT, "fp32 matmul ceilings (%d^3; median over the rows, each measured between"
+                    + " the forward passes of its row), GFLOP/s:", ceilingSize));
+            ceilings.forEach((k, v) -> b.append(String.format(Locale.ROOT, "  %s %.1f", k, v)));
+            b.append(System.lineSeparator());
+            b.append(String.format(Locale.ROOT, "%-7s %-12s %6s %11s %9s %9s %9s %18s%n", "layout", "engine", "batch",
+                    "records/s", "GFLOP/s", "of ORT", "of torch", "round ms min-max"));
             for (final Row r : rows) {
-                b.append(String.format(Locale.ROOT, "%6d %6d %12.1f %10.1f %9.0f%% %14.1f %8.1f-%-8.1f%n",
-                        r.batch(), r.length(), r.recordsPerSecond(), r.gflops(), 100 * r.ofCeiling(),
-                        r.ceilingRecordsPerSecond(), r.minSeconds() * 1e3, r.maxSeconds() * 1e3));
+                b.append(String.format(Locale.ROOT, "%-7s %-12s %6d %11.1f %9.1f %8.0f%% %8.0f%% %8.1f-%-8.1f%n",
+                        r.layout(), r.engine(), r.batch(), r.recordsPerSecond(), r.gflops(), 100 * r.ofOnnxCeiling(),
+                        100 * r.ofPyTorchCeiling(), r.minSeconds() * 1e3, r.maxSeconds() * 1e3));
             }
             return b.toString();
         }
-    }
-
-    private ModelBenchmark() {
     }
 
     /**
@@ -95,19 +137,20 @@ public final class ModelBenchmark {
             double bucketedSeconds) {
     }
 
+    private ModelBenchmark() {
+    }
+
     /**
-     * Measures {@link BucketRow}.
+     * Measures {@link BucketRow} on a loaded model.
      *
      * @param model the model
-     * @param threads intra-op threads
      * @param batch requests in the batch
      * @param maxLength the longest request
      * @param repetitions timed runs
      * @return the row
      */
-    public static BucketRow lengthBuckets(final InferenceModel model, final int threads, final int batch,
-            final int maxLength, final int repetitions) {
-        model.setIntraOpThreads(threads);
+    public static BucketRow lengthBuckets(final InferenceModel model, final int batch, final int maxLength,
+            final int repetitions) {
         final SplittableRandom random = new SplittableRandom(5);
         final List<EncoderInput> all = new ArrayList<>();
         final Map<Integer, List<EncoderInput>> byBucket = new TreeMap<>();
@@ -125,52 +168,104 @@ public final class ModelBenchmark {
     }
 
     /**
-     * Runs the suite. The ceiling is measured again for every batch size, one matmul before each
-     * timed forward pass, so that each row's ratio compares figures taken at the same moments: on a
-     * shared machine the speed of the cores drifts by tens of percent within a minute.
+     * Runs the suite.
      *
-     * @param model the model
-     * @param threads intra-op threads for the matmul and the forward passes
-     * @param batches batch sizes to measure
+     * @param modelDir the model directory
+     * @param engines the engines to compare (an engine that cannot load the directory is left out)
+     * @param layouts the ways of spending the cores
+     * @param batches batch sizes
      * @param length tokens per sequence
-     * @param repetitions timed runs per batch size
+     * @param repetitions timed rounds per figure
      * @return the results
+     * @throws IOException when the model cannot be read
      */
-    public static Result run(final InferenceModel model, final int threads, final List<Integer> batches,
-            final int length, final int repetitions) {
-        final int n = 1024;
-        model.setIntraOpThreads(threads);
-        IntraOpThreads.apply(threads);
-        final double flopsPerRecord = FlopCount.perSequence(model.config(), length);
+    public static Result run(final Path modelDir, final List<InferenceEngine> engines, final List<Layout> layouts,
+            final List<Integer> batches, final int length, final int repetitions) throws IOException {
         final List<Row> rows = new ArrayList<>();
-        final List<Double> ceilings = new ArrayList<>();
-        final SplittableRandom random = new SplittableRandom(1);
-        try (NDManager manager = Engine.getEngine(SharedEncoder.ENGINE).newBaseManager()) {
-            final NDArray a = manager.randomNormal(new Shape(n, n));
-            final NDArray b = manager.randomNormal(new Shape(n, n));
-            final Runnable matmul = () -> {
-                try (NDManager scratch = manager.newSubManager()) {
-                    final NDArray x = a.duplicate();
-                    x.attach(scratch);
-                    x.matMul(b).toFloatArray();
+        final Map<String, List<Double>> ceilings = new LinkedHashMap<>();
+        double flopsPerRecord = 0;
+        for (final Layout layout : layouts) {
+            final Map<InferenceEngine, InferenceModel> models = new LinkedHashMap<>();
+            final ExecutorService callers = Executors.newFixedThreadPool(layout.callers());
+            try (MatMulProbe onnxMatmul = new MatMulProbe(CEILING_SIZE, layout.intraOpThreads());
+                    NDManager torch = Engine.getEngine(SharedEncoder.ENGINE).newBaseManager()) {
+                for (final InferenceEngine engine : engines) {
+                    try {
+                        models.put(engine, InferenceModel.load(modelDir,
+                                EngineSettings.of(engine, layout.intraOpThreads())));
+                    } catch (IllegalArgumentException e) {
+                        System.err.println("bench: " + engine + " left out: " + e.getMessage());
+                    }
                 }
-            };
-            for (final int batch : batches) {
-                final List<EncoderInput> inputs = new ArrayList<>();
-                for (int i = 0; i < batch; i++) {
-                    inputs.add(EncoderInput.of(random.ints(length, 0, model.config().vocabSize()).toArray()));
+                final ModelConfig config = models.values().iterator().next().config();
+                flopsPerRecord = FlopCount.perSequence(config, length);
+                final NDArray a = torch.randomNormal(new Shape(CEILING_SIZE, CEILING_SIZE));
+                final NDArray b = torch.randomNormal(new Shape(CEILING_SIZE, CEILING_SIZE));
+                final Runnable torchMatmul = () -> {
+                    IntraOpThreads.apply(layout.intraOpThreads());
+                    try (NDManager scratch = torch.newSubManager()) {
+                        final NDArray x = a.duplicate();
+                        x.attach(scratch);
+                        x.matMul(b).toFloatArray();
+                    }
+                };
+                final SplittableRandom random = new SplittableRandom(1);
+                for (final int batch : batches) {
+                    final List<EncoderInput> inputs = new ArrayList<>();
+                    for (int i = 0; i < batch; i++) {
+                        inputs.add(EncoderInput.of(random.ints(length, 0, config.vocabSize()).toArray()));
+                    }
+                    final List<Runnable> actions = new ArrayList<>();
+                    actions.add(onAll(callers, layout.callers(), torchMatmul));
+                    actions.add(onAll(callers, layout.callers(), onnxMatmul::run));
+                    for (final InferenceModel m : models.values()) {
+                        actions.add(onAll(callers, layout.callers(), () -> m.predict(inputs)));
+                    }
+                    final Stopwatch.Timing[] t = Stopwatch.timeInterleaved(3, repetitions,
+                            actions.toArray(new Runnable[0]));
+                    final double matmulFlops = 2.0 * CEILING_SIZE * CEILING_SIZE * CEILING_SIZE * layout.callers();
+                    final double torchCeiling = matmulFlops / t[0].median() / 1e9;
+                    final double onnxCeiling = matmulFlops / t[1].median() / 1e9;
+                    ceilings.computeIfAbsent(InferenceEngine.PYTORCH + " " + layout.label(), k -> new ArrayList<>())
+                            .add(torchCeiling);
+                    ceilings.computeIfAbsent(InferenceEngine.ONNXRUNTIME + " " + layout.label(), k -> new ArrayList<>())
+                            .add(onnxCeiling);
+                    int k = 2;
+                    for (final InferenceEngine engine : models.keySet()) {
+                        final Stopwatch.Timing timing = t[k++];
+                        final double records = (double) batch * layout.callers();
+                        final double gflops = flopsPerRecord * records / timing.median() / 1e9;
+                        rows.add(new Row(engine.configName(), layout.label(), batch, length, records / timing.median(),
+                                gflops, gflops / onnxCeiling, gflops / torchCeiling, timing.min(), timing.max()));
+                    }
                 }
-                final Stopwatch.Timing[] pair = Stopwatch.timeInterleaved(3, repetitions, matmul,
-                        () -> model.predict(inputs));
-                final double ceiling = 2.0 * n * n * n / pair[0].median() / 1e9;
-                ceilings.add(ceiling);
-                final Stopwatch.Timing t = pair[1];
-                final double gflops = flopsPerRecord * batch / t.median() / 1e9;
-                rows.add(new Row(batch, length, batch / t.median(), gflops, gflops / ceiling,
-                        ceiling * 1e9 / flopsPerRecord, t.min(), t.max()));
+            } finally {
+                callers.shutdownNow();
+                models.values().forEach(InferenceModel::close);
             }
         }
-        ceilings.sort(Double::compare);
-        return new Result(threads, ceilings.get(ceilings.size() / 2), n, rows);
+        final Map<String, Double> medians = new LinkedHashMap<>();
+        ceilings.forEach((k, v) -> medians.put(k, v.stream().sorted().toList().get(v.size() / 2)));
+        return new Result(length, flopsPerRecord, CEILING_SIZE, medians, rows);
+    }
+
+    /** An action that runs {@code task} on {@code n} pool threads at once and waits for all. */
+    private static Runnable onAll(final ExecutorService pool, final int n, final Runnable task) {
+        return () -> {
+            final List<Future<?>> running = new ArrayList<>(n);
+            for (int i = 0; i < n; i++) {
+                running.add(pool.submit(task));
+            }
+            try {
+                for (final Future<?> f : running) {
+                    f.get();
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted", e);
+            } catch (java.util.concurrent.ExecutionException e) {
+                throw new IllegalStateException("a benchmark call failed: " + e.getCause(), e.getCause());
+            }
+        };
     }
 }

@@ -29,6 +29,8 @@ import org.apache.kafka.streams.StreamsConfig;
 import dev.streamformer.kafka.CommittedReads;
 import dev.streamformer.kafka.TopicAdmin;
 import dev.streamformer.model.EncoderInput;
+import dev.streamformer.model.EngineSettings;
+import dev.streamformer.model.InferenceEngine;
 import dev.streamformer.model.InferenceModel;
 import dev.streamformer.monitor.LatencySummary;
 import dev.streamformer.schemas.LatencyEvent;
@@ -174,14 +176,16 @@ public final class PipelineBenchmark {
      */
     public double[] modelOnly(final int threads, final int intraOp, final int batch, final Duration duration)
             throws Exception {
-        model.setIntraOpThreads(intraOp);
         final SplittableRandom random = new SplittableRandom(7);
         final List<EncoderInput> inputs = new ArrayList<>();
         for (int i = 0; i < batch; i++) {
             inputs.add(EncoderInput.of(random.ints(length, 0, model.config().vocabSize()).toArray()));
         }
         final ExecutorService pool = Executors.newFixedThreadPool(threads);
-        try {
+        // The processor's runs borrow this same loaded model from the JVM's registry.
+        try (ModelRegistry.Lease lease = ModelRegistry.shared().acquire(modelDir,
+                new EngineSettings(model.engine(), intraOp, model.settings().prepacking()), Integer.MAX_VALUE)) {
+            final InferenceModel model = lease.model();
             final List<Future<List<Double>>> futures = new ArrayList<>();
             final long end = System.nanoTime() + duration.toNanos();
             for (int t = 0; t < threads; t++) {
@@ -215,7 +219,7 @@ public final class PipelineBenchmark {
             final Iterator<TokenizedInput> toProduce) throws Exception {
         final String id = "bench-" + s.name().replaceAll("[^a-zA-Z0-9]+", "-") + "-" + UUID.randomUUID().toString()
                 .substring(0, 8);
-        final Properties props = processorProperties(bootstrap, id, s, topic, partitions, modelDir, stateDir);
+        final Properties props = processorProperties(bootstrap, id, s, topic, partitions, modelDir, stateDir, model.engine());
         final ModelRegistry registry = s.copyPerTask() ? ModelRegistry.copyPerLease() : ModelRegistry.shared();
         log.printf(Locale.ROOT, "  %s: %d stream x %d intra-op threads, batch %d, wait %d ms%s, %d requests%s%n",
                 s.name(), s.streamThreads(), s.intraOpThreads(), s.batchSize(), s.maxWaitMs(),
@@ -314,10 +318,11 @@ public final class PipelineBenchmark {
      * @param partitions partitions of topics the processor creates
      * @param modelDir the model
      * @param stateDir the parent of the state directory
+     * @param engine the engine that serves
      * @return the properties
      */
     static Properties processorProperties(final String bootstrap, final String id, final Settings s, final String topic,
-            final int partitions, final String modelDir, final Path stateDir) {
+            final int partitions, final String modelDir, final Path stateDir, final InferenceEngine engine) {
         final Properties props = new Properties();
         props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
         props.put(StreamsConfig.APPLICATION_ID_CONFIG, id);
@@ -330,6 +335,7 @@ public final class PipelineBenchmark {
         props.put(StreamformerConfig.TOPIC_PARTITIONS, Integer.toString(partitions));
         props.put(StreamformerConfig.MODEL_DIR, modelDir);
         props.put(StreamformerConfig.INTRA_OP_THREADS, Integer.toString(s.intraOpThreads()));
+        props.put(StreamformerConfig.ENGINE, engine.configName());
         props.put(StreamformerConfig.BATCH_SIZE, Integer.toString(s.batchSize()));
         props.put(StreamformerConfig.BATCH_MAX_WAIT_MS, Long.toString(s.maxWaitMs()));
         return props;

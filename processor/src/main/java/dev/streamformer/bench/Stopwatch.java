@@ -19,31 +19,33 @@ final class Stopwatch {
     }
 
     /**
-     * Times two actions in alternation, one run of each per repetition, so that both see the same
-     * moments of a machine whose speed drifts.
+     * Times actions in alternation, one run of each per repetition, starting each repetition one
+     * action later (A B C, B C A, C A B, ...), so that all see the same moments of a machine whose
+     * speed drifts and none always runs first.
      *
      * @param warmups runs of each to discard
      * @param repetitions runs of each to time
-     * @param first one action
-     * @param second the other
-     * @return seconds per run of the first and of the second
+     * @param actions the actions
+     * @return seconds per run of each action, in order
      */
-    static Timing[] timeInterleaved(final int warmups, final int repetitions, final Runnable first,
-            final Runnable second) {
+    static Timing[] timeInterleaved(final int warmups, final int repetitions, final Runnable... actions) {
         for (int i = 0; i < warmups; i++) {
-            first.run();
-            second.run();
+            for (final Runnable a : actions) {
+                a.run();
+            }
         }
-        final double[][] seconds = new double[2][repetitions];
+        final int n = actions.length;
+        final double[][] seconds = new double[n][repetitions];
         for (int i = 0; i < repetitions; i++) {
-            for (int k = 0; k < 2; k++) {
+            for (int j = 0; j < n; j++) {
+                final int k = (i + j) % n;
                 final long start = System.nanoTime();
-                (k == 0 ? first : second).run();
+                actions[k].run();
                 seconds[k][i] = (System.nanoTime() - start) / 1e9;
             }
         }
-        final Timing[] timings = new Timing[2];
-        for (int k = 0; k < 2; k++) {
+        final Timing[] timings = new Timing[n];
+        for (int k = 0; k < n; k++) {
             Arrays.sort(seconds[k]);
             timings[k] = new Timing(seconds[k][repetitions / 2], seconds[k][0], seconds[k][repetitions - 1]);
         }

@@ -12,6 +12,7 @@ import dev.streamformer.bench.MemoryBenchmark;
 import dev.streamformer.kafka.EmbeddedKafka;
 import dev.streamformer.model.Checkpoint;
 import dev.streamformer.model.DefaultModel;
+import dev.streamformer.model.InferenceEngine;
 import dev.streamformer.model.ModelConfig;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -24,8 +25,11 @@ import picocli.CommandLine.Parameters;
         description = {"Measure performance in one process, print tables and the target ratios, and write bench.json"
                 + " (every figure and setting) and PNG charts to --out.",
             "Suites:",
-            "  model     encoder forward GFLOP/s beside the fp32 matmul ceiling of the same run; baseline b (the same"
-                + " dimensions, no sharing)",
+            "  model     the forward pass on both engines (onnxruntime, pytorch) beside both fp32 matmul ceilings"
+                + " (ONNX Runtime's MLAS, PyTorch's sgemm), timed in alternation, in the serving layout (cores /"
+                + " --threads callers) and with one caller on every core; length buckets; baseline b (the same"
+                + " dimensions, no sharing); resident memory of each engine, with ONNX Runtime's weight prepacking on"
+                + " and off",
             "  pipeline  records/s through a broker with outputs committed (exactly_once_v2) beside the model alone"
                 + " with the same threads and batch; batch sweep; 1 vs 2 stream threads; baseline a (record-at-a-time,"
                 + " a model copy per task); latency at a paced load of half the maximum",
@@ -50,9 +54,15 @@ final class BenchCommand implements Callable<Integer> {
             description = "An existing broker for the pipeline and memory suites (default: start one in-process).")
     private String bootstrap;
 
-    @Option(names = "--threads", defaultValue = "2",
-            description = "Intra-op threads of the model suite (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--threads", defaultValue = "1",
+            description = "Intra-op threads per caller in the model suite's serving layout (cores / this callers);"
+                    + " the suite also runs one caller on every core (default: ${DEFAULT-VALUE}).")
     private int threads;
+
+    @Option(names = "--engine", defaultValue = "onnxruntime", converter = EngineOption.class,
+            description = "Engine of the pipeline and memory suites; the model suite runs both (default:"
+                    + " ${DEFAULT-VALUE}).")
+    private InferenceEngine engine;
 
     @Option(names = "--batches", split = ",", defaultValue = "1,8,32",
             description = "Batch sizes of the model suite and of the pipeline batch sweep (default: ${DEFAULT-VALUE}).")
@@ -110,7 +120,7 @@ final class BenchCommand implements Callable<Integer> {
         final boolean all = "all".equals(s);
         final BenchSuites.Plan plan = new BenchSuites.Plan(all || "model".equals(s), all || "pipeline".equals(s),
                 all || "memory".equals(s), threads, batches, length, repetitions, records, pacedRecords, maxWaitMs,
-                memoryThreads, modelOnlySeconds, malloc, pipelineRepetitions);
+                memoryThreads, modelOnlySeconds, malloc, pipelineRepetitions, engine);
         if (pipelineRepetitions < 1) {
             throw new IllegalArgumentException("--pipeline-repetitions must be at least 1");
         }

@@ -4,6 +4,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 import dev.streamformer.model.Checkpoint;
+import dev.streamformer.model.InferenceModel;
 import dev.streamformer.model.ParameterStats;
 import dev.streamformer.train.ModelTrainer;
 
@@ -20,7 +21,7 @@ final class CompressionRun {
         System.out.printf("== before %s%n%s%n== after %s%n%s%n", step, a.toTable(), step, b.toTable());
         ModelTrainer.save(after, source, out);
         System.out.printf("wrote %s (version %s): unique parameters %,d -> %,d, weights %.2f MB -> %.2f MB (file %.2f MB)%n",
-                out, Checkpoint.version(out), a.uniqueParameters(), b.uniqueParameters(), a.totalBytes() / 1e6,
+                out, InferenceModel.version(out), a.uniqueParameters(), b.uniqueParameters(), a.totalBytes() / 1e6,
                 b.totalBytes() / 1e6, Files.size(out.resolve(Checkpoint.WEIGHTS_FILE)) / 1e6);
         return 0;
     }

@@ -4,6 +4,7 @@ import java.time.Duration;
 import java.util.concurrent.Callable;
 
 import dev.streamformer.demo.Demo;
+import dev.streamformer.model.InferenceEngine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -23,8 +24,12 @@ final class DemoCommand implements Callable<Integer> {
     private int streamThreads;
 
     @Option(names = "--intra-op-threads", defaultValue = "1",
-            description = "PyTorch threads per stream thread (default: ${DEFAULT-VALUE}).")
+            description = "Threads of one forward pass (default: ${DEFAULT-VALUE}).")
     private int intraOpThreads;
+
+    @Option(names = "--engine", defaultValue = "onnxruntime", converter = EngineOption.class,
+            description = "Engine of the forward pass: onnxruntime or pytorch (default: ${DEFAULT-VALUE}).")
+    private InferenceEngine engine;
 
     @Option(names = "--max-length", defaultValue = "128", description = "Tokens per request (default: ${DEFAULT-VALUE}).")
     private int maxLength;
@@ -40,7 +45,7 @@ final class DemoCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        final Demo.Result result = Demo.run(new Demo.Settings(requests, streamThreads, intraOpThreads, maxLength,
+        final Demo.Result result = Demo.run(new Demo.Settings(requests, streamThreads, intraOpThreads, engine, maxLength,
                 partitions, show, Duration.ofSeconds(timeout)), System.out);
         if (result.predicted() < result.produced()) {
             System.err.printf("error: only %d of %d predictions arrived within %d s%n", result.predicted(),

@@ -6,7 +6,8 @@ import picocli.CommandLine.Command;
 /** {@code streamformer model}: create, inspect and run model directories. */
 @Command(name = "model",
         mixinStandardHelpOptions = true,
-        description = "Create, inspect and run model directories (config.json + model.safetensors).",
+        description = "Create, inspect and run model directories (config.json + model.safetensors, or config.json +"
+                + " model.onnx).",
         subcommands = {
             ModelStatsCommand.class,
             ModelInitCommand.class,
@@ -18,7 +19,8 @@ import picocli.CommandLine.Command;
             ModelPruneCommand.class,
             ModelQuantizeCommand.class,
             ModelTradeoffCommand.class,
-            ModelPredictCommand.class
+            ModelPredictCommand.class,
+            ModelExportCommand.class
         })
 final class ModelCommand implements Runnable {
 

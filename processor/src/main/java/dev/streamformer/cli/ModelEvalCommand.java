@@ -7,6 +7,8 @@ import java.util.concurrent.Callable;
 
 import com.google.gson.GsonBuilder;
 
+import dev.streamformer.model.EngineSettings;
+import dev.streamformer.model.InferenceEngine;
 import dev.streamformer.model.InferenceModel;
 import dev.streamformer.train.Datasets;
 import dev.streamformer.train.Evaluation;
@@ -37,15 +39,24 @@ final class ModelEvalCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print JSON.")
     private boolean json;
 
+    @Option(names = "--engine", defaultValue = "onnxruntime", converter = EngineOption.class,
+            description = "Engine of the forward pass: onnxruntime or pytorch (default: ${DEFAULT-VALUE}).")
+    private InferenceEngine engine;
+
+    @Option(names = "--threads", defaultValue = "0",
+            description = "Intra-op threads of the forward pass; 0 = one per core (default: ${DEFAULT-VALUE}).")
+    private int threads;
+
     @Override
     public Integer call() throws Exception {
         final Datasets.Tokenized tokenized = Datasets.load(data, split, model, maxLength);
-        try (InferenceModel m = InferenceModel.load(model)) {
+        try (InferenceModel m = InferenceModel.load(model, EngineSettings.of(engine, threads))) {
             final Evaluation e = Evaluation.of(m, tokenized.part(part), 32);
             if (json) {
                 final Map<String, Object> out = new LinkedHashMap<>();
                 out.put("model", m.name());
                 out.put("model_version", m.version());
+                out.put("engine", m.engine().configName());
                 out.put("split", split);
                 out.put("part", part);
                 out.putAll(e.toMap());

@@ -5,6 +5,7 @@ import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
 import dev.streamformer.model.Checkpoint;
+import dev.streamformer.model.InferenceModel;
 import dev.streamformer.model.ModelConfig;
 import dev.streamformer.model.ParameterStats;
 import picocli.CommandLine.Command;
@@ -37,7 +38,7 @@ final class ModelInitCommand implements Callable<Integer> {
         }
         final Checkpoint checkpoint = Checkpoint.random(ModelConfig.read(config), seed);
         checkpoint.save(out);
-        System.out.printf("wrote %s (version %s)%n%n", out, Checkpoint.version(out));
+        System.out.printf("wrote %s (version %s)%n%n", out, InferenceModel.version(out));
         System.out.print(ParameterStats.of(checkpoint).toTable());
         return 0;
     }

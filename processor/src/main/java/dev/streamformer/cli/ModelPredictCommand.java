@@ -15,6 +15,8 @@ import java.util.concurrent.Callable;
 import com.google.gson.Gson;
 
 import dev.streamformer.model.EncoderInput;
+import dev.streamformer.model.EngineSettings;
+import dev.streamformer.model.InferenceEngine;
 import dev.streamformer.model.InferenceModel;
 import dev.streamformer.model.InvalidInputException;
 import dev.streamformer.model.ModelOutput;
@@ -47,6 +49,10 @@ final class ModelPredictCommand implements Callable<Integer> {
             description = "Intra-op threads for the forward pass; 0 = engine default (default: ${DEFAULT-VALUE}).")
     private int threads;
 
+    @Option(names = "--engine", defaultValue = "onnxruntime", converter = EngineOption.class,
+            description = "Engine of the forward pass: onnxruntime or pytorch (default: ${DEFAULT-VALUE}).")
+    private InferenceEngine engine;
+
     private final Gson gson = new Gson();
 
     @Override
@@ -55,11 +61,10 @@ final class ModelPredictCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--batch-size must be at least 1");
         }
         int failures = 0;
-        try (InferenceModel m = InferenceModel.load(model);
+        try (InferenceModel m = InferenceModel.load(model, EngineSettings.of(engine, threads));
                 BufferedReader reader = input == null
                         ? new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8))
                         : Files.newBufferedReader(input, StandardCharsets.UTF_8)) {
-            m.setIntraOpThreads(threads);
             final List<EncoderInput> batch = new ArrayList<>();
             final List<Integer> lineNumbers = new ArrayList<>();
             String line;

@@ -7,6 +7,7 @@ import java.util.concurrent.Callable;
 import dev.streamformer.model.Checkpoint;
 import dev.streamformer.model.ModelConfig;
 import dev.streamformer.model.ParameterStats;
+import dev.streamformer.model.onnx.OnnxModelFile;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -16,7 +17,9 @@ import picocli.CommandLine.Parameters;
         mixinStandardHelpOptions = true,
         description = {"Print parameter statistics: logical and unique parameters, sharing ratio, bytes by dtype"
                 + " and a breakdown by component.",
-            "A config.json alone is enough (F32 storage is assumed); with a model directory the stored dtypes count."})
+            "A config.json alone is enough (F32 storage is assumed); with a model directory the stored dtypes count.",
+            "For a directory with model.onnx the figures come from the ONNX initializers: logical parameters count an"
+                + " initializer once per node that uses it, and the breakdown lists those used by more than one node."})
 final class ModelStatsCommand implements Callable<Integer> {
 
     @Parameters(index = "0", paramLabel = "<dir or config.json>",
@@ -28,10 +31,15 @@ final class ModelStatsCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        final boolean hasWeights = Files.isDirectory(path) && Files.isRegularFile(path.resolve(Checkpoint.WEIGHTS_FILE));
-        final ParameterStats stats = hasWeights
-                ? ParameterStats.of(Checkpoint.load(path))
-                : ParameterStats.of(ModelConfig.read(path));
+        final boolean isDir = Files.isDirectory(path);
+        final ParameterStats stats;
+        if (isDir && Files.isRegularFile(path.resolve(OnnxModelFile.FILE_NAME))) {
+            stats = OnnxModelFile.read(path.resolve(OnnxModelFile.FILE_NAME)).stats();
+        } else if (isDir && Files.isRegularFile(path.resolve(Checkpoint.WEIGHTS_FILE))) {
+            stats = ParameterStats.of(Checkpoint.load(path));
+        } else {
+            stats = ParameterStats.of(ModelConfig.read(path));
+        }
         System.out.print(json ? stats.toJson() + System.lineSeparator() : stats.toTable());
         return 0;
     }

@@ -7,6 +7,7 @@ import java.util.concurrent.Callable;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsConfig;
 
+import dev.streamformer.model.InferenceEngine;
 import dev.streamformer.stream.ModelRegistry;
 import dev.streamformer.stream.StreamformerApp;
 import dev.streamformer.stream.StreamformerConfig;
@@ -37,8 +38,13 @@ final class RunCommand implements Callable<Integer> {
     private Integer streamThreads;
 
     @Option(names = "--intra-op-threads", paramLabel = "<n>",
-            description = "PyTorch threads per stream thread, " + StreamformerConfig.INTRA_OP_THREADS + " (default: 1).")
+            description = "Threads of one forward pass, " + StreamformerConfig.INTRA_OP_THREADS + " (default: 1).")
     private Integer intraOpThreads;
+
+    @Option(names = "--engine", paramLabel = "<engine>", converter = EngineOption.class,
+            description = "Engine of the forward pass, " + StreamformerConfig.ENGINE
+                    + ": onnxruntime or pytorch (default: onnxruntime).")
+    private InferenceEngine engine;
 
     @Option(names = "--at-least-once", description = "processing.guarantee=at_least_once instead of exactly_once_v2.")
     private boolean atLeastOnce;
@@ -77,6 +83,7 @@ final class RunCommand implements Callable<Integer> {
         putIfGiven(props, StreamsConfig.APPLICATION_ID_CONFIG, applicationId);
         putIfGiven(props, StreamsConfig.NUM_STREAM_THREADS_CONFIG, streamThreads);
         putIfGiven(props, StreamformerConfig.INTRA_OP_THREADS, intraOpThreads);
+        putIfGiven(props, StreamformerConfig.ENGINE, engine == null ? null : engine.configName());
         if (atLeastOnce) {
             props.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.AT_LEAST_ONCE);
         }

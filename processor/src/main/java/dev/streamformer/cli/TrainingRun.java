@@ -58,7 +58,7 @@ final class TrainingRun {
         record.put("history", history);
         record.put("seconds", (System.nanoTime() - start) / 1e9);
         write(o.out.resolve("training.json"), record);
-        System.out.printf("wrote %s (version %s) in %.0f s%n", o.out, Checkpoint.version(o.out),
+        System.out.printf("wrote %s (version %s) in %.0f s%n", o.out, InferenceModel.version(o.out),
                 (System.nanoTime() - start) / 1e9);
         return 0;
     }

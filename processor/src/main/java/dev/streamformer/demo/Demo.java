@@ -27,6 +27,7 @@ import dev.streamformer.kafka.CommittedReads;
 import dev.streamformer.kafka.EmbeddedKafka;
 import dev.streamformer.kafka.TopicAdmin;
 import dev.streamformer.model.DefaultModel;
+import dev.streamformer.model.InferenceEngine;
 import dev.streamformer.monitor.LatencySummary;
 import dev.streamformer.schemas.LatencyEvent;
 import dev.streamformer.schemas.Prediction;
@@ -52,13 +53,15 @@ public final class Demo {
      *
      * @param requests how many requests to produce (the sample repeats if needed)
      * @param streamThreads Kafka Streams threads
-     * @param intraOpThreads PyTorch threads per stream thread
+     * @param intraOpThreads threads of one forward pass
+     * @param engine the engine of the forward pass
      * @param maxLength tokens per request
      * @param partitions request topic partitions
      * @param show predictions to print
      * @param timeout the longest to wait for all predictions
      */
-    public record Settings(int requests, int streamThreads, int intraOpThreads, int maxLength, int partitions, int show,
+    public record Settings(int requests, int streamThreads, int intraOpThreads, InferenceEngine engine, int maxLength,
+            int partitions, int show,
             Duration timeout) {
     }
 
@@ -94,6 +97,7 @@ public final class Demo {
             props.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, Integer.toString(s.streamThreads()));
             props.put(StreamsConfig.STATE_DIR_CONFIG, work.resolve("state").toString());
             props.put(StreamformerConfig.INTRA_OP_THREADS, Integer.toString(s.intraOpThreads()));
+            props.put(StreamformerConfig.ENGINE, s.engine().configName());
             props.put(StreamformerConfig.TOPIC_PARTITIONS, Integer.toString(s.partitions()));
             final StreamformerConfig config = new StreamformerConfig(props);
             TopicAdmin.ensure(StreamformerApp.kafkaOnly(props), List.of(config.requestsTopic()),
@@ -120,9 +124,9 @@ public final class Demo {
             try (StreamformerApp app = StreamformerApp.start(props, ModelRegistry.shared())) {
                 final long produced = RequestProducer.produce(StreamformerApp.kafkaOnly(props), config.requestsTopic(),
                         requests.iterator(), 0);
-                out.printf("3. Produced %d requests to %s (%d partitions); processor running with %d stream threads x %d"
-                        + " intra-op threads%n", produced, config.requestsTopic(), s.partitions(), s.streamThreads(),
-                        s.intraOpThreads());
+                out.printf("3. Produced %d requests to %s (%d partitions); processor running on %s with %d stream"
+                        + " threads x %d intra-op threads%n", produced, config.requestsTopic(), s.partitions(), s.engine(),
+                        s.streamThreads(), s.intraOpThreads());
                 final List<Prediction> predictions = new ArrayList<>();
                 final List<LatencyEvent> latency = new ArrayList<>();
                 readCommitted(kafka.bootstrapServers(), config, s, predictions, latency, out);

@@ -1,16 +1,11 @@
 package dev.streamformer.model;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.DigestInputStream;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -169,28 +164,6 @@ public record Checkpoint(ModelConfig config, Map<String, Tensor> tensors) {
             bytes.merge(t.dtype().name(), t.elements() * t.dtype().bytes(), Long::sum);
         }
         return bytes;
-    }
-
-    /**
-     * The content hash of a model directory: the first 16 hex digits of the SHA-256 of config.json
-     * followed by model.safetensors.
-     *
-     * @param dir the model directory
-     * @return the version
-     * @throws IOException when the files cannot be read
-     */
-    public static String version(final Path dir) throws IOException {
-        try {
-            final MessageDigest digest = MessageDigest.getInstance("SHA-256");
-            for (final String file : List.of(ModelConfig.FILE_NAME, WEIGHTS_FILE)) {
-                try (InputStream in = new DigestInputStream(Files.newInputStream(dir.resolve(file)), digest)) {
-                    in.transferTo(java.io.OutputStream.nullOutputStream());
-                }
-            }
-            return HexFormat.of().formatHex(digest.digest()).substring(0, 16);
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("SHA-256 is missing from this JVM", e);
-        }
     }
 
     private static void validate(final ModelConfig config, final Map<String, Tensor> tensors) {

@@ -81,7 +81,17 @@ public final class DefaultModel {
      * @throws IOException when its directory cannot be written or read
      */
     public static InferenceModel load() throws IOException {
-        final Path dir = directory();
-        return new InferenceModel(NAME, Checkpoint.version(dir), Checkpoint.load(dir));
+        return load(EngineSettings.DEFAULT);
+    }
+
+    /**
+     * Loads the default model on a chosen engine.
+     *
+     * @param settings the engine and its threads
+     * @return the model, named {@value #NAME}
+     * @throws IOException when its directory cannot be written or read
+     */
+    public static InferenceModel load(final EngineSettings settings) throws IOException {
+        return InferenceModel.load(directory(), NAME, settings);
     }
 }

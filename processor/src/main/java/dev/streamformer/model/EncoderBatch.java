@@ -12,7 +12,7 @@ import java.util.List;
  * @param mask B x S, 1 for real tokens, 0 for padding
  * @param padded whether any position is masked out
  */
-record EncoderBatch(int size, int length, long[] tokenIds, long[] segmentIds, float[] mask, boolean padded) {
+public record EncoderBatch(int size, int length, long[] tokenIds, long[] segmentIds, float[] mask, boolean padded) {
 
     /**
      * Validates and pads a batch.
@@ -22,7 +22,7 @@ record EncoderBatch(int size, int length, long[] tokenIds, long[] segmentIds, fl
      * @return the batch
      * @throws InvalidInputException naming the first bad sequence and the fix
      */
-    static EncoderBatch of(final ModelConfig config, final List<EncoderInput> inputs) {
+    public static EncoderBatch of(final ModelConfig config, final List<EncoderInput> inputs) {
         if (inputs.isEmpty()) {
             throw new InvalidInputException(-1, "The batch is empty: pass at least one sequence");
         }
@@ -58,7 +58,7 @@ record EncoderBatch(int size, int length, long[] tokenIds, long[] segmentIds, fl
      * @param in the sequence
      * @throws InvalidInputException when it cannot run
      */
-    static void validate(final ModelConfig config, final int index, final EncoderInput in) {
+    public static void validate(final ModelConfig config, final int index, final EncoderInput in) {
         final String which = index < 0 ? "" : "sequence " + index + ": ";
         if (in.length() == 0) {
             throw new InvalidInputException(index,

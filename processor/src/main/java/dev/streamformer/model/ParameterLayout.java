@@ -22,13 +22,20 @@ public final class ParameterLayout {
     /** Component of the classification head. */
     public static final String CLASSIFIER = "classifier";
 
-    static final String WORD_EMBEDDINGS = "albert.embeddings.word_embeddings.weight";
-    static final String POSITION_EMBEDDINGS = "albert.embeddings.position_embeddings.weight";
-    static final String TOKEN_TYPE_EMBEDDINGS = "albert.embeddings.token_type_embeddings.weight";
-    static final String EMBEDDING_NORM = "albert.embeddings.LayerNorm";
-    static final String PROJECTION_PREFIX = "albert.encoder.embedding_hidden_mapping_in";
-    static final String POOLER_PREFIX = "albert.pooler";
-    static final String CLASSIFIER_PREFIX = "classifier";
+    /** Tensor name (or name prefix) in the Hugging Face ALBERT layout. */
+    public static final String WORD_EMBEDDINGS = "albert.embeddings.word_embeddings.weight";
+    /** Tensor name (or name prefix) in the Hugging Face ALBERT layout. */
+    public static final String POSITION_EMBEDDINGS = "albert.embeddings.position_embeddings.weight";
+    /** Tensor name (or name prefix) in the Hugging Face ALBERT layout. */
+    public static final String TOKEN_TYPE_EMBEDDINGS = "albert.embeddings.token_type_embeddings.weight";
+    /** Tensor name (or name prefix) in the Hugging Face ALBERT layout. */
+    public static final String EMBEDDING_NORM = "albert.embeddings.LayerNorm";
+    /** Tensor name (or name prefix) in the Hugging Face ALBERT layout. */
+    public static final String PROJECTION_PREFIX = "albert.encoder.embedding_hidden_mapping_in";
+    /** Tensor name (or name prefix) in the Hugging Face ALBERT layout. */
+    public static final String POOLER_PREFIX = "albert.pooler";
+    /** Tensor name (or name prefix) in the Hugging Face ALBERT layout. */
+    public static final String CLASSIFIER_PREFIX = "classifier";
 
     private ParameterLayout() {
     }

@@ -139,9 +139,11 @@ public record ParameterStats(
         b.append(String.format(Locale.ROOT, "sharing ratio      %.2fx%n", sharingRatio));
         bytesByDtype.forEach((dtype, n) -> b.append(String.format(Locale.ROOT, "bytes %-12s %,d (%.2f MB)%n",
                 dtype, n, n / 1e6)));
-        b.append(String.format(Locale.ROOT, "%n%-16s %14s  %8s  %s%n", "component", "parameters", "share", "layers"));
+        final int width = Math.max(16, components.stream().mapToInt(c -> c.name().length()).max().orElse(0));
+        b.append(String.format(Locale.ROOT, "%n%-" + width + "s %14s  %8s  %s%n", "component", "parameters", "share",
+                "layers"));
         for (final Component c : components) {
-            b.append(String.format(Locale.ROOT, "%-16s %,14d  %7.1f%%  %s%n", c.name(), c.parameters(),
+            b.append(String.format(Locale.ROOT, "%-" + width + "s %,14d  %7.1f%%  %s%n", c.name(), c.parameters(),
                     100.0 * c.parameters() / uniqueParameters, c.layers().isEmpty() ? "-" : c.layers().toString()));
         }
         return b.toString();

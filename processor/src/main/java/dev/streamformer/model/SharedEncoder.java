@@ -127,7 +127,18 @@ public final class SharedEncoder implements AutoCloseable {
      * @throws InvalidInputException when an input cannot run
      */
     public Output forward(final NDManager manager, final List<EncoderInput> inputs, final boolean freePerLayer) {
-        final EncoderBatch batch = EncoderBatch.of(config, inputs);
+        return forward(manager, EncoderBatch.of(config, inputs), freePerLayer);
+    }
+
+    /**
+     * Runs a batch that was validated and padded already.
+     *
+     * @param manager the caller's manager; the outputs and every activation belong to it
+     * @param batch the padded batch
+     * @param freePerLayer close each layer's intermediates as soon as the layer is done (inference)
+     * @return logits and pooled vectors
+     */
+    public Output forward(final NDManager manager, final EncoderBatch batch, final boolean freePerLayer) {
         final int b = batch.size();
         final int s = batch.length();
         NDArray hidden = embed(manager, batch);

@@ -20,6 +20,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import dev.streamformer.model.EncoderInput;
+import dev.streamformer.model.EngineSettings;
 import dev.streamformer.model.InferenceModel;
 import dev.streamformer.model.InvalidInputException;
 import dev.streamformer.model.ModelOutput;
@@ -65,11 +66,11 @@ final class InferenceProcessor implements Processor<byte[], byte[], Object, Obje
      * @param truncate truncate too-long requests instead of dead-lettering them
      * @param batchSize requests per forward pass; 1 runs each request as it arrives, without a buffer
      * @param maxWaitMs the longest a buffered request waits for its batch to fill
-     * @param intraOpThreads PyTorch threads of each stream thread's forward passes
+     * @param engine the engine that serves, with its intra-op threads
      * @param concurrentPasses forward passes the model admits at once in this JVM, if this task loads it
      * @param lengthBuckets run each batch as one forward pass per length bucket
      */
-    record Settings(String modelDir, boolean truncate, int batchSize, long maxWaitMs, int intraOpThreads,
+    record Settings(String modelDir, boolean truncate, int batchSize, long maxWaitMs, EngineSettings engine,
             int concurrentPasses, boolean lengthBuckets) {
     }
 
@@ -87,9 +88,8 @@ final class InferenceProcessor implements Processor<byte[], byte[], Object, Obje
     @Override
     public void init(final ProcessorContext<Object, Object> processorContext) {
         this.context = processorContext;
-        this.lease = registry.acquire(settings.modelDir(), settings.concurrentPasses());
+        this.lease = registry.acquire(settings.modelDir(), settings.engine(), settings.concurrentPasses());
         this.model = lease.model();
-        model.setIntraOpThreads(settings.intraOpThreads());
         this.validator = new RequestValidator(model, settings.truncate());
         if (batchSize > 1) {
             buffer = new BatchBuffer(context.getStateStore(BatchBuffer.STORE));

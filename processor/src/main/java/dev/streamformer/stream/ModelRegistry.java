@@ -12,6 +12,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import dev.streamformer.model.DefaultModel;
+import dev.streamformer.model.EngineSettings;
 import dev.streamformer.model.InferenceModel;
 
 /**
@@ -62,24 +63,27 @@ public final class ModelRegistry {
      * @return a lease; close it when done
      */
     public Lease acquire(final String modelDir) {
-        return acquire(modelDir, Integer.MAX_VALUE);
+        return acquire(modelDir, EngineSettings.DEFAULT, Integer.MAX_VALUE);
     }
 
     /**
      * Borrows a model, loading it if no one holds it.
      *
      * @param modelDir a model directory, or empty for the shipped default model
+     * @param engine the engine and its threads; the same directory on other settings is another model
      * @param concurrentPasses forward passes the model's gate admits at once, if this loads it
      * @return a lease; close it when done
      */
-    public synchronized Lease acquire(final String modelDir, final int concurrentPasses) {
+    public synchronized Lease acquire(final String modelDir, final EngineSettings engine, final int concurrentPasses) {
         final String dir = modelDir == null || modelDir.isBlank() ? "" : Path.of(modelDir).toAbsolutePath().normalize().toString();
-        final String key = copyPerLease ? dir + "#" + loads.get() : dir;
+        final String shared = dir + "|" + engine;
+        final String key = copyPerLease ? shared + "#" + loads.get() : shared;
         Entry entry = entries.get(key);
         if (entry == null) {
             final long start = System.nanoTime();
             try {
-                final InferenceModel model = dir.isEmpty() ? DefaultModel.load() : InferenceModel.load(Path.of(dir));
+                final InferenceModel model = dir.isEmpty()
+                        ? DefaultModel.load(engine) : InferenceModel.load(Path.of(dir), engine);
                 entry = new Entry(model, new Semaphore(concurrentPasses));
             } catch (IOException e) {
                 throw new UncheckedIOException("Cannot load model " + (dir.isEmpty() ? "(default)" : dir) + ": "
@@ -87,8 +91,9 @@ public final class ModelRegistry {
             }
             loads.incrementAndGet();
             entries.put(key, entry);
-            LOG.info("Loaded model {} version {} ({} unique parameters, {} MB) in {} ms", entry.model.name(),
-                    entry.model.version(), entry.model.stats().uniqueParameters(),
+            LOG.info("Loaded model {} version {} on {} ({} intra-op threads; {} unique parameters, {} MB) in {} ms",
+                    entry.model.name(), entry.model.version(), engine.engine(), engine.intraOpThreads(),
+                    entry.model.stats().uniqueParameters(),
                     String.format("%.1f", entry.model.stats().totalBytes() / 1e6), (System.nanoTime() - start) / 1_000_000);
         }
         entry.users++;

@@ -98,7 +98,7 @@ public final class StreamformerApp implements AutoCloseable {
                 config.getShort(StreamformerConfig.TOPIC_REPLICATION), config.getLong(StreamformerConfig.TOPIC_RETENTION_MS)),
                 config.getBoolean(StreamformerConfig.TOPICS_CREATE));
         final ModelRegistry.Lease lease = registry.acquire(config.getString(StreamformerConfig.MODEL_DIR),
-                config.forwardConcurrency());
+                config.engineSettings(), config.forwardConcurrency());
         final KafkaStreams streams;
         try {
             streams = new KafkaStreams(StreamformerTopology.build(config, registry), kafka);

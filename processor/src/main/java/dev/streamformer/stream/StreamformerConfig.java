@@ -8,6 +8,9 @@ import org.apache.kafka.common.config.ConfigDef.Importance;
 import org.apache.kafka.common.config.ConfigDef.Range;
 import org.apache.kafka.common.config.ConfigDef.Type;
 
+import dev.streamformer.model.EngineSettings;
+import dev.streamformer.model.InferenceEngine;
+
 /**
  * The processor's own settings, all under {@code streamformer.}. Every other key of the properties
  * file (Kafka Streams, consumer, producer, admin, security) passes through to Kafka unchanged.
@@ -32,6 +35,10 @@ public final class StreamformerConfig extends AbstractConfig {
     public static final String TOPICS_CREATE = "streamformer.topics.create";
     /** Model directory; empty means the shipped default model. */
     public static final String MODEL_DIR = "streamformer.model.dir";
+    /** The engine that runs the forward pass. */
+    public static final String ENGINE = "streamformer.engine";
+    /** Whether ONNX Runtime prepacks constant matrices. */
+    public static final String ONNX_PREPACKING = "streamformer.onnxruntime.prepacking";
     /** Intra-op threads per stream thread. */
     public static final String INTRA_OP_THREADS = "streamformer.intra.op.threads";
     /** Requests per forward pass. */
@@ -69,8 +76,18 @@ public final class StreamformerConfig extends AbstractConfig {
                     "Create missing topics at start-up. When false, a missing topic stops start-up with a message naming it.")
             .define(MODEL_DIR, Type.STRING, "", Importance.HIGH,
                     "Model directory (config.json + model.safetensors) to serve; empty serves the shipped default model.")
+            .define(ENGINE, Type.STRING, InferenceEngine.DEFAULT.configName(), ConfigDef.ValidString.in(
+                    InferenceEngine.ONNXRUNTIME.configName(), InferenceEngine.PYTORCH.configName()), Importance.HIGH,
+                    "Engine of the forward pass: onnxruntime (one ONNX Runtime session per model, shared by every"
+                            + " stream thread; the graph is built from model.safetensors at load, or read from the"
+                            + " directory's model.onnx) or pytorch (the DJL/PyTorch encoder that trains; it cannot"
+                            + " serve a model.onnx).")
+            .define(ONNX_PREPACKING, Type.BOOLEAN, true, Importance.LOW,
+                    "Let ONNX Runtime repack constant matrices into its kernels' layout at load (onnxruntime only).")
             .define(INTRA_OP_THREADS, Type.INT, 1, Range.atLeast(0), Importance.MEDIUM,
-                    "PyTorch intra-op threads of each stream thread; keep num.stream.threads x this <= cores. 0 = engine default.")
+                    "Intra-op threads of one forward pass (onnxruntime: the shared session's pool, caller included;"
+                            + " pytorch: each stream thread's own); keep num.stream.threads x this <= cores."
+                            + " 0 = engine default.")
             .define(FORWARD_CONCURRENCY, Type.INT, 0, Range.atLeast(0), Importance.MEDIUM,
                     "Forward passes that may run at once in this JVM, over all stream threads; 0 = cores /"
                             + " streamformer.intra.op.threads. Stream threads beyond it still poll, decode and produce"
@@ -114,6 +131,12 @@ public final class StreamformerConfig extends AbstractConfig {
         final int cores = Runtime.getRuntime().availableProcessors();
         final int intraOp = getInt(INTRA_OP_THREADS);
         return Math.max(1, cores / (intraOp == 0 ? cores : intraOp));
+    }
+
+    /** @return the engine, its intra-op threads and prepacking */
+    public EngineSettings engineSettings() {
+        return new EngineSettings(InferenceEngine.parse(getString(ENGINE)), getInt(INTRA_OP_THREADS),
+                getBoolean(ONNX_PREPACKING));
     }
 
     /** @return the request topic */

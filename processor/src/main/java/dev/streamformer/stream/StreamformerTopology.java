@@ -42,7 +42,7 @@ public final class StreamformerTopology {
         final InferenceProcessor.Settings settings = new InferenceProcessor.Settings(
                 config.getString(StreamformerConfig.MODEL_DIR), config.getBoolean(StreamformerConfig.TRUNCATE),
                 config.getInt(StreamformerConfig.BATCH_SIZE), config.getLong(StreamformerConfig.BATCH_MAX_WAIT_MS),
-                config.getInt(StreamformerConfig.INTRA_OP_THREADS), config.forwardConcurrency(),
+                config.engineSettings(), config.forwardConcurrency(),
                 config.getBoolean(StreamformerConfig.BATCH_LENGTH_BUCKETS));
         final Topology topology = new Topology();
         topology.addSource(SOURCE, new ByteArrayDeserializer(), new ByteArrayDeserializer(), config.requestsTopic());

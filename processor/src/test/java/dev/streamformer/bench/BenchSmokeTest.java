@@ -30,7 +30,7 @@ class BenchSmokeTest {
     @SuppressWarnings("unchecked")
     void pipelineSuiteReportsEveryRunRatioAndChart() throws Exception {
         final BenchSuites.Plan plan = new BenchSuites.Plan(false, true, false, 1, List.of(8), 16, 1, 16, 8, 20,
-                List.of(1), 1, MemoryBenchmark.GLIBC_MALLOC, 1);
+                List.of(1), 1, MemoryBenchmark.GLIBC_MALLOC, 1, dev.streamformer.model.InferenceEngine.DEFAULT);
         try (EmbeddedKafka kafka = EmbeddedKafka.start(tmp.resolve("kafka"), 0, Map.of())) {
             final Map<String, Object> json = new BenchSuites(plan, DefaultModel.directory(), tmp.resolve("work"),
                     System.out).run(kafka.bootstrapServers(), tmp.resolve("out"));

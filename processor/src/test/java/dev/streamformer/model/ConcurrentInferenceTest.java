@@ -26,8 +26,8 @@ class ConcurrentInferenceTest {
         // Large enough that a copy of the weights (about 65 MB) would stand out in resident memory.
         final ModelConfig config = new ModelConfig(60_000, 128, 256, 6, 4, 4, 1024, 128, 2, Activation.GELU_NEW,
                 1e-12, true, SharingPlan.NONE, List.of("ham", "spam"));
-        try (InferenceModel model = new InferenceModel("m", "v", Checkpoint.random(config, 11))) {
-            model.setIntraOpThreads(1);
+        try (InferenceModel model = new InferenceModel("m", "v", Checkpoint.random(config, 11),
+                EngineSettings.of(InferenceEngine.PYTORCH, 1))) {
             final long weightBytes = model.stats().totalBytes();
             final List<EncoderInput> batch = TestModels.paddedBatch();
             final List<ModelOutput> expected = model.predict(batch);

@@ -70,28 +70,85 @@ class PyTorchReferenceTest {
                 Arguments.of("pruned-3-heads", SharingPlan.both(SharingStrategy.CYCLE, 2), 3, Activation.GELU_NEW));
     }
 
-    @ParameterizedTest(name = "{0}")
-    @MethodSource("plans")
-    void logitsAgreeWithPyTorchToOneInTenThousand(final String label, final SharingPlan plan, final int kvHeads,
-            final Activation activation) throws Exception {
-        assumeTrue(torchMissing == null, () -> "Skipped: " + torchMissing);
-        // Three key/value heads stand for a model whose heads were pruned: 3 heads of size 8 in a width of 32.
+    /**
+     * The small test config with a plan; three key/value heads stand for a model whose heads were
+     * pruned: 3 heads of size 8 in a width of 32.
+     */
+    static ModelConfig config(final SharingPlan plan, final int kvHeads, final Activation activation) {
         final boolean pruned = kvHeads == 3;
         final ModelConfig base = TestModels.small(plan);
-        final ModelConfig config = new ModelConfig(base.vocabSize(), base.embeddingSize(), base.hiddenSize(),
+        return new ModelConfig(base.vocabSize(), base.embeddingSize(), base.hiddenSize(),
                 base.numLayers(), pruned ? 3 : base.numHeads(), kvHeads, pruned ? 40 : base.intermediateSize(),
                 base.maxPositions(), base.typeVocabSize(), activation, 1e-6, true, plan, base.labels(),
                 base.hiddenSize() / base.numHeads());
-        final Path modelDir = dir.resolve(label);
+    }
+
+    static Stream<Arguments> plansOnEachEngine() {
+        return plans().flatMap(a -> Stream.of(InferenceEngine.values()).map(e -> {
+            final Object[] args = java.util.Arrays.copyOf(a.get(), 5);
+            args[4] = e;
+            return Arguments.of(args);
+        }));
+    }
+
+    @ParameterizedTest(name = "{0} on {4}")
+    @MethodSource("plansOnEachEngine")
+    void logitsAgreeWithPyTorchToOneInTenThousand(final String label, final SharingPlan plan, final int kvHeads,
+            final Activation activation, final InferenceEngine engine) throws Exception {
+        assumeTrue(torchMissing == null, () -> "Skipped: " + torchMissing);
+        final ModelConfig config = config(plan, kvHeads, activation);
+        final Path modelDir = dir.resolve(label + "-" + engine);
         TestModels.randomized(config, label.hashCode()).save(modelDir);
 
         final List<EncoderInput> batch = TestModels.paddedBatch();
         final List<float[]> ours = new ArrayList<>();
-        try (InferenceModel model = InferenceModel.load(modelDir)) {
+        try (InferenceModel model = InferenceModel.load(modelDir, EngineSettings.of(engine, 1))) {
             model.predict(batch).forEach(o -> ours.add(o.logits()));
         }
         final List<float[]> reference = runReference(modelDir, batch);
+        assertClose(ours, reference);
+    }
 
+    static Stream<Arguments> exportedArchitectures() {
+        final ModelConfig small = TestModels.small(SharingPlan.NONE);
+        // BERT: no cross-layer sharing, embeddings as wide as the hidden states, no projection.
+        final ModelConfig bert = new ModelConfig(small.vocabSize(), small.hiddenSize(), small.hiddenSize(),
+                small.numLayers(), small.numHeads(), small.numHeads(), small.intermediateSize(), small.maxPositions(),
+                small.typeVocabSize(), Activation.GELU, 1e-12, false, SharingPlan.NONE, small.labels());
+        return Stream.of(Arguments.of("bert-unshared", bert), Arguments.of("albert", TestModels.small(SharingPlan.ALL)));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("exportedArchitectures")
+    void onnxFilesThatPyTorchExportedAreServedWithTheReferenceLogits(final String label, final ModelConfig config)
+            throws Exception {
+        assumeTrue(torchMissing == null, () -> "Skipped: " + torchMissing);
+        final Path source = dir.resolve(label + "-weights");
+        TestModels.randomized(config, label.hashCode()).save(source);
+        final Path exported = dir.resolve(label + "-onnx");
+        Files.createDirectories(exported);
+        Files.copy(source.resolve(ModelConfig.FILE_NAME), exported.resolve(ModelConfig.FILE_NAME));
+        final Process p = new ProcessBuilder(PYTHON, SCRIPT.toString(), source.toString(), "--export-onnx",
+                exported.resolve(dev.streamformer.model.onnx.OnnxModelFile.FILE_NAME).toString())
+                .redirectErrorStream(true).start();
+        final String log = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor(120, TimeUnit.SECONDS)).isTrue();
+        assertThat(p.exitValue()).as("torch.onnx.export: %s", log).isZero();
+
+        final List<EncoderInput> batch = TestModels.paddedBatch();
+        final List<float[]> ours = new ArrayList<>();
+        try (InferenceModel model = InferenceModel.load(exported)) {
+            assertThat(model.engine()).isEqualTo(InferenceEngine.ONNXRUNTIME);
+            model.predict(batch).forEach(o -> ours.add(o.logits()));
+            final long stored = ParameterLayout.of(config).stream().mapToLong(ParameterSpec::count).sum();
+            assertThat(model.stats().uniqueParameters()).as("parameters read from the ONNX initializers")
+                    .isBetween(stored - config.maxPositions() * (long) config.embeddingSize(), stored);
+            System.out.print(model.stats().toTable());
+        }
+        assertClose(ours, runReference(source, batch));
+    }
+
+    private static void assertClose(final List<float[]> ours, final List<float[]> reference) {
         float largest = 0;
         for (int i = 0; i < ours.size(); i++) {
             assertThat(ours.get(i)).as("sequence %d", i).containsExactly(reference.get(i), within(1e-4f));

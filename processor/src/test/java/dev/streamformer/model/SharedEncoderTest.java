@@ -12,6 +12,8 @@ import java.util.Map;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
@@ -107,10 +109,11 @@ class SharedEncoderTest {
         }
     }
 
-    @Test
-    void rejectsBadInputWithClearMessagesAndLeavesTheWeightsUntouched() {
+    @ParameterizedTest
+    @EnumSource(InferenceEngine.class)
+    void rejectsBadInputWithClearMessagesAndLeavesTheWeightsUntouched(final InferenceEngine engine) {
         try (InferenceModel model = new InferenceModel("m", "v",
-                TestModels.randomized(TestModels.small(SharingPlan.ALL), 6))) {
+                TestModels.randomized(TestModels.small(SharingPlan.ALL), 6), EngineSettings.of(engine, 1))) {
             final float[] before = model.predict(TestModels.paddedBatch()).get(0).logits();
             assertThatThrownBy(() -> model.predict(List.of(EncoderInput.of(2, 120, 3))))
                     .isInstanceOf(InvalidInputException.class).hasMessageContaining("token id 120 at position 1")
@@ -128,8 +131,10 @@ class SharedEncoderTest {
             assertThatThrownBy(() -> model.predict(List.of()))
                     .isInstanceOf(InvalidInputException.class).hasMessageContaining("empty");
             assertThat(model.predict(TestModels.paddedBatch()).get(0).logits()).containsExactly(before);
-            for (final NDArray w : model.encoder().parameters().values()) {
-                assertThat(w.hasGradient()).as(w.getName()).isFalse();
+            if (engine == InferenceEngine.PYTORCH) {
+                for (final NDArray w : model.encoder().parameters().values()) {
+                    assertThat(w.hasGradient()).as(w.getName()).isFalse();
+                }
             }
         }
     }

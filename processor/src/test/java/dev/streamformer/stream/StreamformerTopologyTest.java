@@ -191,9 +191,9 @@ class StreamformerTopologyTest {
 
     @Test
     void deadLettersAnInferenceFailureAndGoesOn() {
-        // Closing the weights under the processor makes the engine fail on the next forward pass.
+        // Closing the session under the processor makes the engine fail on the next forward pass.
         try (ModelRegistry.Lease lease = registry.acquire(modelDir.toString())) {
-            lease.model().encoder().close();
+            lease.model().close();
         }
         send(request("doomed", 2, 5, 3));
         final DeadLetter d = deadLetters.readValue();

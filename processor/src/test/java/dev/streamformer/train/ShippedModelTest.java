@@ -9,6 +9,8 @@ import org.junit.jupiter.api.Test;
 
 import dev.streamformer.model.Checkpoint;
 import dev.streamformer.model.DefaultModel;
+import dev.streamformer.model.EngineSettings;
+import dev.streamformer.model.InferenceEngine;
 import dev.streamformer.model.InferenceModel;
 import dev.streamformer.model.ParameterStats;
 import dev.streamformer.text.DemoSample;
@@ -37,8 +39,7 @@ class ShippedModelTest {
                 examples.add(new Example(item.id(), tokenizer.encode(item.text()), item.label().equals("spam") ? 1 : 0));
             }
         }
-        try (InferenceModel model = DefaultModel.load()) {
-            model.setIntraOpThreads(2);
+        try (InferenceModel model = DefaultModel.load(EngineSettings.of(InferenceEngine.DEFAULT, 2))) {
             final Evaluation e = Evaluation.of(model, examples, 16);
             System.out.print(e.toTable());
             assertThat(e.accuracy()).isGreaterThanOrEqualTo(0.97);

@@ -1,0 +1,128 @@
+package dev.streamformer.model;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.within;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+import dev.streamformer.compress.Quantize;
+import dev.streamformer.model.onnx.EncoderGraph;
+import dev.streamformer.model.onnx.OnnxModelFile;
+import dev.streamformer.model.onnx.proto.Onnx.ModelProto;
+
+/** The ONNX Runtime engine against the PyTorch encoder on the same weights, for every sharing plan. */
+class OnnxEngineTest {
+
+    @TempDir
+    Path dir;
+
+    static Stream<Arguments> plans() {
+        return PyTorchReferenceTest.plans();
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("plans")
+    void onnxRuntimeLogitsEqualThePyTorchEncodersOnPaddedBatches(final String label, final SharingPlan plan,
+            final int kvHeads, final Activation activation) {
+        final Checkpoint checkpoint = TestModels.randomized(PyTorchReferenceTest.config(plan, kvHeads, activation),
+                label.hashCode());
+        final List<EncoderInput> batch = TestModels.paddedBatch();
+        try (InferenceModel onnx = new InferenceModel("m", "v", checkpoint, EngineSettings.of(InferenceEngine.ONNXRUNTIME, 1));
+                InferenceModel torch = new InferenceModel("m", "v", checkpoint, EngineSettings.of(InferenceEngine.PYTORCH, 1))) {
+            final List<ModelOutput> a = onnx.predict(batch);
+            final List<ModelOutput> b = torch.predict(batch);
+            float largest = 0;
+            for (int i = 0; i < batch.size(); i++) {
+                assertThat(a.get(i).logits()).as("sequence %d", i).containsExactly(b.get(i).logits(), within(1e-4f));
+                for (final float v : b.get(i).logits()) {
+                    largest = Math.max(largest, Math.abs(v));
+                }
+            }
+            assertThat(largest).as("logits large enough for the comparison to mean something").isGreaterThan(0.1f);
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("plans")
+    void aSharedTensorIsOneInitializerThatEveryLayerOfItsSetUses(final String label, final SharingPlan plan,
+            final int kvHeads, final Activation activation) {
+        final ModelConfig config = PyTorchReferenceTest.config(plan, kvHeads, activation);
+        final Checkpoint checkpoint = TestModels.randomized(config, 3);
+        final OnnxModelFile graph = OnnxModelFile.of(EncoderGraph.build(checkpoint, label));
+        final Map<String, OnnxModelFile.Initializer> byName = new java.util.HashMap<>();
+        graph.initializers().forEach(i -> byName.put(i.name(), i));
+        final int[] attention = plan.attentionMap(config.numLayers());
+        for (final ParameterSpec spec : ParameterLayout.of(config)) {
+            assertThat(byName).as("initializer of %s", spec.name()).containsKey(spec.name());
+            assertThat(byName.get(spec.name()).elements()).isEqualTo(spec.count());
+        }
+        final String query = ParameterLayout.attentionPrefix(config, 0) + "attention.query.weight";
+        final long layersOfSetA = java.util.Arrays.stream(attention).filter(s -> s == 0).count();
+        assertThat(byName.get(query).users()).as("nodes reading %s", query).isEqualTo((int) layersOfSetA);
+        final long stored = ParameterLayout.of(config).stream().mapToLong(ParameterSpec::count).sum();
+        final long inGraph = graph.initializers().stream().filter(OnnxModelFile.Initializer::isWeight)
+                .mapToLong(OnnxModelFile.Initializer::elements).sum();
+        assertThat(inGraph).as("values in the graph's weight initializers").isEqualTo(stored);
+    }
+
+    @Test
+    void int8WeightsRunAsInt8MatrixProductsWithinTheBoundOfTheirScales() {
+        final ModelConfig config = TestModels.small(SharingPlan.ALL);
+        final Checkpoint fp32 = Checkpoint.random(config, 21);
+        final Checkpoint int8 = Quantize.int8(fp32);
+        final ModelProto graph = EncoderGraph.build(int8, "q");
+        final OnnxModelFile file = OnnxModelFile.of(graph);
+        assertThat(file.opCounts()).containsKey("com.microsoft.DynamicQuantizeMatMul");
+        assertThat(file.opCounts().get("MatMul")).as("fp32 MatMuls left: the attention products only")
+                .isEqualTo(2 * config.numLayers());
+        assertThat(file.initializers().stream().filter(i -> i.dtype().equals("INT8")).count())
+                .as("int8 initializers").isGreaterThan(5);
+        final List<EncoderInput> batch = TestModels.paddedBatch();
+        try (InferenceModel q = new InferenceModel("q", "v", int8);
+                InferenceModel dequantized = new InferenceModel("d", "v", int8.dequantized(),
+                        EngineSettings.of(InferenceEngine.PYTORCH, 1))) {
+            final List<ModelOutput> a = q.predict(batch);
+            final List<ModelOutput> b = dequantized.predict(batch);
+            for (int i = 0; i < batch.size(); i++) {
+                // Weights are exact in both; the int8 path also rounds each activation to 8 bits
+                // (scale = range / 255), which moves these small logits by well under 0.05.
+                assertThat(a.get(i).logits()).as("sequence %d", i).containsExactly(b.get(i).logits(), within(0.05f));
+                assertThat(a.get(i).argmax()).isEqualTo(b.get(i).argmax());
+            }
+        }
+    }
+
+    @Test
+    void aModelDirectoryWithModelOnnxIsServedAsItIs() throws Exception {
+        final Checkpoint checkpoint = TestModels.randomized(TestModels.small(SharingPlan.both(SharingStrategy.CYCLE, 2)), 9);
+        final Path source = dir.resolve("source");
+        checkpoint.save(source);
+        final Path exported = dir.resolve("exported");
+        Files.createDirectories(exported);
+        Files.copy(source.resolve(ModelConfig.FILE_NAME), exported.resolve(ModelConfig.FILE_NAME));
+        Files.write(exported.resolve(OnnxModelFile.FILE_NAME), EncoderGraph.build(checkpoint, "exported").toByteArray());
+        final List<EncoderInput> batch = TestModels.paddedBatch();
+        try (InferenceModel fromOnnx = InferenceModel.load(exported);
+                InferenceModel fromWeights = InferenceModel.load(source, EngineSettings.of(InferenceEngine.PYTORCH, 1))) {
+            assertThat(fromOnnx.stats().uniqueParameters()).isEqualTo(fromWeights.stats().uniqueParameters());
+            final List<ModelOutput> a = fromOnnx.predict(batch);
+            final List<ModelOutput> b = fromWeights.predict(batch);
+            for (int i = 0; i < batch.size(); i++) {
+                assertThat(a.get(i).logits()).containsExactly(b.get(i).logits(), within(1e-4f));
+            }
+        }
+        assertThatThrownBy(() -> InferenceModel.load(exported, EngineSettings.of(InferenceEngine.PYTORCH, 1)))
+                .hasMessageContaining("only the onnxruntime engine serves");
+    }
+}
