@@ -207,25 +207,29 @@ public final class BenchSuites {
      * Resident memory of a fresh JVM that loads one model and runs ten batches of 8, for the shared
      * model and the plan-none baseline, on each engine, and on ONNX Runtime with weight prepacking
      * off: what each engine holds beside the weights' file size, and whether prepacking copies a
-     * shared initializer for every node that uses it.
+     * shared initializer for every node that uses it (then the shared model's load would cost as
+     * much as the plan-none model's).
      */
     private List<Map<String, Object>> residentMemory(final Path none) throws Exception {
-        out.println("resident memory of a JVM serving one model (10 batches of 8 x 128 tokens, 2 intra-op threads):");
+        out.println("resident memory of a JVM serving one model (10 batches of 8 x 128 tokens, 2 intra-op threads;"
+                + " median of 3 fresh JVMs):");
         final List<Map<String, Object>> points = new ArrayList<>();
         for (final Path dir : List.of(modelDir, none)) {
             final long weights = ParameterStats.of(Checkpoint.load(dir)).totalBytes();
             for (final String variant : List.of("onnxruntime", "onnxruntime-no-prepacking", "pytorch")) {
-                final long[] rss = MemoryProbe.measure(dir, InferenceEngine.parse(variant.split("-")[0]),
+                final long[] rss = medianProbe(dir, InferenceEngine.parse(variant.split("-")[0]),
                         !variant.endsWith("no-prepacking"));
                 final Map<String, Object> p = new LinkedHashMap<>();
                 p.put("model", dir.equals(none) ? "plan none" : "shared");
                 p.put("weights_bytes", weights);
                 p.put("engine", variant);
                 p.put("resident_bytes_before_load", rss[0]);
-                p.put("resident_bytes_after_batches", rss[1]);
+                p.put("resident_bytes_after_load", rss[1]);
+                p.put("resident_bytes_after_batches", rss[2]);
                 points.add(p);
-                out.printf(Locale.ROOT, "  %-10s (weights %5.1f MB) %-26s RSS %6.1f MB, +%5.1f MB for the model%n",
-                        p.get("model"), weights / 1e6, variant, rss[1] / 1e6, (rss[1] - rss[0]) / 1e6);
+                out.printf(Locale.ROOT, "  %-10s (weights %5.1f MB) %-26s RSS %6.1f MB; the load added %5.1f MB, ten"
+                        + " batches %5.1f MB more%n", p.get("model"), weights / 1e6, variant, rss[2] / 1e6,
+                        (rss[1] - rss[0]) / 1e6, (rss[2] - rss[1]) / 1e6);
             }
         }
         return points;
@@ -233,7 +237,8 @@ public final class BenchSuites {
 
     private List<PipelineBenchmark.Run> pipelineSuite(final InferenceModel m, final String bootstrap) throws Exception {
         out.println();
-        out.printf("== pipeline: through the broker, outputs committed (exactly_once_v2), %d partitions%n", PARTITIONS);
+        out.printf("== pipeline: through the broker, outputs committed (exactly_once_v2), %d partitions, on %s%n",
+                PARTITIONS, plan.engine());
         final PipelineBenchmark bench = new PipelineBenchmark(bootstrap, m, modelDir, work.resolve("state"),
                 plan.length(), PARTITIONS, Duration.ofSeconds(plan.modelOnlySeconds()), out);
         final String topic = bench.prefill(plan.records());
@@ -253,15 +258,38 @@ public final class BenchSuites {
         // moves by 20 % on this kind of machine.
         final List<PipelineBenchmark.Run> defaultRuns = new ArrayList<>();
         final List<PipelineBenchmark.Run> oneThreadRuns = new ArrayList<>();
-        for (int r = 1; r <= plan.pipelineRepetitions(); r++) {
-            final String repetition = plan.pipelineRepetitions() > 1 ? " #" + r : "";
-            defaultRuns.add(bench.saturated(new PipelineBenchmark.Settings(name + repetition, streamThreads, intraOp,
-                    defaultBatch, wait, false), topic, plan.records()));
-            oneThreadRuns.add(bench.saturated(new PipelineBenchmark.Settings("1x1 batch " + defaultBatch + repetition, 1,
-                    1, defaultBatch, wait, false), topic, plan.records()));
+        // The same default configuration on the other engine, where it can load the model.
+        final InferenceEngine otherEngine = plan.engine() == InferenceEngine.ONNXRUNTIME
+                ? InferenceEngine.PYTORCH : InferenceEngine.ONNXRUNTIME;
+        InferenceModel other = null;
+        try {
+            other = InferenceModel.load(modelDir, EngineSettings.of(otherEngine, 1));
+        } catch (IllegalArgumentException e) {
+            out.println("  (no run on " + otherEngine + ": " + e.getMessage() + ")");
+        }
+        final List<PipelineBenchmark.Run> otherRuns = new ArrayList<>();
+        try {
+            final PipelineBenchmark otherBench = other == null ? null : new PipelineBenchmark(bootstrap, other, modelDir,
+                    work.resolve("state"), plan.length(), PARTITIONS, Duration.ofSeconds(plan.modelOnlySeconds()), out);
+            for (int r = 1; r <= plan.pipelineRepetitions(); r++) {
+                final String repetition = plan.pipelineRepetitions() > 1 ? " #" + r : "";
+                defaultRuns.add(bench.saturated(new PipelineBenchmark.Settings(name + repetition, streamThreads,
+                        intraOp, defaultBatch, wait, false), topic, plan.records()));
+                oneThreadRuns.add(bench.saturated(new PipelineBenchmark.Settings("1x1 batch " + defaultBatch
+                        + repetition, 1, 1, defaultBatch, wait, false), topic, plan.records()));
+                if (otherBench != null) {
+                    otherRuns.add(otherBench.saturated(new PipelineBenchmark.Settings(name + " on " + otherEngine
+                            + repetition, streamThreads, intraOp, defaultBatch, wait, false), topic, plan.records()));
+                }
+            }
+        } finally {
+            if (other != null) {
+                other.close();
+            }
         }
         runs.addAll(defaultRuns);
         runs.addAll(oneThreadRuns);
+        runs.addAll(otherRuns);
         final PipelineBenchmark.Run ours = medianBy(defaultRuns, PipelineBenchmark.Run::recordsPerSecond);
         for (final int batch : plan.batches()) {
             if (batch != defaultBatch) {
@@ -303,6 +331,13 @@ public final class BenchSuites {
         }
         putMedian("pipeline / model-only (" + name + ")", ofModelOnly);
         putMedian(streamThreads + " stream threads / 1 (batch " + defaultBatch + ")", scaling);
+        if (!otherRuns.isEmpty()) {
+            final List<Double> byEngine = new ArrayList<>();
+            for (int r = 0; r < defaultRuns.size(); r++) {
+                byEngine.add(defaultRuns.get(r).recordsPerSecond() / otherRuns.get(r).recordsPerSecond());
+            }
+            putMedian("default on " + plan.engine() + " / the same on " + otherEngine, byEngine);
+        }
         ratios.put("paced p99 processing / median full-batch inference",
                 paced.latencyMs().get("processing").get("p99") / ours.modelOnlyBatchMs());
         ratios.put("default / baseline a, same threads (2x1)", ours.recordsPerSecond() / baseline.recordsPerSecond());
@@ -351,6 +386,17 @@ public final class BenchSuites {
                 "points", points, "growth_shared_bytes", shared, "growth_copy_bytes", copies,
                 "peak_growth_shared_bytes", sharedPeak, "peak_growth_copy_bytes", copiesPeak));
         return points;
+    }
+
+    /** The probe run three times: the run with the median load cost (resident memory moves by 5-10 MB run to run). */
+    private static long[] medianProbe(final Path dir, final InferenceEngine engine, final boolean prepacking)
+            throws Exception {
+        final List<long[]> runs = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            runs.add(MemoryProbe.measure(dir, engine, prepacking));
+        }
+        runs.sort(java.util.Comparator.comparingLong(r -> r[1] - r[0]));
+        return runs.get(1);
     }
 
     private void putMedian(final String ratio, final List<Double> values) {

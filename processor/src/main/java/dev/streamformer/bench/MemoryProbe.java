@@ -6,15 +6,20 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
 
+import dev.streamformer.model.Activation;
+import dev.streamformer.model.Checkpoint;
 import dev.streamformer.model.EncoderInput;
 import dev.streamformer.model.EngineSettings;
 import dev.streamformer.model.InferenceEngine;
 import dev.streamformer.model.InferenceModel;
+import dev.streamformer.model.ModelConfig;
+import dev.streamformer.model.SharingPlan;
 
 /**
  * Resident memory of one model serving batches, measured in a fresh JVM so that nothing else the
- * caller loaded counts: loads the model, runs batches of 8 x 128 tokens, prints VmRSS in bytes
- * before the load and after the batches.
+ * caller loaded counts. A tiny model first runs one pass on the same engine, so the engine's own
+ * libraries and threads are resident before the first figure; then the model loads and runs
+ * batches of 8 x 128 tokens. Prints VmRSS in bytes before the load, after it, and after the batches.
  */
 public final class MemoryProbe {
 
@@ -26,10 +31,16 @@ public final class MemoryProbe {
      * @throws Exception when the model cannot be loaded
      */
     public static void main(final String[] args) throws Exception {
-        final long before = residentBytes();
         final InferenceEngine engine = InferenceEngine.parse(args[1]);
-        final boolean prepacking = Boolean.parseBoolean(args[2]);
-        try (InferenceModel model = InferenceModel.load(Path.of(args[0]), new EngineSettings(engine, 2, prepacking))) {
+        final EngineSettings settings = new EngineSettings(engine, 2, Boolean.parseBoolean(args[2]));
+        final ModelConfig tiny = new ModelConfig(16, 8, 8, 1, 2, 2, 16, 8, 2, Activation.GELU_NEW, 1e-12, true,
+                SharingPlan.ALL, List.of("a", "b"));
+        try (InferenceModel warmUp = new InferenceModel("warm-up", "-", Checkpoint.random(tiny, 1), settings)) {
+            warmUp.predict(List.of(EncoderInput.of(1, 2, 3)));
+        }
+        final long before = residentBytes();
+        try (InferenceModel model = InferenceModel.load(Path.of(args[0]), settings)) {
+            final long loaded = residentBytes();
             final SplittableRandom random = new SplittableRandom(1);
             final List<EncoderInput> batch = new ArrayList<>();
             for (int i = 0; i < 8; i++) {
@@ -38,7 +49,7 @@ public final class MemoryProbe {
             for (int i = 0; i < 10; i++) {
                 model.predict(batch);
             }
-            System.out.println(before + " " + residentBytes());
+            System.out.println(before + " " + loaded + " " + residentBytes());
         }
     }
 
@@ -82,7 +93,7 @@ public final class MemoryProbe {
      * @param modelDir the model
      * @param engine the engine
      * @param prepacking whether ONNX Runtime prepacks constant matrices
-     * @return resident bytes before loading the model and after its batches
+     * @return resident bytes before loading the model, after loading it and after its batches
      * @throws Exception when the child fails
      */
     public static long[] measure(final Path modelDir, final InferenceEngine engine, final boolean prepacking)
@@ -98,6 +109,6 @@ public final class MemoryProbe {
         }
         final String[] lines = out.split("\n");
         final String[] figures = lines[lines.length - 1].strip().split(" ");
-        return new long[] {Long.parseLong(figures[0]), Long.parseLong(figures[1])};
+        return new long[] {Long.parseLong(figures[0]), Long.parseLong(figures[1]), Long.parseLong(figures[2])};
     }
 }

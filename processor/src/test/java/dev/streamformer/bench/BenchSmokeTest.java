@@ -46,7 +46,9 @@ class BenchSmokeTest {
                 assertThat(r.latencyMs()).containsKeys("processing", "inference", "batch_wait");
                 assertThat(r.cpuShare()).containsKeys("forward passes (wall)", "idle");
             }
-            assertThat(((Map<String, Double>) json.get("ratios")).keySet()).hasSize(5)
+            assertThat(runs).extracting(r -> r.settings().name()).anyMatch(n -> n.endsWith("on pytorch"));
+            assertThat(((Map<String, Double>) json.get("ratios")).keySet()).hasSize(6)
+                    .anyMatch(k -> k.startsWith("default on onnxruntime / the same on pytorch"))
                     .anyMatch(k -> k.startsWith("pipeline / model-only")).anyMatch(k -> k.contains("stream threads / 1"))
                     .anyMatch(k -> k.startsWith("paced p99")).anyMatch(k -> k.contains("baseline a, same threads"))
                     .anyMatch(k -> k.contains("baseline a, library defaults"));
