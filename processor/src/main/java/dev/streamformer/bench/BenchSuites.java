@@ -22,6 +22,7 @@ import org.knowm.xchart.XYChartBuilder;
 
 import com.google.gson.GsonBuilder;
 
+import dev.streamformer.compress.Quantize;
 import dev.streamformer.model.Checkpoint;
 import dev.streamformer.model.DefaultModel;
 import dev.streamformer.model.EngineSettings;
@@ -157,7 +158,9 @@ public final class BenchSuites {
                 : List.of(serving, oneCaller);
         out.printf("== model: the forward pass on both engines beside both fp32 matmul ceilings, %s callers x intra-op"
                 + " threads, all timed in alternation%n", layouts.stream().map(ModelBenchmark.Layout::label).toList());
-        final ModelBenchmark.Result result = ModelBenchmark.run(modelDir, List.of(InferenceEngine.values()), layouts,
+        final ModelBenchmark.Result result = ModelBenchmark.run(List.of(
+                ModelBenchmark.Variant.of(modelDir, InferenceEngine.ONNXRUNTIME),
+                ModelBenchmark.Variant.of(modelDir, InferenceEngine.PYTORCH)), layouts,
                 plan.batches(), plan.length(), plan.repetitions());
         out.print(result.toTable());
         final Map<String, Object> section = new LinkedHashMap<>(result.toMap());
@@ -167,8 +170,8 @@ public final class BenchSuites {
                     .mapToDouble(ModelBenchmark.Row::ofOnnxCeiling).max()
                     .ifPresent(best -> ratios.put(InferenceEngine.DEFAULT + " best batch >= 8 / ONNX Runtime ceiling ("
                             + layout.label() + ")", best));
-            final ModelBenchmark.Row onnx = result.row(InferenceEngine.ONNXRUNTIME, layout, 1);
-            final ModelBenchmark.Row torch = result.row(InferenceEngine.PYTORCH, layout, 1);
+            final ModelBenchmark.Row onnx = result.row(InferenceEngine.ONNXRUNTIME.configName(), layout, 1);
+            final ModelBenchmark.Row torch = result.row(InferenceEngine.PYTORCH.configName(), layout, 1);
             if (onnx != null && torch != null) {
                 ratios.put("onnxruntime / pytorch, batch 1 (" + layout.label() + ")",
                         onnx.recordsPerSecond() / torch.recordsPerSecond());
@@ -185,8 +188,8 @@ public final class BenchSuites {
         // Baseline b: the same dimensions with no sharing; and what each engine holds in memory for either.
         final Path none = work.resolve("plan-none");
         Checkpoint.random(m.config().withPlan(SharingPlan.NONE), DefaultModel.SEED).save(none);
-        final ModelBenchmark.Result b = ModelBenchmark.run(none, List.of(InferenceEngine.DEFAULT), List.of(serving),
-                List.of(8), plan.length(), plan.repetitions());
+        final ModelBenchmark.Result b = ModelBenchmark.run(List.of(ModelBenchmark.Variant.of(none,
+                InferenceEngine.DEFAULT)), List.of(serving), List.of(8), plan.length(), plan.repetitions());
         final ModelBenchmark.Row b8 = b.rows().get(0);
         final Map<String, Object> baseline = new LinkedHashMap<>();
         baseline.put("unique_parameters", ParameterStats.of(Checkpoint.load(none)).uniqueParameters());
@@ -198,9 +201,56 @@ public final class BenchSuites {
                 + " records/s (%.0f %% of its run's ONNX Runtime ceiling)%n",
                 ParameterStats.of(Checkpoint.load(none)).totalBytes() / 1e6, serving.label(), b8.engine(),
                 b8.recordsPerSecond(), 100 * b8.ofOnnxCeiling());
+        section.put("int8", int8(serving));
         section.put("resident_memory", residentMemory(none));
         json.put("model_suite", section);
         return result;
+    }
+
+    /**
+     * The model quantized to int8 ({@code model quantize}) against its fp32 self on ONNX Runtime,
+     * timed in alternation: where int8 matrix products pay depends on the CPU (VNNI and AMX
+     * instructions multiply int8 at 4x the fp32 rate; plain AVX2 does not).
+     */
+    private Map<String, Object> int8(final ModelBenchmark.Layout serving) throws Exception {
+        final Path int8 = work.resolve("int8");
+        Quantize.int8(Checkpoint.load(modelDir)).save(int8);
+        final String fp32Label = "fp32";
+        final String int8Label = "int8";
+        final ModelBenchmark.Result r = ModelBenchmark.run(List.of(
+                new ModelBenchmark.Variant(fp32Label, modelDir, InferenceEngine.ONNXRUNTIME),
+                new ModelBenchmark.Variant(int8Label, int8, InferenceEngine.ONNXRUNTIME)), List.of(serving),
+                List.of(1, 8), plan.length(), plan.repetitions());
+        final String flags = cpuFlags();
+        out.printf(Locale.ROOT, "int8 against fp32 on onnxruntime, %s (CPU int8 instructions: %s):%n", serving.label(),
+                flags.isEmpty() ? "none of VNNI/AMX" : flags);
+        final Map<String, Object> section = new LinkedHashMap<>();
+        for (final int batch : List.of(1, 8)) {
+            final ModelBenchmark.Row a = r.row(fp32Label, serving, batch);
+            final ModelBenchmark.Row q = r.row(int8Label, serving, batch);
+            out.printf(Locale.ROOT, "  batch %d: fp32 %.1f records/s, int8 %.1f records/s (%.2fx)%n", batch,
+                    a.recordsPerSecond(), q.recordsPerSecond(), q.recordsPerSecond() / a.recordsPerSecond());
+            ratios.put("int8 / fp32 on onnxruntime, batch " + batch + " (" + serving.label() + ")",
+                    q.recordsPerSecond() / a.recordsPerSecond());
+        }
+        section.put("cpu_int8_flags", flags);
+        section.put("rows", r.rows());
+        return section;
+    }
+
+    private static String cpuFlags() {
+        try {
+            for (final String line : Files.readAllLines(Path.of("/proc/cpuinfo"))) {
+                if (line.startsWith("flags")) {
+                    return java.util.Arrays.stream(line.substring(line.indexOf(':') + 1).strip().split(" "))
+                            .filter(f -> f.contains("vnni") || f.startsWith("amx")).sorted()
+                            .collect(java.util.stream.Collectors.joining(" "));
+                }
+            }
+        } catch (IOException e) {
+            return "unknown";
+        }
+        return "unknown";
     }
 
     /**
@@ -441,8 +491,10 @@ public final class BenchSuites {
                 chart.addSeries("ONNX Runtime matmul ceiling as records/s, " + serving, x, y);
             }
             // One point per batch size (the median run where the default was repeated).
+            final String otherEngine = " on ";
             final List<PipelineBenchmark.Run> sweep = runs.stream().filter(r -> r.settings().streamThreads() == 2
-                    && !r.settings().copyPerTask() && r.paceRecordsPerSecond() == 0)
+                    && !r.settings().copyPerTask() && r.paceRecordsPerSecond() == 0
+                    && !r.settings().name().contains(otherEngine))
                     .collect(java.util.stream.Collectors.groupingBy(r -> r.settings().batchSize(),
                             java.util.TreeMap::new, java.util.stream.Collectors.toList()))
                     .values().stream().map(same -> medianBy(same, PipelineBenchmark.Run::recordsPerSecond)).toList();

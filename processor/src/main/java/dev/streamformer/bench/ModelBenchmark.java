@@ -53,9 +53,28 @@ public final class ModelBenchmark {
     }
 
     /**
-     * One engine at one batch size.
+     * One way of running a model: a model directory on an engine.
      *
+     * @param label the name in the table (the engine's name unless several variants share an engine)
+     * @param dir the model directory
      * @param engine the engine
+     */
+    public record Variant(String label, Path dir, InferenceEngine engine) {
+
+        /**
+         * @param dir the model directory
+         * @param engine the engine
+         * @return the variant, labelled by the engine
+         */
+        public static Variant of(final Path dir, final InferenceEngine engine) {
+            return new Variant(engine.configName(), dir, engine);
+        }
+    }
+
+    /**
+     * One variant at one batch size.
+     *
+     * @param engine the variant's label
      * @param layout callers x intra-op threads
      * @param batch sequences per forward pass
      * @param length tokens per sequence
@@ -83,13 +102,13 @@ public final class ModelBenchmark {
             List<Row> rows) {
 
         /**
-         * @param engine the engine
+         * @param label the variant's label
          * @param layout the layout
          * @param batch the batch size
          * @return that row, or null
          */
-        public Row row(final InferenceEngine engine, final Layout layout, final int batch) {
-            return rows.stream().filter(r -> r.engine().equals(engine.configName()) && r.layout().equals(layout.label())
+        public Row row(final String label, final Layout layout, final int batch) {
+            return rows.stream().filter(r -> r.engine().equals(label) && r.layout().equals(layout.label())
                     && r.batch() == batch).findFirst().orElse(null);
         }
 
@@ -170,8 +189,7 @@ public final class ModelBenchmark {
     /**
      * Runs the suite.
      *
-     * @param modelDir the model directory
-     * @param engines the engines to compare (an engine that cannot load the directory is left out)
+     * @param variants the model directories and engines to compare (one that cannot load is left out)
      * @param layouts the ways of spending the cores
      * @param batches batch sizes
      * @param length tokens per sequence
@@ -179,22 +197,22 @@ public final class ModelBenchmark {
      * @return the results
      * @throws IOException when the model cannot be read
      */
-    public static Result run(final Path modelDir, final List<InferenceEngine> engines, final List<Layout> layouts,
+    public static Result run(final List<Variant> variants, final List<Layout> layouts,
             final List<Integer> batches, final int length, final int repetitions) throws IOException {
         final List<Row> rows = new ArrayList<>();
         final Map<String, List<Double>> ceilings = new LinkedHashMap<>();
         double flopsPerRecord = 0;
         for (final Layout layout : layouts) {
-            final Map<InferenceEngine, InferenceModel> models = new LinkedHashMap<>();
+            final Map<String, InferenceModel> models = new LinkedHashMap<>();
             final ExecutorService callers = Executors.newFixedThreadPool(layout.callers());
             try (MatMulProbe onnxMatmul = new MatMulProbe(CEILING_SIZE, layout.intraOpThreads());
                     NDManager torch = Engine.getEngine(SharedEncoder.ENGINE).newBaseManager()) {
-                for (final InferenceEngine engine : engines) {
+                for (final Variant v : variants) {
                     try {
-                        models.put(engine, InferenceModel.load(modelDir,
-                                EngineSettings.of(engine, layout.intraOpThreads())));
+                        models.put(v.label(), InferenceModel.load(v.dir(),
+                                EngineSettings.of(v.engine(), layout.intraOpThreads())));
                     } catch (IllegalArgumentException e) {
-                        System.err.println("bench: " + engine + " left out: " + e.getMessage());
+                        System.err.println("bench: " + v.label() + " left out: " + e.getMessage());
                     }
                 }
                 final ModelConfig config = models.values().iterator().next().config();
@@ -231,11 +249,11 @@ public final class ModelBenchmark {
                     ceilings.computeIfAbsent(InferenceEngine.ONNXRUNTIME + " " + layout.label(), k -> new ArrayList<>())
                             .add(onnxCeiling);
                     int k = 2;
-                    for (final InferenceEngine engine : models.keySet()) {
+                    for (final String label : models.keySet()) {
                         final Stopwatch.Timing timing = t[k++];
                         final double records = (double) batch * layout.callers();
                         final double gflops = flopsPerRecord * records / timing.median() / 1e9;
-                        rows.add(new Row(engine.configName(), layout.label(), batch, length, records / timing.median(),
+                        rows.add(new Row(label, layout.label(), batch, length, records / timing.median(),
                                 gflops, gflops / onnxCeiling, gflops / torchCeiling, timing.min(), timing.max()));
                     }
                 }

@@ -66,15 +66,26 @@ final class ModelTradeoffCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "42", description = "Seed of every row (default: ${DEFAULT-VALUE}).")
     private long seed;
 
+    @Option(names = "--remeasure",
+            description = "Only measure the records/s and RSS columns again (a few minutes): every row's architecture"
+                    + " with seeded random weights runs as fast as the trained one; accuracy and sizes are kept from"
+                    + " <out>/tradeoff.json. Needs no corpus.")
+    private boolean remeasure;
+
     @Override
     public Integer call() throws Exception {
+        if (remeasure) {
+            TradeoffTable.remeasure(out, java.nio.file.Files.createTempDirectory("streamformer-tradeoff-"), System.out);
+            System.out.printf("wrote %s%n", out.resolve("TRADEOFF.md"));
+            return 0;
+        }
         final long start = System.nanoTime();
         final TradeoffTable.Setup setup = new TradeoffTable.Setup(embedding, hidden, layers, heads, intermediate, vocab,
                 maxLength, new ModelTrainer.Settings(epochs, batchSize, lr, 0.1, 0.01, seed, 2, 0, 1), finetuneEpochs);
         final List<TradeoffTable.Row> rows = TradeoffTable.build(data, work, setup, System.out);
         final String command = "java -jar processor/target/streamformer.jar model tradeoff --data " + data + " --epochs "
                 + epochs + " --finetune-epochs " + finetuneEpochs + " --lr " + lr;
-        TradeoffTable.write(rows, setup, (System.nanoTime() - start) / 1e9, command, out);
+        TradeoffTable.write(rows, setup, (System.nanoTime() - start) / 1e9, command, out, null);
         System.out.printf("wrote %s%n", out.resolve("TRADEOFF.md"));
         return 0;
     }

@@ -92,7 +92,7 @@ public final class StreamformerConfig extends AbstractConfig {
                     "Forward passes that may run at once in this JVM, over all stream threads; 0 = cores /"
                             + " streamformer.intra.op.threads. Stream threads beyond it still poll, decode and produce"
                             + " while they wait, but activation memory stays that of this many passes.")
-            .define(BATCH_SIZE, Type.INT, 16, Range.between(1, 1024), Importance.HIGH,
+            .define(BATCH_SIZE, Type.INT, 8, Range.between(1, 1024), Importance.HIGH,
                     "Requests per forward pass. Above 1, a task buffers valid requests in a changelogged state store"
                             + " until the batch is full or the oldest has waited " + "streamformer.batch.max.wait.ms"
                             + "; 1 runs every request as it arrives, with no store.")

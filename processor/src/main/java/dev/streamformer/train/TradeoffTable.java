@@ -64,12 +64,26 @@ public final class TradeoffTable {
      * @param uniqueParameters stored parameters
      * @param fileBytes size of model.safetensors
      * @param metrics accuracy and F1 per split
-     * @param recordsPerSecond batch 8 x tokens, 2 intra-op threads
+     * @param recordsPerSecond batch 8 x tokens on the serving engine, one caller per core
      * @param residentBytes resident memory of a JVM serving it
      */
     public record Row(String name, long uniqueParameters, long fileBytes, Map<String, Evaluation> metrics,
             double recordsPerSecond, long residentBytes) {
     }
+
+    /** Row names. */
+    static final String NOT_SHARED = "not shared";
+    static final String ALL_SHARED = "all shared (scratch)";
+    static final String CONVERTED = "all shared (from not-shared + fine-tune)";
+    static final String ATTENTION_ONLY = "attention only";
+    static final String FFN_ONLY = "feed-forward only";
+    static final String GROUPS_SEQUENCE = "3 groups, sequence";
+    static final String GROUPS_CYCLE = "3 groups, cycle";
+    static final String ONE_KV_HEAD = "all shared, 1 key/value head";
+    static final String PRUNED = "all shared + pruned";
+    static final String INT8 = "all shared + int8";
+    /** The part of TRADEOFF.md written by hand, which regenerating keeps. */
+    private static final String HAND_WRITTEN = "## Reading this run";
 
     private static final List<String> SPLITS = List.of("random", "later");
     /** How the records/s column is measured: the processor's default, a caller per core on one intra-op thread. */
@@ -103,24 +117,24 @@ public final class TradeoffTable {
             final Datasets.Tokenized data = Datasets.load(dataDir, split, tokenizer, setup.maxLength());
             final Map<String, Path> built = new LinkedHashMap<>();
             final ModelConfig base = config(setup);
-            final Checkpoint none = train(log, split, "not shared", base.withPlan(SharingPlan.NONE), data, setup, dir,
+            final Checkpoint none = train(log, split, NOT_SHARED, base.withPlan(SharingPlan.NONE), data, setup, dir,
                     tokenizer, built);
-            final Checkpoint all = train(log, split, "all shared (scratch)", base.withPlan(SharingPlan.ALL), data, setup,
+            final Checkpoint all = train(log, split, ALL_SHARED, base.withPlan(SharingPlan.ALL), data, setup,
                     dir, tokenizer, built);
-            finetune(log, split, "all shared (from not-shared + fine-tune)", Share.convert(none, SharingPlan.ALL,
+            finetune(log, split, CONVERTED, Share.convert(none, SharingPlan.ALL,
                     base.numKeyValueHeads()), data, setup, dir, tokenizer, built, none);
-            train(log, split, "attention only", base.withPlan(SharingPlan.ATTENTION_ONLY), data, setup, dir, tokenizer,
+            train(log, split, ATTENTION_ONLY, base.withPlan(SharingPlan.ATTENTION_ONLY), data, setup, dir, tokenizer,
                     built);
-            train(log, split, "feed-forward only", base.withPlan(SharingPlan.FFN_ONLY), data, setup, dir, tokenizer, built);
-            train(log, split, "3 groups, sequence", base.withPlan(SharingPlan.both(SharingStrategy.SEQUENCE, 3)), data,
+            train(log, split, FFN_ONLY, base.withPlan(SharingPlan.FFN_ONLY), data, setup, dir, tokenizer, built);
+            train(log, split, GROUPS_SEQUENCE, base.withPlan(SharingPlan.both(SharingStrategy.SEQUENCE, 3)), data,
                     setup, dir, tokenizer, built);
-            train(log, split, "3 groups, cycle", base.withPlan(SharingPlan.both(SharingStrategy.CYCLE, 3)), data, setup,
+            train(log, split, GROUPS_CYCLE, base.withPlan(SharingPlan.both(SharingStrategy.CYCLE, 3)), data, setup,
                     dir, tokenizer, built);
-            train(log, split, "all shared, 1 key/value head", base.withPlan(SharingPlan.ALL).withKeyValueHeads(1), data,
+            train(log, split, ONE_KV_HEAD, base.withPlan(SharingPlan.ALL).withKeyValueHeads(1), data,
                     setup, dir, tokenizer, built);
-            finetune(log, split, "all shared + pruned", Prune.prune(all, setup.heads() / 2, setup.intermediate() / 2),
+            finetune(log, split, PRUNED, Prune.prune(all, setup.heads() / 2, setup.intermediate() / 2),
                     data, setup, dir, tokenizer, built, null);
-            save(Quantize.int8(all), "all shared + int8", dir, tokenizer, built);
+            save(Quantize.int8(all), INT8, dir, tokenizer, built);
             for (final Map.Entry<String, Path> e : built.entrySet()) {
                 try (InferenceModel m = InferenceModel.load(e.getValue())) {
                     final Evaluation eval = Evaluation.of(m, data.test(), 32);
@@ -134,14 +148,67 @@ public final class TradeoffTable {
         final List<Row> rows = new ArrayList<>();
         for (final Map.Entry<String, Path> e : models.get(SPLITS.get(0)).entrySet()) {
             final Checkpoint c = Checkpoint.load(e.getValue());
-            final double speed = ModelBenchmark.run(e.getValue(), List.of(InferenceEngine.DEFAULT),
-                    List.of(SERVING), List.of(8), setup.maxLength(), 5).rows().get(0).recordsPerSecond();
+            final double speed = ModelBenchmark.run(List.of(ModelBenchmark.Variant.of(e.getValue(),
+                    InferenceEngine.DEFAULT)), List.of(SERVING), List.of(8), setup.maxLength(), 5).rows().get(0)
+                    .recordsPerSecond();
             rows.add(new Row(e.getKey(), ParameterStats.of(c).uniqueParameters(),
                     Files.size(e.getValue().resolve(Checkpoint.WEIGHTS_FILE)), metrics.get(e.getKey()), speed,
                     MemoryProbe.measure(e.getValue(), InferenceEngine.DEFAULT, true)[1]));
             log.printf(Locale.ROOT, "measured %s: %.1f records/s%n", e.getKey(), speed);
         }
         return rows;
+    }
+
+    /**
+     * Measures the records/s and resident-memory columns again without training: every row's
+     * architecture (and dtype) gets seeded random weights, which run exactly as fast as trained
+     * ones; accuracy, sizes and the rest of the table are kept from {@code tradeoff.json}.
+     *
+     * @param outDir where TRADEOFF.md and tradeoff.json are
+     * @param work scratch space for the models
+     * @param log progress
+     * @throws Exception when a step fails
+     */
+    public static void remeasure(final Path outDir, final Path work, final PrintStream log) throws Exception {
+        final Stored stored = new GsonBuilder().create().fromJson(
+                Files.readString(outDir.resolve("tradeoff.json")), Stored.class);
+        final List<Row> rows = new ArrayList<>();
+        for (final Row r : stored.rows()) {
+            final Path dir = work.resolve(r.name().replaceAll("[^a-zA-Z0-9]+", "-"));
+            architecture(r.name(), stored.setup()).save(dir);
+            final double speed = ModelBenchmark.run(List.of(ModelBenchmark.Variant.of(dir, InferenceEngine.DEFAULT)),
+                    List.of(SERVING), List.of(8), stored.setup().maxLength(), 5).rows().get(0).recordsPerSecond();
+            final long rss = MemoryProbe.measure(dir, InferenceEngine.DEFAULT, true)[2];
+            log.printf(Locale.ROOT, "measured %s: %.1f records/s, RSS %.0f MB%n", r.name(), speed, rss / 1e6);
+            rows.add(new Row(r.name(), r.uniqueParameters(), r.fileBytes(), r.metrics(), speed, rss));
+        }
+        write(rows, stored.setup(), stored.seconds(), stored.command(), outDir, String.format(Locale.ROOT,
+                "records/s and RSS re-measured on %s by `java -jar processor/target/streamformer.jar model tradeoff"
+                        + " --remeasure` (same architectures and dtypes, seeded random weights; accuracy from the"
+                        + " training run).", java.time.LocalDate.now()));
+    }
+
+    /** What tradeoff.json holds. */
+    private record Stored(Setup setup, double seconds, String command, List<Row> rows) {
+    }
+
+    /** A row's architecture and dtype with seeded random weights. */
+    static Checkpoint architecture(final String row, final Setup setup) {
+        final ModelConfig base = config(setup);
+        final long seed = setup.training().seed();
+        return switch (row) {
+            case NOT_SHARED -> Checkpoint.random(base.withPlan(SharingPlan.NONE), seed);
+            case ALL_SHARED, CONVERTED -> Checkpoint.random(base.withPlan(SharingPlan.ALL), seed);
+            case ATTENTION_ONLY -> Checkpoint.random(base.withPlan(SharingPlan.ATTENTION_ONLY), seed);
+            case FFN_ONLY -> Checkpoint.random(base.withPlan(SharingPlan.FFN_ONLY), seed);
+            case GROUPS_SEQUENCE -> Checkpoint.random(base.withPlan(SharingPlan.both(SharingStrategy.SEQUENCE, 3)), seed);
+            case GROUPS_CYCLE -> Checkpoint.random(base.withPlan(SharingPlan.both(SharingStrategy.CYCLE, 3)), seed);
+            case ONE_KV_HEAD -> Checkpoint.random(base.withPlan(SharingPlan.ALL).withKeyValueHeads(1), seed);
+            case PRUNED -> Prune.prune(Checkpoint.random(base.withPlan(SharingPlan.ALL), seed), setup.heads() / 2,
+                    setup.intermediate() / 2);
+            case INT8 -> Quantize.int8(Checkpoint.random(base.withPlan(SharingPlan.ALL), seed));
+            default -> throw new IllegalArgumentException("Unknown trade-off row '" + row + "'");
+        };
     }
 
     private static ModelConfig config(final Setup s) {
@@ -195,10 +262,11 @@ public final class TradeoffTable {
      * @param seconds how long building took
      * @param command the command that regenerates the table
      * @param outDir the directory
+     * @param note a line printed under the table, or null
      * @throws IOException when writing fails
      */
     public static void write(final List<Row> rows, final Setup setup, final double seconds, final String command,
-            final Path outDir) throws IOException {
+            final Path outDir, final String note) throws IOException {
         Files.createDirectories(outDir);
         final StringBuilder md = new StringBuilder("# Sharing and compression trade-offs\n\n");
         md.append(String.format(Locale.ROOT, "Every row: E=%d, H=%d, L=%d, A=%d, F=%d, vocabulary %d learned on the"
@@ -218,8 +286,19 @@ public final class TradeoffTable {
                     r.name(), r.uniqueParameters(), r.fileBytes() / 1e6, a.accuracy(), a.f1(), b.accuracy(), b.f1(),
                     r.recordsPerSecond(), r.residentBytes() / 1e6));
         }
+        if (note != null) {
+            md.append('\n').append(note).append('\n');
+        }
         md.append("\n![accuracy against size](tradeoff.png)\n");
-        Files.writeString(outDir.resolve("TRADEOFF.md"), md.toString());
+        final Path file = outDir.resolve("TRADEOFF.md");
+        if (Files.isRegularFile(file)) {
+            final String old = Files.readString(file);
+            final int kept = old.indexOf(HAND_WRITTEN);
+            if (kept >= 0) {
+                md.append('\n').append(old.substring(kept));
+            }
+        }
+        Files.writeString(file, md.toString());
         final Map<String, Object> json = new LinkedHashMap<>();
         json.put("setup", setup);
         json.put("seconds", seconds);

@@ -28,6 +28,7 @@ import org.apache.kafka.streams.StreamsConfig;
 
 import dev.streamformer.model.Activation;
 import dev.streamformer.model.Checkpoint;
+import dev.streamformer.model.InferenceEngine;
 import dev.streamformer.model.ModelConfig;
 import dev.streamformer.model.SharingPlan;
 import dev.streamformer.schemas.DeadLetter;
@@ -48,18 +49,24 @@ final class ExactlyOnceFlow {
 
     private final String bootstrap;
     private final Path tmp;
+    private final InferenceEngine engine;
 
     ExactlyOnceFlow(final String bootstrap, final Path tmp) {
+        this(bootstrap, tmp, InferenceEngine.DEFAULT);
+    }
+
+    ExactlyOnceFlow(final String bootstrap, final Path tmp, final InferenceEngine engine) {
         this.bootstrap = bootstrap;
         this.tmp = tmp;
+        this.engine = engine;
     }
 
     /** Runs the flow and asserts exactly one prediction and latency event per valid request. */
     void run() throws Exception {
-        final Path modelDir = tmp.resolve("model");
+        final Path modelDir = tmp.resolve("model-" + engine);
         Checkpoint.random(new ModelConfig(500, 16, 32, 3, 4, 4, 64, 64, 2, Activation.GELU_NEW, 1e-12, true,
                 SharingPlan.ALL, List.of("ham", "spam")), 5).save(modelDir);
-        final String prefix = "it-";
+        final String prefix = "it-" + engine + "-";
         try (Admin admin = Admin.create(Map.of("bootstrap.servers", bootstrap))) {
             admin.createTopics(List.of(new NewTopic(prefix + "requests", 4, (short) 1))).all().get();
         }
@@ -67,9 +74,10 @@ final class ExactlyOnceFlow {
 
         final Properties props = new Properties();
         props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-        props.put(StreamsConfig.APPLICATION_ID_CONFIG, "it-processor");
+        props.put(StreamsConfig.APPLICATION_ID_CONFIG, prefix + "processor");
+        props.put(StreamformerConfig.ENGINE, engine.configName());
         props.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, "4");
-        props.put(StreamsConfig.STATE_DIR_CONFIG, tmp.resolve("state").toString());
+        props.put(StreamsConfig.STATE_DIR_CONFIG, tmp.resolve("state-" + engine).toString());
         props.put("consumer.auto.offset.reset", "earliest");
         props.put(StreamformerConfig.MODEL_DIR, modelDir.toString());
         props.put(StreamformerConfig.TOPIC_REQUESTS, prefix + "requests");

@@ -29,8 +29,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.apache.kafka.streams.StreamsConfig;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 import dev.streamformer.kafka.EmbeddedKafka;
+import dev.streamformer.model.InferenceEngine;
 import dev.streamformer.schemas.LatencyEvent;
 import dev.streamformer.schemas.TokenizedInput;
 import dev.streamformer.schemas.serde.StreamformerSerdes;
@@ -56,10 +59,11 @@ class StreamformerIntegrationTest {
         }
     }
 
-    @Test
+    @ParameterizedTest(name = "on {0}")
+    @EnumSource(InferenceEngine.class)
     @Timeout(300)
-    void predictsEveryValidRequestOnceAndDeadLettersEveryBadOne() throws Exception {
-        new ExactlyOnceFlow(kafka.bootstrapServers(), tmp).run();
+    void predictsEveryValidRequestOnceAndDeadLettersEveryBadOne(final InferenceEngine engine) throws Exception {
+        new ExactlyOnceFlow(kafka.bootstrapServers(), tmp, engine).run();
     }
 
     @Test
