@@ -2,7 +2,6 @@ package dev.streamformer.model.onnx;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -35,7 +34,6 @@ final class GraphBuilder {
 
     private final GraphProto.Builder graph = GraphProto.newBuilder();
     private final Set<String> names = new HashSet<>();
-    private final List<String> nodeOps = new ArrayList<>();
     private boolean usesMicrosoft;
     private int counter;
 
@@ -148,7 +146,6 @@ final class GraphBuilder {
             n.addAttribute(a);
         }
         graph.addNode(n);
-        nodeOps.add(op);
         return output;
     }
 
@@ -158,11 +155,6 @@ final class GraphBuilder {
         final int last = graph.getNodeCount() - 1;
         graph.setNode(last, graph.getNode(last).toBuilder().setOutput(0, name));
         return name;
-    }
-
-    /** @return the operator of every node, in order */
-    List<String> nodeOps() {
-        return List.copyOf(nodeOps);
     }
 
     static AttributeProto attr(final String name, final long value) {
