@@ -14,6 +14,7 @@ import java.util.concurrent.Callable;
 
 import com.google.gson.Gson;
 
+import dev.streamformer.model.DefaultModel;
 import dev.streamformer.model.EncoderInput;
 import dev.streamformer.model.EngineSettings;
 import dev.streamformer.model.InferenceEngine;
@@ -32,7 +33,7 @@ import picocli.CommandLine.Option;
                 + " the others are still predicted and the exit code is 1."})
 final class ModelPredictCommand implements Callable<Integer> {
 
-    @Option(names = "--model", required = true, paramLabel = "<dir>", description = "Model directory.")
+    @Option(names = "--model", paramLabel = "<dir>", description = "Model directory (default: the shipped model).")
     private Path model;
 
     @Option(names = "--input", paramLabel = "<file>",
@@ -61,7 +62,8 @@ final class ModelPredictCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--batch-size must be at least 1");
         }
         int failures = 0;
-        try (InferenceModel m = InferenceModel.load(model, EngineSettings.of(engine, threads));
+        try (InferenceModel m = model == null ? DefaultModel.load(EngineSettings.of(engine, threads))
+                : InferenceModel.load(model, EngineSettings.of(engine, threads));
                 BufferedReader reader = input == null
                         ? new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8))
                         : Files.newBufferedReader(input, StandardCharsets.UTF_8)) {
@@ -76,10 +78,10 @@ final class ModelPredictCommand implements Callable<Integer> {
                     continue;
                 }
                 try {
-                    batch.add(EncoderInput.of(parseIds(text)));
+                    batch.add(EncoderInput.of(TokenIdLine.parse(text, "line " + number)));
                     lineNumbers.add(number);
-                } catch (NumberFormatException e) {
-                    System.err.printf("line %d: not a comma-separated list of integers: %s%n", number, e.getMessage());
+                } catch (IllegalArgumentException e) {
+                    System.err.println(e.getMessage());
                     failures++;
                 }
                 if (batch.size() == batchSize) {
@@ -133,14 +135,5 @@ final class ModelPredictCommand implements Callable<Integer> {
             json.put("probabilities", probabilities);
         }
         return json;
-    }
-
-    private static int[] parseIds(final String text) {
-        final String[] parts = text.split(",");
-        final int[] ids = new int[parts.length];
-        for (int i = 0; i < parts.length; i++) {
-            ids[i] = Integer.parseInt(parts[i].strip());
-        }
-        return ids;
     }
 }

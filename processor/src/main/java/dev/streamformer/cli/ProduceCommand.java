@@ -73,18 +73,18 @@ final class ProduceCommand implements Callable<Integer> {
         final String topic = TopicKind.REQUESTS.topic(all);
         final String prefix = idPrefix != null ? idPrefix : "req-" + System.currentTimeMillis() + "-";
         final List<TokenizedInput> requests = new ArrayList<>();
-        final List<String> texts = texts();
+        final List<Text> texts = texts();
+        // Every input is read and checked before anything is sent: a bad line sends nothing.
         if (tokenIds) {
-            for (final String line : texts) {
-                final int[] ids = Arrays.stream(line.split(",")).map(String::strip).mapToInt(Integer::parseInt).toArray();
-                requests.add(request(prefix + requests.size(), ids, Map.of()));
+            for (final Text t : texts) {
+                requests.add(request(prefix + requests.size(), TokenIdLine.parse(t.text(), t.where()), Map.of()));
             }
         } else {
             final Path dir = model != null ? model : DefaultModel.directory();
             final int max = Math.min(maxLength, ModelConfig.read(dir).maxPositions());
             try (TextTokenizer tokenizer = TextTokenizer.load(dir, max)) {
-                for (final String text : texts) {
-                    requests.add(request(prefix + requests.size(), tokenizer.encode(text), Map.of()));
+                for (final Text t : texts) {
+                    requests.add(request(prefix + requests.size(), tokenizer.encode(t.text()), Map.of()));
                 }
             }
         }
@@ -93,29 +93,40 @@ final class ProduceCommand implements Callable<Integer> {
         return 0;
     }
 
-    private List<String> texts() throws Exception {
+    /** One input and where it came from, for messages. */
+    private record Text(String where, String text) {
+    }
+
+    private List<Text> texts() throws Exception {
+        final List<Text> out = new ArrayList<>();
         if (sample > 0) {
             final List<DemoSample.Item> items = DemoSample.bundled();
-            final List<String> out = new ArrayList<>();
             for (int i = 0; i < sample; i++) {
-                out.add(items.get(i % items.size()).text());
+                out.add(new Text("sample " + i, items.get(i % items.size()).text()));
             }
             return out;
         }
-        final List<String> out = new ArrayList<>();
         if (files.isEmpty()) {
             try (BufferedReader r = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8))) {
-                r.lines().filter(l -> !l.isBlank()).forEach(out::add);
+                addLines(out, "stdin", r.lines().toList());
             }
         }
         for (final Path file : files) {
             if (filePerMessage) {
-                out.add(Files.readString(file, StandardCharsets.ISO_8859_1));
+                out.add(new Text(file.toString(), Files.readString(file, StandardCharsets.ISO_8859_1)));
             } else {
-                Files.readAllLines(file, StandardCharsets.UTF_8).stream().filter(l -> !l.isBlank()).forEach(out::add);
+                addLines(out, file.toString(), Files.readAllLines(file, StandardCharsets.UTF_8));
             }
         }
         return out;
+    }
+
+    private static void addLines(final List<Text> out, final String source, final List<String> lines) {
+        for (int i = 0; i < lines.size(); i++) {
+            if (!lines.get(i).isBlank()) {
+                out.add(new Text(source + " line " + (i + 1), lines.get(i)));
+            }
+        }
     }
 
     static TokenizedInput request(final String id, final int[] ids, final Map<String, String> metadata) {

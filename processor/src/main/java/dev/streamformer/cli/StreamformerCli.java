@@ -14,6 +14,7 @@ import picocli.CommandLine.Command;
             DemoCommand.class,
             RunCommand.class,
             ProduceCommand.class,
+            ClassifyCommand.class,
             ModelCommand.class,
             BenchCommand.class,
             ConsumeCommand.class,

@@ -1,6 +1,7 @@
 package dev.streamformer.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
 
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
@@ -9,19 +10,26 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 
 import dev.streamformer.model.Activation;
+import dev.streamformer.model.DefaultModel;
+import dev.streamformer.model.EncoderInput;
+import dev.streamformer.model.InferenceModel;
 import dev.streamformer.model.ModelConfig;
 import dev.streamformer.model.SharingPlan;
 import dev.streamformer.model.SharingStrategy;
+import dev.streamformer.text.DemoSample;
+import dev.streamformer.text.TextTokenizer;
 
-/** The model commands as a user runs them: init, stats (table and JSON), predict. */
+/** The model commands as a user runs them: init, stats (table and JSON), predict, classify; produce's input check. */
 class ModelCommandsTest {
 
     @TempDir
@@ -97,5 +105,48 @@ class ModelCommandsTest {
     @Test
     void unknownOptionsExitWithTwo() {
         assertThat(run("", "model", "stats", "--frobnicate").exitCode()).isEqualTo(2);
+    }
+
+    @Test
+    void classifyPrintsTheShippedModelsLabelAndProbabilitiesForText() throws Exception {
+        final List<DemoSample.Item> sample = DemoSample.bundled().subList(0, 2);
+        final Run r = run("", "classify", "--json", sample.get(0).text(), sample.get(1).text());
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        final String[] lines = r.out().strip().split("\n");
+        assertThat(lines).hasSize(2);
+        try (InferenceModel model = DefaultModel.load();
+                TextTokenizer tokenizer = TextTokenizer.load(DefaultModel.directory(), 128)) {
+            for (int i = 0; i < 2; i++) {
+                final JsonObject line = JsonParser.parseString(lines[i]).getAsJsonObject();
+                assertThat(line.get("label").getAsString()).isEqualTo(sample.get(i).label());
+                final float[] expected = model.predict(List.of(EncoderInput.of(tokenizer.encode(sample.get(i).text()))))
+                        .get(0).probabilities();
+                final JsonObject p = line.getAsJsonObject("probabilities");
+                assertThat(p.get("ham").getAsFloat()).isCloseTo(expected[0], within(1e-5f));
+                assertThat(p.get("spam").getAsFloat()).isCloseTo(expected[1], within(1e-5f));
+            }
+        }
+        final Run table = run("Free money, click now!!!\n", "classify");
+        assertThat(table.exitCode()).as(table.err()).isZero();
+        assertThat(table.out()).contains("p(ham)").contains("p(spam)").contains("Free money");
+    }
+
+    @Test
+    void predictDefaultsToTheShippedModelAndNamesTheLineAndTokenOfABadLine() {
+        final Run r = run("2,100,3\n\n2,abc,3\n", "model", "predict");
+        assertThat(r.exitCode()).isEqualTo(1);
+        assertThat(r.err()).contains("line 3: 'abc' (item 2 of 3) is not a token id");
+        final JsonObject first = JsonParser.parseString(r.out().strip()).getAsJsonObject();
+        assertThat(first.get("line").getAsInt()).isEqualTo(1);
+        assertThat(first.has("label")).isTrue();
+    }
+
+    @Test
+    @Timeout(30)
+    void produceChecksEveryLineBeforeItConnects() {
+        // Nothing listens on port 1: reaching the broker would take a minute; the bad line stops it first.
+        final Run r = run("2,5,3\n2,x,3\n", "produce", "-b", "localhost:1", "--token-ids");
+        assertThat(r.exitCode()).isEqualTo(1);
+        assertThat(r.err()).contains("stdin line 2: 'x' (item 2 of 3) is not a token id");
     }
 }

@@ -1,0 +1,122 @@
+package dev.streamformer.cli;
+
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+import com.google.gson.Gson;
+
+import dev.streamformer.model.DefaultModel;
+import dev.streamformer.model.EncoderInput;
+import dev.streamformer.model.EngineSettings;
+import dev.streamformer.model.InferenceEngine;
+import dev.streamformer.model.InferenceModel;
+import dev.streamformer.model.ModelOutput;
+import dev.streamformer.text.TextTokenizer;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** {@code streamformer classify}: text in, prediction out, no Kafka. */
+@Command(name = "classify",
+        mixinStandardHelpOptions = true,
+        description = {"Classify text with a model, locally: no Kafka. The model's own tokenizer turns the text into"
+                + " token ids (truncated to --max-length), and the label and the probability of every label are"
+                + " printed, one line per text.",
+            "Texts: each argument is one text; with --file each file is one text; with neither, each non-blank line"
+                + " of standard input is one text."})
+final class ClassifyCommand implements Callable<Integer> {
+
+    @Parameters(arity = "0..*", paramLabel = "<text>", description = "Texts to classify, one per argument.")
+    private List<String> texts = new ArrayList<>();
+
+    @Option(names = "--file", paramLabel = "<file>", description = "Files to classify, each file one text.")
+    private List<Path> files = new ArrayList<>();
+
+    @Option(names = "--model", paramLabel = "<dir>", description = "Model directory (default: the shipped model).")
+    private Path model;
+
+    @Option(names = "--engine", defaultValue = "onnxruntime", converter = EngineOption.class,
+            description = "Engine of the forward pass: onnxruntime or pytorch (default: ${DEFAULT-VALUE}).")
+    private InferenceEngine engine;
+
+    @Option(names = "--max-length", defaultValue = "128",
+            description = "Tokens per text, [CLS] and [SEP] included; longer texts are truncated (default:"
+                    + " ${DEFAULT-VALUE}, what the shipped model was trained on).")
+    private int maxLength;
+
+    @Option(names = "--json", description = "Print JSON lines instead of a table.")
+    private boolean json;
+
+    @Override
+    public Integer call() throws Exception {
+        final List<String> inputs = new ArrayList<>(texts);
+        for (final Path f : files) {
+            inputs.add(Files.readString(f, StandardCharsets.UTF_8));
+        }
+        if (texts.isEmpty() && files.isEmpty()) {
+            final BufferedReader stdin = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+            stdin.lines().filter(l -> !l.isBlank()).forEach(inputs::add);
+        }
+        if (inputs.isEmpty()) {
+            throw new IllegalArgumentException("No text to classify: give it as an argument, with --file, or on"
+                    + " standard input");
+        }
+        final Path dir = model != null ? model : DefaultModel.directory();
+        try (InferenceModel m = InferenceModel.load(dir, model != null ? dir.toAbsolutePath().normalize()
+                .getFileName().toString() : DefaultModel.NAME, EngineSettings.of(engine, 0));
+                TextTokenizer tokenizer = TextTokenizer.load(dir, Math.min(maxLength, m.config().maxPositions()))) {
+            final List<EncoderInput> encoded = new ArrayList<>();
+            for (final String text : inputs) {
+                encoded.add(EncoderInput.of(tokenizer.encode(text)));
+            }
+            final List<ModelOutput> outputs = new ArrayList<>();
+            for (final EncoderInput in : encoded) {
+                // One at a time: texts differ in length, and a padded batch is slower than its parts.
+                outputs.addAll(m.predict(List.of(in)));
+            }
+            final List<String> labels = m.config().labels();
+            final Gson gson = new Gson();
+            if (!json) {
+                System.out.printf(Locale.ROOT, "%-8s %s  %s%n", "label", String.join("  ", labels.stream()
+                        .map(l -> String.format(Locale.ROOT, "p(%s)", l)).toList()), "text");
+            }
+            for (int i = 0; i < inputs.size(); i++) {
+                final ModelOutput o = outputs.get(i);
+                if (json) {
+                    final Map<String, Object> line = new LinkedHashMap<>();
+                    line.put("text", inputs.get(i));
+                    line.put("label", labels.get(o.argmax()));
+                    final Map<String, Float> p = new LinkedHashMap<>();
+                    for (int k = 0; k < labels.size(); k++) {
+                        p.put(labels.get(k), o.probabilities()[k]);
+                    }
+                    line.put("probabilities", p);
+                    line.put("num_tokens", encoded.get(i).length());
+                    System.out.println(gson.toJson(line));
+                } else {
+                    final StringBuilder row = new StringBuilder(String.format(Locale.ROOT, "%-8s", labels.get(o.argmax())));
+                    for (int k = 0; k < labels.size(); k++) {
+                        row.append(String.format(Locale.ROOT, " %" + (labels.get(k).length() + 3) + ".4f",
+                                o.probabilities()[k]));
+                    }
+                    System.out.println(row + "  " + excerpt(inputs.get(i)));
+                }
+            }
+        }
+        return 0;
+    }
+
+    private static String excerpt(final String text) {
+        final String flat = text.replaceAll("\\s+", " ").strip();
+        return flat.length() <= 60 ? flat : flat.substring(0, 57) + "...";
+    }
+}
