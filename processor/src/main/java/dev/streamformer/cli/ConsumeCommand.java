@@ -49,7 +49,7 @@ final class ConsumeCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         final TopicKind kind = TopicKind.parse(topic);
-        final Properties all = kafka.properties();
+        final Properties all = kafka.connect();
         final String name = kind.topic(all);
         final Properties p = KafkaOptions.reader(all, "streamformer-consume-", !latest);
         if (group != null) {

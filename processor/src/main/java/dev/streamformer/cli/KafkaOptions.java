@@ -9,6 +9,7 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.UUID;
 
+import dev.streamformer.kafka.BrokerCheck;
 import dev.streamformer.kafka.CommittedReads;
 import dev.streamformer.stream.StreamformerApp;
 import picocli.CommandLine.Option;
@@ -43,6 +44,20 @@ final class KafkaOptions {
      */
     static Properties reader(final Properties all, final String groupPrefix, final boolean fromBeginning) {
         return CommittedReads.properties(StreamformerApp.kafkaOnly(all), groupPrefix + UUID.randomUUID(), fromBeginning);
+    }
+
+    /**
+     * The merged properties, after a broker answered at their address (within
+     * {@code streamformer.connect.timeout.ms}, default 15 s).
+     *
+     * @return the merged properties
+     * @throws IOException when the file cannot be read
+     * @throws IllegalStateException when no broker answers, naming the address and the fix
+     */
+    Properties connect() throws IOException {
+        final Properties p = properties();
+        BrokerCheck.await(p, BrokerCheck.timeout(p));
+        return p;
     }
 
     /**

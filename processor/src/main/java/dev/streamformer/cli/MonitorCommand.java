@@ -57,7 +57,7 @@ final class MonitorCommand implements Callable<Integer> {
         if (window < 1 || interval < 1) {
             throw new IllegalArgumentException("--window and --interval must be at least 1 second");
         }
-        final Properties all = kafka.properties();
+        final Properties all = kafka.connect();
         final String topic = TopicKind.LATENCY.topic(all);
         final Properties p = KafkaOptions.reader(all, "streamformer-monitor-", fromBeginning);
         final SingleObjectSerde<LatencyEvent> serde = StreamformerSerdes.latencyEvent();

@@ -13,6 +13,7 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.Callable;
 
+import dev.streamformer.kafka.BrokerCheck;
 import dev.streamformer.model.DefaultModel;
 import dev.streamformer.model.ModelConfig;
 import dev.streamformer.schemas.TokenizedInput;
@@ -88,6 +89,7 @@ final class ProduceCommand implements Callable<Integer> {
                 }
             }
         }
+        BrokerCheck.await(all, BrokerCheck.timeout(all));
         final long acknowledged = RequestProducer.produce(StreamformerApp.kafkaOnly(all), topic, requests.iterator(), rate);
         System.out.printf("produced %d requests to %s%n", acknowledged, topic);
         return 0;

@@ -199,6 +199,12 @@ public record Checkpoint(ModelConfig config, Map<String, Tensor> tensors) {
         }
         final StringBuilder b = new StringBuilder("the weights do not fit the config (" + config.plan().describe()
                 + ", " + config.numKeyValueHeads() + " key/value heads).");
+        if (!missing.isEmpty() && !unexpected.isEmpty() && (missing.size() + unexpected.size()) * 2 > expected.size()) {
+            // Most tensors named differently: the sharing plan, not the weights, is the likely mistake.
+            b.append(" The tensors follow another sharing plan: check config.json's num_hidden_groups and the"
+                    + " streamformer block's attention_sharing, attention_groups, ffn_sharing, ffn_groups and"
+                    + " num_key_value_heads.");
+        }
         if (!missing.isEmpty()) {
             b.append(" Missing ").append(missing.size()).append(": ").append(missing).append('.');
         }

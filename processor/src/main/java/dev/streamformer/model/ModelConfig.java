@@ -9,6 +9,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.OptionalInt;
+import java.util.Set;
 
 import com.google.gson.Gson;
 import com.google.gson.GsonBuilder;
@@ -72,6 +73,20 @@ public record ModelConfig(
     public static final String FILE_NAME = "config.json";
 
     private static final String EXTENSION = "streamformer";
+    /** Keys of the extension block; the layer maps are written for people and ignored when read. */
+    private static final Set<String> EXTENSION_KEYS = Set.of("attention_sharing", "attention_groups", "ffn_sharing",
+            "ffn_groups", "num_key_value_heads", "attention_head_size", "embedding_projection", "attention_layer_map",
+            "ffn_layer_map");
+    /**
+     * Keys of a Hugging Face ALBERT (or BERT) config.json. Other keys are allowed (configs carry many),
+     * but one within two edits of a known key is taken for a misspelling of it.
+     */
+    private static final Set<String> KNOWN_KEYS = Set.of("vocab_size", "embedding_size", "hidden_size",
+            "num_hidden_layers", "num_attention_heads", "intermediate_size", "max_position_embeddings",
+            "type_vocab_size", "hidden_act", "layer_norm_eps", "num_hidden_groups", "inner_group_num", "id2label",
+            "label2id", "num_labels", "position_embedding_type", "hidden_dropout_prob", "attention_probs_dropout_prob",
+            "classifier_dropout_prob", "initializer_range", "model_type", "architectures", "torch_dtype",
+            "transformers_version", "pad_token_id", "bos_token_id", "eos_token_id", "problem_type", EXTENSION);
     private static final Gson GSON = new GsonBuilder().setPrettyPrinting().disableHtmlEscaping().create();
 
     /**
@@ -262,6 +277,22 @@ public record ModelConfig(
             o = JsonParser.parseString(json).getAsJsonObject();
         } catch (JsonParseException | IllegalStateException e) {
             throw new IllegalArgumentException("config.json is not a JSON object: " + e.getMessage(), e);
+        }
+        for (final String key : o.keySet()) {
+            if (!KNOWN_KEYS.contains(key)) {
+                NearestName.within(key, KNOWN_KEYS, 2).ifPresent(near -> {
+                    throw new IllegalArgumentException("config.json key '" + key + "' is not known: did you mean '"
+                            + near + "'?");
+                });
+            }
+        }
+        if (o.has(EXTENSION) && o.get(EXTENSION).isJsonObject()) {
+            for (final String key : o.getAsJsonObject(EXTENSION).keySet()) {
+                if (!EXTENSION_KEYS.contains(key)) {
+                    throw new IllegalArgumentException("config.json key '" + EXTENSION + "." + key + "' is not known:"
+                            + " did you mean '" + EXTENSION + "." + NearestName.of(key, EXTENSION_KEYS) + "'?");
+                }
+            }
         }
         final List<String> missing = new ArrayList<>();
         for (final String key : List.of("vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads",

@@ -12,6 +12,7 @@ import org.apache.kafka.streams.StreamsConfig;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import dev.streamformer.kafka.BrokerCheck;
 import dev.streamformer.kafka.TopicAdmin;
 
 /**
@@ -91,8 +92,11 @@ public final class StreamformerApp implements AutoCloseable {
      */
     public static StreamformerApp start(final Properties userProps, final ModelRegistry registry) {
         final Properties all = withDefaults(userProps);
+        UnknownKeys.rejectUnknownOwn(all);
         final StreamformerConfig config = new StreamformerConfig(all);
         final Properties kafka = kafkaOnly(all);
+        UnknownKeys.warnUnknownKafka(kafka, LOG);
+        BrokerCheck.await(kafka, Duration.ofMillis(config.getLong(StreamformerConfig.CONNECT_TIMEOUT_MS)));
         TopicAdmin.ensure(kafka, List.of(config.requestsTopic(), config.predictionsTopic(), config.latencyTopic(),
                 config.deadLettersTopic()), new TopicAdmin.Spec(config.getInt(StreamformerConfig.TOPIC_PARTITIONS),
                 config.getShort(StreamformerConfig.TOPIC_REPLICATION), config.getLong(StreamformerConfig.TOPIC_RETENTION_MS)),

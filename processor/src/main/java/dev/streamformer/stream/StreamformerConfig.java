@@ -8,6 +8,7 @@ import org.apache.kafka.common.config.ConfigDef.Importance;
 import org.apache.kafka.common.config.ConfigDef.Range;
 import org.apache.kafka.common.config.ConfigDef.Type;
 
+import dev.streamformer.kafka.BrokerCheck;
 import dev.streamformer.model.EngineSettings;
 import dev.streamformer.model.InferenceEngine;
 
@@ -53,6 +54,8 @@ public final class StreamformerConfig extends AbstractConfig {
     public static final String TRUNCATE = "streamformer.truncate";
     /** Port of the HTTP health and readiness endpoint. */
     public static final String HEALTH_PORT = "streamformer.health.port";
+    /** The longest a command waits for a broker to answer before it fails. */
+    public static final String CONNECT_TIMEOUT_MS = BrokerCheck.TIMEOUT_KEY;
     /** The longest a clean shutdown may take. */
     public static final String SHUTDOWN_TIMEOUT_MS = "streamformer.shutdown.timeout.ms";
 
@@ -110,6 +113,9 @@ public final class StreamformerConfig extends AbstractConfig {
                     "Port of the HTTP health endpoint: GET /health/live answers 200 unless the processor failed,"
                             + " GET /health/ready answers 200 only while every stream thread runs (503 otherwise)."
                             + " -1 = no endpoint, 0 = any free port.")
+            .define(CONNECT_TIMEOUT_MS, Type.LONG, BrokerCheck.DEFAULT_TIMEOUT_MS, Range.atLeast(1), Importance.MEDIUM,
+                    "How long run, produce, consume and monitor wait for a broker to answer at"
+                            + " start-up before they fail with exit code 1, naming the address.")
             .define(SHUTDOWN_TIMEOUT_MS, Type.LONG, 30_000L, Range.atLeast(0), Importance.LOW,
                     "On SIGTERM or Ctrl-C the processor finishes the forward pass in flight, commits, and exits"
                             + " within this time; requests still buffered stay in the changelogged buffer for the next"
