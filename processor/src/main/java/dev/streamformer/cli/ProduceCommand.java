@@ -91,7 +91,7 @@ final class ProduceCommand implements Callable<Integer> {
         }
         BrokerCheck.await(all, BrokerCheck.timeout(all));
         final long acknowledged = RequestProducer.produce(StreamformerApp.kafkaOnly(all), topic, requests.iterator(), rate);
-        System.out.printf("produced %d requests to %s%n", acknowledged, topic);
+        System.out.printf("produced %d request%s to %s%n", acknowledged, acknowledged == 1 ? "" : "s", topic);
         return 0;
     }
 
