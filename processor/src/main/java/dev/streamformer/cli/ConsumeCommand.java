@@ -1,10 +1,15 @@
 package dev.streamformer.cli;
 
+import java.nio.ByteBuffer;
 import java.time.Duration;
+import java.util.Base64;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.Callable;
 
+import org.apache.avro.Schema;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -13,6 +18,9 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.Deserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 
+import com.google.gson.GsonBuilder;
+
+import dev.streamformer.schemas.DeadLetter;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -83,10 +91,32 @@ final class ConsumeCommand implements Callable<Integer> {
         return 0;
     }
 
+    /**
+     * A dead letter as JSON with its original key and value bytes in base64 (Avro's own rendering
+     * prints raw bytes as escaped characters that no one can read or decode back).
+     */
+    static String deadLetterJson(final DeadLetter d) {
+        final Map<String, Object> m = new LinkedHashMap<>();
+        for (final Schema.Field f : d.getSchema().getFields()) {
+            final Object v = d.get(f.pos());
+            m.put(f.name(), v instanceof ByteBuffer b ? Base64.getEncoder().encodeToString(bytes(b))
+                    : v == null ? null : v.toString());
+        }
+        m.put("bytes_encoding", "base64");
+        return new GsonBuilder().serializeNulls().disableHtmlEscaping().create().toJson(m);
+    }
+
+    private static byte[] bytes(final ByteBuffer b) {
+        final ByteBuffer copy = b.duplicate();
+        final byte[] out = new byte[copy.remaining()];
+        copy.get(out);
+        return out;
+    }
+
     private static String render(final Deserializer<?> values, final String topic, final ConsumerRecord<String, byte[]> r) {
         try {
             final Object value = values.deserialize(topic, r.value());
-            return String.valueOf(value);
+            return value instanceof DeadLetter d ? deadLetterJson(d) : String.valueOf(value);
         } catch (SerializationException e) {
             return "{\"partition\": " + r.partition() + ", \"offset\": " + r.offset() + ", \"undecodable\": \""
                     + e.getMessage().replace("\"", "'") + "\"}";

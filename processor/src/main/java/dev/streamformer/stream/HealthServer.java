@@ -28,15 +28,16 @@ final class HealthServer implements AutoCloseable {
     }
 
     /**
+     * @param bind the address to listen on (0.0.0.0: every interface)
      * @param port the port, 0 for any free port
      * @param state the processor's current state
      * @param model the model name and version, for the answer
      * @return the running server
      * @throws IOException when the port cannot be bound
      */
-    static HealthServer start(final int port, final Supplier<KafkaStreams.State> state, final String model)
-            throws IOException {
-        final HttpServer server = HttpServer.create(new InetSocketAddress(port), 0);
+    static HealthServer start(final String bind, final int port, final Supplier<KafkaStreams.State> state,
+            final String model) throws IOException {
+        final HttpServer server = HttpServer.create(new InetSocketAddress(bind, port), 0);
         server.createContext("/health/live", exchange -> answer(exchange, live(state.get()), state.get(), model));
         server.createContext("/health/ready", exchange -> answer(exchange,
                 state.get() == KafkaStreams.State.RUNNING, state.get(), model));

@@ -122,9 +122,10 @@ public final class StreamformerApp implements AutoCloseable {
         final int healthPort = config.getInt(StreamformerConfig.HEALTH_PORT);
         if (healthPort >= 0) {
             try {
-                app.health = HealthServer.start(healthPort, streams::state,
-                        lease.model().name() + " " + lease.model().version());
-                LOG.info("Health endpoint on port {}: /health/live, /health/ready", app.health.port());
+                app.health = HealthServer.start(config.getString(StreamformerConfig.HEALTH_BIND), healthPort,
+                        streams::state, lease.model().name() + " " + lease.model().version());
+                LOG.info("Health endpoint on {}:{}: /health/live, /health/ready",
+                        config.getString(StreamformerConfig.HEALTH_BIND), app.health.port());
             } catch (java.io.IOException e) {
                 streams.close();
                 lease.close();

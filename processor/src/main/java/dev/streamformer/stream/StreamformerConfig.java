@@ -56,6 +56,8 @@ public final class StreamformerConfig extends AbstractConfig {
     public static final String HEALTH_PORT = "streamformer.health.port";
     /** The longest a command waits for a broker to answer before it fails. */
     public static final String CONNECT_TIMEOUT_MS = BrokerCheck.TIMEOUT_KEY;
+    /** The address the health endpoint listens on. */
+    public static final String HEALTH_BIND = "streamformer.health.bind";
     /** The longest a clean shutdown may take. */
     public static final String SHUTDOWN_TIMEOUT_MS = "streamformer.shutdown.timeout.ms";
 
@@ -116,6 +118,9 @@ public final class StreamformerConfig extends AbstractConfig {
             .define(CONNECT_TIMEOUT_MS, Type.LONG, BrokerCheck.DEFAULT_TIMEOUT_MS, Range.atLeast(1), Importance.MEDIUM,
                     "How long run, produce, consume and monitor wait for a broker to answer at"
                             + " start-up before they fail with exit code 1, naming the address.")
+            .define(HEALTH_BIND, Type.STRING, "0.0.0.0", Importance.LOW,
+                    "Address the health endpoint listens on: 0.0.0.0 (every interface, what probes from outside the"
+                            + " container need), or 127.0.0.1 to keep it on the host.")
             .define(SHUTDOWN_TIMEOUT_MS, Type.LONG, 30_000L, Range.atLeast(0), Importance.LOW,
                     "On SIGTERM or Ctrl-C the processor finishes the forward pass in flight, commits, and exits"
                             + " within this time; requests still buffered stay in the changelogged buffer for the next"

@@ -71,13 +71,14 @@ class StreamformerIntegrationTest {
     void healthEndpointIsReadyOnlyWhileRunningAndStopsWithTheProcessor() throws Exception {
         final Properties props = processor("health");
         props.put(StreamformerConfig.HEALTH_PORT, "0");
+        props.put(StreamformerConfig.HEALTH_BIND, "127.0.0.1");
         final HttpClient http = HttpClient.newHttpClient();
         final URI ready;
         final URI live;
         try (StreamformerApp app = StreamformerApp.start(props, new ModelRegistry())) {
             assertThat(app.healthPort()).isPositive();
-            ready = URI.create("http://localhost:" + app.healthPort() + "/health/ready");
-            live = URI.create("http://localhost:" + app.healthPort() + "/health/live");
+            ready = URI.create("http://127.0.0.1:" + app.healthPort() + "/health/ready");
+            live = URI.create("http://127.0.0.1:" + app.healthPort() + "/health/live");
             assertThat(app.awaitRunning(Duration.ofSeconds(60))).isTrue();
             final HttpResponse<String> r = http.send(HttpRequest.newBuilder(ready).build(), BodyHandlers.ofString());
             assertThat(r.statusCode()).isEqualTo(200);
