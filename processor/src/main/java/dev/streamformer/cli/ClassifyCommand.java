@@ -108,15 +108,11 @@ final class ClassifyCommand implements Callable<Integer> {
                         row.append(String.format(Locale.ROOT, " %" + (labels.get(k).length() + 3) + ".4f",
                                 o.probabilities()[k]));
                     }
-                    System.out.println(row + "  " + excerpt(inputs.get(i)));
+                    System.out.println(row + "  " + Excerpt.of(inputs.get(i)));
                 }
             }
         }
         return 0;
     }
 
-    private static String excerpt(final String text) {
-        final String flat = text.replaceAll("\\s+", " ").strip();
-        return flat.length() <= 60 ? flat : flat.substring(0, 57) + "...";
-    }
 }

@@ -5,15 +5,20 @@ import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Properties;
+import java.util.Set;
 import java.util.concurrent.Callable;
 
 import dev.streamformer.kafka.BrokerCheck;
+import dev.streamformer.kafka.PredictionWaiter;
 import dev.streamformer.model.DefaultModel;
 import dev.streamformer.model.ModelConfig;
 import dev.streamformer.schemas.TokenizedInput;
@@ -68,6 +73,15 @@ final class ProduceCommand implements Callable<Integer> {
             + " (default: req-<epoch ms>-).")
     private String idPrefix;
 
+    @Option(names = "--wait",
+            description = "After producing, wait for each request's prediction (read_committed from the prediction"
+                    + " topic) and print it beside its input; exit 1 if some do not arrive within --wait-timeout.")
+    private boolean await;
+
+    @Option(names = "--wait-timeout", paramLabel = "<seconds>", defaultValue = "60",
+            description = "How long --wait waits for the last prediction (default: ${DEFAULT-VALUE}).")
+    private int waitTimeout;
+
     @Override
     public Integer call() throws Exception {
         final Properties all = kafka.properties();
@@ -90,10 +104,36 @@ final class ProduceCommand implements Callable<Integer> {
             }
         }
         BrokerCheck.await(all, BrokerCheck.timeout(all));
-        final long acknowledged = RequestProducer.produce(StreamformerApp.kafkaOnly(all), topic, requests.iterator(), rate);
-        System.out.printf("produced %d request%s to %s%n", acknowledged, acknowledged == 1 ? "" : "s", topic);
+        if (!await) {
+            final long acknowledged = RequestProducer.produce(StreamformerApp.kafkaOnly(all), topic, requests.iterator(),
+                    rate);
+            System.out.printf("produced %d request%s to %s%n", acknowledged, acknowledged == 1 ? "" : "s", topic);
+            return 0;
+        }
+        final Map<String, String> inputs = new LinkedHashMap<>();
+        for (int i = 0; i < requests.size(); i++) {
+            inputs.put(requests.get(i).getRequestId(), texts.get(i).text());
+        }
+        try (PredictionWaiter waiter = new PredictionWaiter(StreamformerApp.kafkaOnly(all),
+                TopicKind.PREDICTIONS.topic(all))) {
+            final long acknowledged = RequestProducer.produce(StreamformerApp.kafkaOnly(all), topic, requests.iterator(),
+                    rate);
+            System.err.printf("produced %d request%s to %s; waiting for the predictions%n", acknowledged,
+                    acknowledged == 1 ? "" : "s", topic);
+            final Set<String> missing = waiter.await(inputs.keySet(), Duration.ofSeconds(waitTimeout), p -> {
+                final String label = p.getLabel();
+                System.out.printf(Locale.ROOT, "%s  %-6s %.4f  %s%n", p.getRequestId(), label,
+                        p.getProbabilities().get(label), Excerpt.of(inputs.get(p.getRequestId())));
+            });
+            if (!missing.isEmpty()) {
+                System.err.printf("error: %d of %d predictions did not arrive within %d s: is a processor (streamformer"
+                        + " run) serving %s?%n", missing.size(), inputs.size(), waitTimeout, topic);
+                return 1;
+            }
+        }
         return 0;
     }
+
 
     /** One input and where it came from, for messages. */
     private record Text(String where, String text) {

@@ -34,6 +34,7 @@ import org.junit.jupiter.params.provider.EnumSource;
 
 import dev.streamformer.kafka.EmbeddedKafka;
 import dev.streamformer.model.InferenceEngine;
+import dev.streamformer.text.DemoSample;
 import dev.streamformer.schemas.LatencyEvent;
 import dev.streamformer.schemas.TokenizedInput;
 import dev.streamformer.schemas.serde.StreamformerSerdes;
@@ -126,6 +127,41 @@ class StreamformerIntegrationTest {
     }
 
     /** A processor of its own: application id {@code <name>-it}, topics {@code <name>-*}, its own state. */
+    @Test
+    @Timeout(180)
+    void produceWaitPrintsEachRequestsPredictionBesideItsInput() throws Exception {
+        final Properties props = processor("wait");
+        final List<DemoSample.Item> sample = DemoSample.bundled().subList(0, 2);
+        try (StreamformerApp app = StreamformerApp.start(props, new ModelRegistry())) {
+            assertThat(app.awaitRunning(Duration.ofSeconds(60))).isTrue();
+            final String stdin = sample.get(0).text() + "\n" + sample.get(1).text() + "\n";
+            final java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+            final java.io.PrintStream stdout = System.out;
+            final java.io.InputStream in = System.in;
+            final int code;
+            try {
+                System.setOut(new java.io.PrintStream(out, true, java.nio.charset.StandardCharsets.UTF_8));
+                System.setIn(new java.io.ByteArrayInputStream(stdin.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+                code = dev.streamformer.cli.StreamformerCli.execute("produce", "-b", kafka.bootstrapServers(),
+                        "--wait", "--wait-timeout", "90", "--id-prefix", "wait-",
+                        "-p", StreamformerConfig.TOPIC_REQUESTS + "=wait-requests",
+                        "-p", StreamformerConfig.TOPIC_PREDICTIONS + "=wait-predictions");
+            } finally {
+                System.setOut(stdout);
+                System.setIn(in);
+            }
+            assertThat(code).isZero();
+            final List<String> lines = List.of(out.toString(java.nio.charset.StandardCharsets.UTF_8).strip().split("\n"));
+            assertThat(lines).hasSize(2);
+            for (int i = 0; i < 2; i++) {
+                final String id = "wait-" + i;
+                final String line = lines.stream().filter(l -> l.startsWith(id + " ")).findFirst().orElseThrow();
+                assertThat(line).contains(" " + sample.get(i).label() + " ")
+                        .contains(sample.get(i).text().substring(0, 20));
+            }
+        }
+    }
+
     private static Properties processor(final String name) {
         final Properties props = new Properties();
         props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
