@@ -9,6 +9,7 @@ import java.util.concurrent.Callable;
 
 import dev.streamformer.bench.BenchSuites;
 import dev.streamformer.bench.MemoryBenchmark;
+import dev.streamformer.kafka.BrokerCheck;
 import dev.streamformer.kafka.EmbeddedKafka;
 import dev.streamformer.model.Checkpoint;
 import dev.streamformer.model.DefaultModel;
@@ -132,6 +133,9 @@ final class BenchCommand implements Callable<Integer> {
             if (!plan.pipeline() && !plan.memory()) {
                 suites.run(null, out);
             } else if (bootstrap != null) {
+                final java.util.Properties client = new java.util.Properties();
+                client.put("bootstrap.servers", bootstrap);
+                BrokerCheck.await(client, java.time.Duration.ofMillis(BrokerCheck.DEFAULT_TIMEOUT_MS));
                 suites.run(bootstrap, out);
             } else {
                 try (EmbeddedKafka kafka = EmbeddedKafka.start(work.resolve("kafka"), 0, Map.of())) {

@@ -8,6 +8,7 @@ import java.io.InputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -17,6 +18,16 @@ class BrokerDownTest {
     @ParameterizedTest(name = "{0}")
     @ValueSource(strings = {"run", "produce --sample 2", "consume", "monitor"})
     void aCommandFailsWithinItsConnectTimeoutNamingTheAddressWhenNoBrokerAnswers(final String command) {
+        assertFailsNamingTheAddress(command + " -b localhost:1 -p streamformer.connect.timeout.ms=2000", 2, 8);
+    }
+
+    @Test
+    void benchAgainstAnAbsentBrokerFailsAfterTheDefaultConnectTimeout() {
+        assertFailsNamingTheAddress("bench pipeline -b localhost:1", 10, 16);
+    }
+
+    private static void assertFailsNamingTheAddress(final String commandLine, final int timeoutSeconds,
+            final int boundSeconds) {
         final PrintStream err = System.err;
         final PrintStream out = System.out;
         final InputStream in = System.in;
@@ -28,8 +39,7 @@ class BrokerDownTest {
             System.setOut(new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
             System.setIn(new ByteArrayInputStream(new byte[0]));
             // Nothing listens on port 1.
-            code = StreamformerCli.execute((command + " -b localhost:1 -p streamformer.connect.timeout.ms=2000")
-                    .split(" "));
+            code = StreamformerCli.execute(commandLine.split(" "));
         } finally {
             System.setErr(err);
             System.setOut(out);
@@ -38,8 +48,8 @@ class BrokerDownTest {
         final double seconds = (System.nanoTime() - start) / 1e9;
         assertThat(code).isEqualTo(1);
         assertThat(e.toString(StandardCharsets.UTF_8)).contains("error: No Kafka broker answered at localhost:1"
-                + " within 2 s: start one (streamformer broker --port 9092) or point -b / bootstrap.servers at a"
+                + " within " + timeoutSeconds + " s: start one (streamformer broker --port 9092) or point -b / bootstrap.servers at a"
                 + " running cluster (streamformer.connect.timeout.ms sets this wait)");
-        assertThat(seconds).as("seconds until the command gave up").isLessThan(8);
+        assertThat(seconds).as("seconds until the command gave up").isLessThan(boundSeconds);
     }
 }
