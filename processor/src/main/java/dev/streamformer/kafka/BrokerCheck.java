@@ -65,7 +65,13 @@ public final class BrokerCheck {
                         + timeout.toSeconds() + " s: start one (streamformer broker --port 9092) or point -b /"
                         + " bootstrap.servers at a running cluster (" + TIMEOUT_KEY + " sets this wait)", cause);
             }
-            throw new IllegalStateException("Cannot reach Kafka at " + servers + ": " + cause.getMessage()
+            Throwable root = cause;
+            while (root.getCause() != null && root.getCause() != root) {
+                root = root.getCause();
+            }
+            final String detail = root == cause || root.getMessage() == null ? cause.getMessage()
+                    : cause.getMessage() + ": " + root.getMessage();
+            throw new IllegalStateException("Cannot reach Kafka at " + servers + ": " + detail
                     + " (check bootstrap.servers, security settings and ACLs)", cause);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

@@ -38,15 +38,15 @@ public final class EmbeddedKafka implements AutoCloseable {
     private final Path dataDir;
     private final int port;
     private final int controllerPort;
-    private final int saslPort;
+    private final int securedPort;
     private final KafkaRaftServer server;
 
-    private EmbeddedKafka(final Path dataDir, final int port, final int controllerPort, final int saslPort,
+    private EmbeddedKafka(final Path dataDir, final int port, final int controllerPort, final int securedPort,
             final KafkaRaftServer server) {
         this.dataDir = dataDir;
         this.port = port;
         this.controllerPort = controllerPort;
-        this.saslPort = saslPort;
+        this.securedPort = securedPort;
         this.server = server;
     }
 
@@ -75,18 +75,18 @@ public final class EmbeddedKafka implements AutoCloseable {
      *
      * @param dataDir the log directory
      * @param users user name to password of every SASL user
-     * @return the running broker; {@link #saslBootstrapServers()} is the secured listener
+     * @return the running broker; {@link #securedBootstrapServers()} is the secured listener
      * @throws IOException when the directory cannot be prepared or the broker does not start
      */
     public static EmbeddedKafka startWithSasl(final Path dataDir, final Map<String, String> users) throws IOException {
         final int clientPort = freePort();
         final int controllerPort = freePort();
-        final int saslPort = freePort();
+        final int securedPort = freePort();
         final Properties props = defaults(dataDir, clientPort, controllerPort);
-        props.put("listeners", "PLAINTEXT://localhost:" + clientPort + ",SASL_PLAINTEXT://localhost:" + saslPort
+        props.put("listeners", "PLAINTEXT://localhost:" + clientPort + ",SASL_PLAINTEXT://localhost:" + securedPort
                 + ",CONTROLLER://localhost:" + controllerPort);
         props.put("advertised.listeners", "PLAINTEXT://localhost:" + clientPort + ",SASL_PLAINTEXT://localhost:"
-                + saslPort);
+                + securedPort);
         props.put("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,"
                 + "CONTROLLER:PLAINTEXT");
         props.put("sasl.enabled.mechanisms", "PLAIN");
@@ -95,18 +95,51 @@ public final class EmbeddedKafka implements AutoCloseable {
         props.put("listener.name.sasl_plaintext.plain.sasl.jaas.config", jaas.append(';').toString());
         props.put("authorizer.class.name", "org.apache.kafka.metadata.authorizer.StandardAuthorizer");
         props.put("super.users", "User:ANONYMOUS");
-        return start(dataDir, clientPort, controllerPort, saslPort, props);
+        return start(dataDir, clientPort, controllerPort, securedPort, props);
+    }
+
+    /**
+     * A broker with a second client listener on TLS with client authentication required: the
+     * broker presents the key in {@code keyStore}, and accepts clients whose certificate
+     * {@code trustStore} trusts. The PLAINTEXT listener stays for administration.
+     *
+     * @param dataDir the log directory
+     * @param keyStore the broker's PKCS12 key store
+     * @param trustStore a PKCS12 store of the client certificates (or their CA) the broker trusts
+     * @param password the password of both stores and of the key
+     * @return the running broker; {@link #securedBootstrapServers()} is the TLS listener
+     * @throws IOException when the directory cannot be prepared or the broker does not start
+     */
+    public static EmbeddedKafka startWithTls(final Path dataDir, final Path keyStore, final Path trustStore,
+            final String password) throws IOException {
+        final int clientPort = freePort();
+        final int controllerPort = freePort();
+        final int tlsPort = freePort();
+        final Properties props = defaults(dataDir, clientPort, controllerPort);
+        props.put("listeners", "PLAINTEXT://localhost:" + clientPort + ",SSL://localhost:" + tlsPort
+                + ",CONTROLLER://localhost:" + controllerPort);
+        props.put("advertised.listeners", "PLAINTEXT://localhost:" + clientPort + ",SSL://localhost:" + tlsPort);
+        props.put("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,SSL:SSL,CONTROLLER:PLAINTEXT");
+        props.put("listener.name.ssl.ssl.keystore.location", keyStore.toAbsolutePath().toString());
+        props.put("listener.name.ssl.ssl.keystore.type", "PKCS12");
+        props.put("listener.name.ssl.ssl.keystore.password", password);
+        props.put("listener.name.ssl.ssl.key.password", password);
+        props.put("listener.name.ssl.ssl.truststore.location", trustStore.toAbsolutePath().toString());
+        props.put("listener.name.ssl.ssl.truststore.type", "PKCS12");
+        props.put("listener.name.ssl.ssl.truststore.password", password);
+        props.put("listener.name.ssl.ssl.client.auth", "required");
+        return start(dataDir, clientPort, controllerPort, tlsPort, props);
     }
 
     private static EmbeddedKafka start(final Path dataDir, final int clientPort, final int controllerPort,
-            final int saslPort, final Properties props) throws IOException {
+            final int securedPort, final Properties props) throws IOException {
         Files.createDirectories(dataDir);
         if (!Files.exists(dataDir.resolve("meta.properties"))) {
             format(dataDir, props);
         }
         final KafkaRaftServer server = new KafkaRaftServer(KafkaConfig.fromProps(props, false), Time.SYSTEM);
         server.startup();
-        final EmbeddedKafka kafka = new EmbeddedKafka(dataDir, clientPort, controllerPort, saslPort, server);
+        final EmbeddedKafka kafka = new EmbeddedKafka(dataDir, clientPort, controllerPort, securedPort, server);
         try {
             kafka.awaitReady(Duration.ofSeconds(60));
         } catch (IOException | RuntimeException e) {
@@ -114,7 +147,7 @@ public final class EmbeddedKafka implements AutoCloseable {
             throw e;
         }
         LOG.info("Kafka broker ready on localhost:{}{} (data in {})", clientPort,
-                saslPort > 0 ? " and SASL_PLAINTEXT localhost:" + saslPort : "", dataDir);
+                securedPort > 0 ? " and secured localhost:" + securedPort : "", dataDir);
         return kafka;
     }
 
@@ -208,12 +241,13 @@ public final class EmbeddedKafka implements AutoCloseable {
         return "localhost:" + port;
     }
 
-    /** @return host:port of the SASL_PLAINTEXT listener of {@link #startWithSasl} */
-    public String saslBootstrapServers() {
-        if (saslPort < 0) {
-            throw new IllegalStateException("this broker has no SASL listener: start it with startWithSasl");
+    /** @return host:port of the secured listener of {@link #startWithSasl} or {@link #startWithTls} */
+    public String securedBootstrapServers() {
+        if (securedPort < 0) {
+            throw new IllegalStateException("this broker has no secured listener: start it with startWithSasl or"
+                    + " startWithTls");
         }
-        return "localhost:" + saslPort;
+        return "localhost:" + securedPort;
     }
 
     /** @return the client port */

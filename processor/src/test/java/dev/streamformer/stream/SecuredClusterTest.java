@@ -39,7 +39,8 @@ import dev.streamformer.schemas.TokenizedInput;
 import dev.streamformer.schemas.serde.StreamformerSerdes;
 
 /**
- * The processor against a broker with a SASL_PLAINTEXT (PLAIN) listener and ACLs, run as a separate
+ * The processor against a broker with a secured listener, SASL_PLAINTEXT (PLAIN) with ACLs or TLS
+ * with client authentication, run as a separate
  * process from a properties file exactly as a user would: with its credentials it serves requests;
  * with a wrong password it exits non-zero with a message that says so; and no password appears in
  * anything either process printed, with Kafka's own logging at INFO (which prints every client
@@ -67,21 +68,12 @@ class SecuredClusterTest {
                 a.createTopics(List.of(new NewTopic("sasl-requests", 2, (short) 1))).all().get();
                 a.createAcls(acls()).all().get();
             }
-            final Properties p = new Properties();
-            p.put("bootstrap.servers", admin);
-            try (KafkaProducer<String, TokenizedInput> producer = new KafkaProducer<>(p, new StringSerializer(),
-                    StreamformerSerdes.tokenizedInput())) {
-                for (int i = 0; i < REQUESTS; i++) {
-                    producer.send(new ProducerRecord<>("sasl-requests", "r-" + i, TokenizedInput.newBuilder()
-                            .setRequestId("r-" + i).setTokenIds(List.of(2, 10 + i, 11, 3))
-                            .setCreatedAt(Instant.now()).build()));
-                }
-            }
+            produceRequests(admin);
 
-            final Path good = properties("good.properties", kafka.saslBootstrapServers(), PASSWORD, modelDir);
+            final Path good = properties("good.properties", kafka.securedBootstrapServers(), modelDir, sasl(PASSWORD));
             final ChildProcess processor = processor(good, tmp.resolve("good.log"));
             final List<ConsumerRecord<String, Prediction>> predictions = TopicReader.readAll(admin,
-                    "sasl-predictions", new StringDeserializer(), StreamformerSerdes.prediction(), REQUESTS,
+                    "sasl-predictions-good-properties", new StringDeserializer(), StreamformerSerdes.prediction(), REQUESTS,
                     Duration.ofSeconds(120));
             final int exit = processor.stop(Duration.ofSeconds(60));
             final String goodLog = Files.readString(tmp.resolve("good.log"));
@@ -89,7 +81,7 @@ class SecuredClusterTest {
             assertThat(exit).as("exit code after SIGTERM; log:%n%s", goodLog).isZero();
             assertThat(goodLog).contains("sasl.jaas.config = [hidden]");
 
-            final Path bad = properties("bad.properties", kafka.saslBootstrapServers(), WRONG, modelDir);
+            final Path bad = properties("bad.properties", kafka.securedBootstrapServers(), modelDir, sasl(WRONG));
             final int refused = processor(bad, tmp.resolve("bad.log")).awaitExit(Duration.ofSeconds(120));
             final String badLog = Files.readString(tmp.resolve("bad.log"));
             assertThat(refused).as(badLog).isNotZero();
@@ -100,6 +92,90 @@ class SecuredClusterTest {
                 assertThat(log).doesNotContain(PASSWORD).doesNotContain(WRONG);
             }
         }
+    }
+
+    @Test
+    @Timeout(300)
+    void servesOverTlsWithTheRightTrustStoreFailsNamingTheCertificateProblemWithAWrongOneAndPrintsNoPassword()
+            throws Exception {
+        final Path modelDir = tmp.resolve("model");
+        TinyModel.save(modelDir);
+        // Keys made here with the JDK's keytool: the broker's (for localhost), the processor's, and an
+        // unrelated one that a wrong trust store holds instead of the broker's.
+        final Path brokerKeys = keyPair("broker", "CN=localhost");
+        final Path clientKeys = keyPair("processor", "CN=streamformer");
+        final Path strangerKeys = keyPair("stranger", "CN=someone-else");
+        final Path brokerTrust = trustStore("broker-trust", clientKeys, "processor");
+        final Path clientTrust = trustStore("processor-trust", brokerKeys, "broker");
+        final Path wrongTrust = trustStore("wrong-trust", strangerKeys, "stranger");
+        try (EmbeddedKafka kafka = EmbeddedKafka.startWithTls(tmp.resolve("kafka"), brokerKeys, brokerTrust, PASSWORD)) {
+            final String admin = kafka.bootstrapServers();
+            try (Admin a = Admin.create(Map.of("bootstrap.servers", admin))) {
+                a.createTopics(List.of(new NewTopic("sasl-requests", 2, (short) 1))).all().get();
+            }
+            produceRequests(admin);
+
+            final Path good = properties("tls-good.properties", kafka.securedBootstrapServers(), modelDir,
+                    tls(clientKeys, clientTrust));
+            final ChildProcess processor = processor(good, tmp.resolve("tls-good.log"));
+            final List<ConsumerRecord<String, Prediction>> predictions = TopicReader.readAll(admin,
+                    "sasl-predictions-tls-good-properties", new StringDeserializer(), StreamformerSerdes.prediction(),
+                    REQUESTS, Duration.ofSeconds(120));
+            final int exit = processor.stop(Duration.ofSeconds(60));
+            final String goodLog = Files.readString(tmp.resolve("tls-good.log"));
+            assertThat(predictions).as("predictions over TLS; log:%n%s", goodLog).hasSize(REQUESTS);
+            assertThat(exit).as("exit code after SIGTERM; log:%n%s", goodLog).isZero();
+            assertThat(goodLog).contains("ssl.keystore.password = [hidden]").contains("ssl.truststore.password = [hidden]");
+
+            final Path bad = properties("tls-bad.properties", kafka.securedBootstrapServers(), modelDir,
+                    tls(clientKeys, wrongTrust));
+            final int refused = processor(bad, tmp.resolve("tls-bad.log")).awaitExit(Duration.ofSeconds(120));
+            final String badLog = Files.readString(tmp.resolve("tls-bad.log"));
+            assertThat(refused).as(badLog).isNotZero();
+            assertThat(badLog).contains("error: Cannot reach Kafka at " + kafka.securedBootstrapServers())
+                    .contains("SSL handshake failed").containsIgnoringCase("certification path")
+                    .contains("security settings");
+            for (final String log : List.of(goodLog, badLog)) {
+                assertThat(log).doesNotContain(PASSWORD);
+            }
+        }
+    }
+
+    private static List<String> tls(final Path keyStore, final Path trustStore) {
+        return List.of("security.protocol=SSL",
+                "ssl.keystore.type=PKCS12", "ssl.keystore.location=" + keyStore, "ssl.keystore.password=" + PASSWORD,
+                "ssl.key.password=" + PASSWORD,
+                "ssl.truststore.type=PKCS12", "ssl.truststore.location=" + trustStore,
+                "ssl.truststore.password=" + PASSWORD);
+    }
+
+    private Path keyPair(final String alias, final String name) throws Exception {
+        final Path store = tmp.resolve(alias + ".p12");
+        keytool("-genkeypair", "-alias", alias, "-keyalg", "RSA", "-keysize", "2048", "-dname", name,
+                "-ext", "SAN=dns:localhost,ip:127.0.0.1", "-validity", "2", "-storetype", "PKCS12",
+                "-keystore", store.toString(), "-storepass", PASSWORD, "-keypass", PASSWORD);
+        return store;
+    }
+
+    private Path trustStore(final String name, final Path keyStore, final String alias) throws Exception {
+        final Path cert = tmp.resolve(alias + ".crt");
+        if (!Files.exists(cert)) {
+            keytool("-exportcert", "-alias", alias, "-keystore", keyStore.toString(), "-storepass", PASSWORD,
+                    "-file", cert.toString());
+        }
+        final Path store = tmp.resolve(name + ".p12");
+        keytool("-importcert", "-noprompt", "-alias", alias, "-file", cert.toString(), "-storetype", "PKCS12",
+                "-keystore", store.toString(), "-storepass", PASSWORD);
+        return store;
+    }
+
+    private static void keytool(final String... args) throws Exception {
+        final List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "keytool")
+                .toString()));
+        command.addAll(List.of(args));
+        final Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        final String out = new String(p.getInputStream().readAllBytes());
+        assertThat(p.waitFor()).as("keytool %s: %s", args[0], out).isZero();
     }
 
     private static List<AclBinding> acls() {
@@ -117,25 +193,42 @@ class SecuredClusterTest {
         return acls;
     }
 
-    private Path properties(final String name, final String bootstrap, final String password, final Path modelDir)
-            throws IOException {
-        final Path file = tmp.resolve(name);
-        Files.writeString(file, String.join("\n",
-                "bootstrap.servers=" + bootstrap,
-                "security.protocol=SASL_PLAINTEXT",
-                "sasl.mechanism=PLAIN",
+    private static void produceRequests(final String admin) {
+        final Properties p = new Properties();
+        p.put("bootstrap.servers", admin);
+        try (KafkaProducer<String, TokenizedInput> producer = new KafkaProducer<>(p, new StringSerializer(),
+                StreamformerSerdes.tokenizedInput())) {
+            for (int i = 0; i < REQUESTS; i++) {
+                producer.send(new ProducerRecord<>("sasl-requests", "r-" + i, TokenizedInput.newBuilder()
+                        .setRequestId("r-" + i).setTokenIds(List.of(2, 10 + i, 11, 3))
+                        .setCreatedAt(Instant.now()).build()));
+            }
+        }
+    }
+
+    private static List<String> sasl(final String password) {
+        return List.of("security.protocol=SASL_PLAINTEXT", "sasl.mechanism=PLAIN",
                 "sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username=\"streamformer\""
-                        + " password=\"" + password + "\";",
-                "application.id=sasl-app",
+                        + " password=\"" + password + "\";");
+    }
+
+    private Path properties(final String name, final String bootstrap, final Path modelDir,
+            final List<String> security) throws IOException {
+        final Path file = tmp.resolve(name);
+        final List<String> lines = new ArrayList<>(List.of("bootstrap.servers=" + bootstrap));
+        lines.addAll(security);
+        lines.addAll(List.of(
+                "application.id=sasl-app-" + name.replace('.', '-'),
                 "state.dir=" + tmp.resolve("state-" + name),
                 "num.stream.threads=1",
                 "streamformer.model.dir=" + modelDir,
                 "streamformer.topic.requests=sasl-requests",
-                "streamformer.topic.predictions=sasl-predictions",
+                "streamformer.topic.predictions=sasl-predictions-" + name.replace('.', '-'),
                 "streamformer.topic.latency=sasl-latency",
                 "streamformer.topic.dead.letters=sasl-dead-letters",
                 "streamformer.topic.partitions=2",
                 ""));
+        Files.writeString(file, String.join("\n", lines));
         return file;
     }
 
