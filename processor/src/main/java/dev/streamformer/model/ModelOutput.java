@@ -18,20 +18,30 @@ public record ModelOutput(float[] logits, float[] probabilities) {
      */
     static ModelOutput ofRow(final float[] logits, final int row, final int classes) {
         final float[] z = java.util.Arrays.copyOfRange(logits, row * classes, (row + 1) * classes);
-        float max = Float.NEGATIVE_INFINITY;
-        for (final float v : z) {
-            max = Math.max(max, v);
+        return new ModelOutput(z, softmax(z, 1));
+    }
+
+    /**
+     * Softmax at a temperature, computed stably (the largest scaled logit is subtracted first).
+     *
+     * @param logits the class scores
+     * @param temperature 1 for probabilities; above 1 softens them (distillation)
+     * @return the probabilities
+     */
+    public static float[] softmax(final float[] logits, final double temperature) {
+        double max = Double.NEGATIVE_INFINITY;
+        for (final float l : logits) {
+            max = Math.max(max, l / temperature);
         }
         double sum = 0;
-        final float[] p = new float[classes];
-        for (int i = 0; i < classes; i++) {
-            p[i] = (float) Math.exp(z[i] - max);
-            sum += p[i];
+        for (final float l : logits) {
+            sum += Math.exp(l / temperature - max);
         }
-        for (int i = 0; i < classes; i++) {
-            p[i] /= (float) sum;
+        final float[] p = new float[logits.length];
+        for (int i = 0; i < p.length; i++) {
+            p[i] = (float) (Math.exp(logits[i] / temperature - max) / sum);
         }
-        return new ModelOutput(z, p);
+        return p;
     }
 
     /** @return the index of the most probable class */

@@ -184,26 +184,10 @@ public final class ModelTrainer {
             }
             final List<ModelOutput> outputs = teacher.predict(inputs);
             for (int i = 0; i < outputs.size(); i++) {
-                out[start + i] = softmax(outputs.get(i).logits(), temperature);
+                out[start + i] = ModelOutput.softmax(outputs.get(i).logits(), temperature);
             }
         }
         return out;
-    }
-
-    private static float[] softmax(final float[] logits, final double temperature) {
-        double max = Double.NEGATIVE_INFINITY;
-        for (final float l : logits) {
-            max = Math.max(max, l / temperature);
-        }
-        final float[] p = new float[logits.length];
-        double sum = 0;
-        for (int i = 0; i < p.length; i++) {
-            sum += Math.exp(logits[i] / temperature - max);
-        }
-        for (int i = 0; i < p.length; i++) {
-            p[i] = (float) (Math.exp(logits[i] / temperature - max) / sum);
-        }
-        return p;
     }
 
     /** Progress lines: step, loss, learning rate, throughput and ETA. */
