@@ -56,7 +56,7 @@ final class KafkaOptions {
      */
     Properties connect() throws IOException {
         final Properties p = properties();
-        BrokerCheck.await(p, BrokerCheck.timeout(p));
+        BrokerCheck.await(StreamformerApp.kafkaOnly(p), BrokerCheck.timeout(p));
         return p;
     }
 

@@ -103,23 +103,21 @@ final class ProduceCommand implements Callable<Integer> {
                 }
             }
         }
-        BrokerCheck.await(all, BrokerCheck.timeout(all));
-        if (!await) {
-            final long acknowledged = RequestProducer.produce(StreamformerApp.kafkaOnly(all), topic, requests.iterator(),
-                    rate);
-            System.out.printf("produced %d request%s to %s%n", acknowledged, acknowledged == 1 ? "" : "s", topic);
-            return 0;
-        }
+        final Properties client = StreamformerApp.kafkaOnly(all);
+        BrokerCheck.await(client, BrokerCheck.timeout(all));
         final Map<String, String> inputs = new LinkedHashMap<>();
         for (int i = 0; i < requests.size(); i++) {
             inputs.put(requests.get(i).getRequestId(), texts.get(i).text());
         }
-        try (PredictionWaiter waiter = new PredictionWaiter(StreamformerApp.kafkaOnly(all),
-                TopicKind.PREDICTIONS.topic(all))) {
-            final long acknowledged = RequestProducer.produce(StreamformerApp.kafkaOnly(all), topic, requests.iterator(),
-                    rate);
-            System.err.printf("produced %d request%s to %s; waiting for the predictions%n", acknowledged,
-                    acknowledged == 1 ? "" : "s", topic);
+        // The reader is at the end of the prediction topic before the first request is sent.
+        try (PredictionWaiter waiter = await ? new PredictionWaiter(client, TopicKind.PREDICTIONS.topic(all)) : null) {
+            final long acknowledged = RequestProducer.produce(client, topic, requests.iterator(), rate);
+            // With --wait, standard output carries only the predictions.
+            (waiter == null ? System.out : System.err).printf("produced %d request%s to %s%s%n", acknowledged,
+                    acknowledged == 1 ? "" : "s", topic, waiter == null ? "" : "; waiting for the predictions");
+            if (waiter == null) {
+                return 0;
+            }
             final Set<String> missing = waiter.await(inputs.keySet(), Duration.ofSeconds(waitTimeout), p -> {
                 final String label = p.getLabel();
                 System.out.printf(Locale.ROOT, "%s  %-6s %.4f  %s%n", p.getRequestId(), label,
@@ -133,7 +131,6 @@ final class ProduceCommand implements Callable<Integer> {
         }
         return 0;
     }
-
 
     /** One input and where it came from, for messages. */
     private record Text(String where, String text) {

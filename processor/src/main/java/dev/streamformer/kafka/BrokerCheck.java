@@ -40,17 +40,13 @@ public final class BrokerCheck {
     /**
      * Waits until a broker answers.
      *
-     * @param clientProps client properties (bootstrap servers, security); {@code streamformer.*} keys are ignored
+     * @param clientProps client properties (bootstrap servers, security), without {@code streamformer.*} keys
      * @param timeout the longest to wait
      * @throws IllegalStateException naming the address, what happened and the fix
      */
     public static void await(final Properties clientProps, final Duration timeout) {
         final Properties p = new Properties();
-        clientProps.forEach((k, v) -> {
-            if (!k.toString().startsWith("streamformer.")) {
-                p.put(k, v);
-            }
-        });
+        p.putAll(clientProps);
         final int ms = (int) Math.min(Integer.MAX_VALUE, timeout.toMillis());
         p.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, Integer.toString(ms));
         p.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, Integer.toString(ms));
