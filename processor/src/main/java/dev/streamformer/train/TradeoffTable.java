@@ -116,21 +116,20 @@ public final class TradeoffTable {
                     .toList(), setup.vocab(), 2));
             final Datasets.Tokenized data = Datasets.load(dataDir, split, tokenizer, setup.maxLength());
             final Map<String, Path> built = new LinkedHashMap<>();
-            final ModelConfig base = config(setup);
-            final Checkpoint none = train(log, split, NOT_SHARED, base.withPlan(SharingPlan.NONE), data, setup, dir,
+            final Checkpoint none = train(log, split, NOT_SHARED, rowConfig(NOT_SHARED, setup), data, setup, dir,
                     tokenizer, built);
-            final Checkpoint all = train(log, split, ALL_SHARED, base.withPlan(SharingPlan.ALL), data, setup,
+            final Checkpoint all = train(log, split, ALL_SHARED, rowConfig(ALL_SHARED, setup), data, setup,
                     dir, tokenizer, built);
             finetune(log, split, CONVERTED, Share.convert(none, SharingPlan.ALL,
-                    base.numKeyValueHeads()), data, setup, dir, tokenizer, built, none);
-            train(log, split, ATTENTION_ONLY, base.withPlan(SharingPlan.ATTENTION_ONLY), data, setup, dir, tokenizer,
+                    rowConfig(CONVERTED, setup).numKeyValueHeads()), data, setup, dir, tokenizer, built, none);
+            train(log, split, ATTENTION_ONLY, rowConfig(ATTENTION_ONLY, setup), data, setup, dir, tokenizer,
                     built);
-            train(log, split, FFN_ONLY, base.withPlan(SharingPlan.FFN_ONLY), data, setup, dir, tokenizer, built);
-            train(log, split, GROUPS_SEQUENCE, base.withPlan(SharingPlan.both(SharingStrategy.SEQUENCE, 3)), data,
+            train(log, split, FFN_ONLY, rowConfig(FFN_ONLY, setup), data, setup, dir, tokenizer, built);
+            train(log, split, GROUPS_SEQUENCE, rowConfig(GROUPS_SEQUENCE, setup), data,
                     setup, dir, tokenizer, built);
-            train(log, split, GROUPS_CYCLE, base.withPlan(SharingPlan.both(SharingStrategy.CYCLE, 3)), data, setup,
+            train(log, split, GROUPS_CYCLE, rowConfig(GROUPS_CYCLE, setup), data, setup,
                     dir, tokenizer, built);
-            train(log, split, ONE_KV_HEAD, base.withPlan(SharingPlan.ALL).withKeyValueHeads(1), data,
+            train(log, split, ONE_KV_HEAD, rowConfig(ONE_KV_HEAD, setup), data,
                     setup, dir, tokenizer, built);
             finetune(log, split, PRUNED, Prune.prune(all, setup.heads() / 2, setup.intermediate() / 2),
                     data, setup, dir, tokenizer, built, null);
@@ -192,22 +191,31 @@ public final class TradeoffTable {
     private record Stored(Setup setup, double seconds, String command, List<Row> rows) {
     }
 
+    /**
+     * The architecture of a row: what it is trained as, or (converted, pruned and int8 rows) the
+     * all-shared model it is made from.
+     */
+    static ModelConfig rowConfig(final String row, final Setup setup) {
+        final ModelConfig base = config(setup);
+        return switch (row) {
+            case NOT_SHARED -> base.withPlan(SharingPlan.NONE);
+            case ALL_SHARED, CONVERTED, PRUNED, INT8 -> base.withPlan(SharingPlan.ALL);
+            case ATTENTION_ONLY -> base.withPlan(SharingPlan.ATTENTION_ONLY);
+            case FFN_ONLY -> base.withPlan(SharingPlan.FFN_ONLY);
+            case GROUPS_SEQUENCE -> base.withPlan(SharingPlan.both(SharingStrategy.SEQUENCE, 3));
+            case GROUPS_CYCLE -> base.withPlan(SharingPlan.both(SharingStrategy.CYCLE, 3));
+            case ONE_KV_HEAD -> base.withPlan(SharingPlan.ALL).withKeyValueHeads(1);
+            default -> throw new IllegalArgumentException("Unknown trade-off row '" + row + "'");
+        };
+    }
+
     /** A row's architecture and dtype with seeded random weights. */
     static Checkpoint architecture(final String row, final Setup setup) {
-        final ModelConfig base = config(setup);
-        final long seed = setup.training().seed();
+        final Checkpoint random = Checkpoint.random(rowConfig(row, setup), setup.training().seed());
         return switch (row) {
-            case NOT_SHARED -> Checkpoint.random(base.withPlan(SharingPlan.NONE), seed);
-            case ALL_SHARED, CONVERTED -> Checkpoint.random(base.withPlan(SharingPlan.ALL), seed);
-            case ATTENTION_ONLY -> Checkpoint.random(base.withPlan(SharingPlan.ATTENTION_ONLY), seed);
-            case FFN_ONLY -> Checkpoint.random(base.withPlan(SharingPlan.FFN_ONLY), seed);
-            case GROUPS_SEQUENCE -> Checkpoint.random(base.withPlan(SharingPlan.both(SharingStrategy.SEQUENCE, 3)), seed);
-            case GROUPS_CYCLE -> Checkpoint.random(base.withPlan(SharingPlan.both(SharingStrategy.CYCLE, 3)), seed);
-            case ONE_KV_HEAD -> Checkpoint.random(base.withPlan(SharingPlan.ALL).withKeyValueHeads(1), seed);
-            case PRUNED -> Prune.prune(Checkpoint.random(base.withPlan(SharingPlan.ALL), seed), setup.heads() / 2,
-                    setup.intermediate() / 2);
-            case INT8 -> Quantize.int8(Checkpoint.random(base.withPlan(SharingPlan.ALL), seed));
-            default -> throw new IllegalArgumentException("Unknown trade-off row '" + row + "'");
+            case PRUNED -> Prune.prune(random, setup.heads() / 2, setup.intermediate() / 2);
+            case INT8 -> Quantize.int8(random);
+            default -> random;
         };
     }
 
@@ -272,7 +280,8 @@ public final class TradeoffTable {
         md.append(String.format(Locale.ROOT, "Every row: E=%d, H=%d, L=%d, A=%d, F=%d, vocabulary %d learned on the"
                 + " split's training part, %d tokens per e-mail, %d epochs of AdamW (peak lr %.0e, batch %d, seed %d)."
                 + " Fine-tuned rows add %d epochs. Accuracy and spam F1 on each split's test part; records/s at batch 8"
-                + " x %d tokens on ONNX Runtime, one caller per core on one intra-op thread each; resident memory of a JVM serving the model. Regenerated by `%s`"
+                + " x %d tokens on ONNX Runtime, one caller per core on one intra-op thread each; resident memory of"
+                + " a JVM serving the model. Regenerated by `%s`"
                 + " in %.0f minutes.%n%n", setup.embedding(), setup.hidden(), setup.layers(), setup.heads(),
                 setup.intermediate(), setup.vocab(), setup.maxLength(), setup.training().epochs(),
                 setup.training().learningRate(), setup.training().batchSize(), setup.training().seed(),
