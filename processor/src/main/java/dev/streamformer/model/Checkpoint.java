@@ -26,8 +26,6 @@ import dev.streamformer.model.SafeTensors.Tensor;
  */
 public record Checkpoint(ModelConfig config, Map<String, Tensor> tensors) {
 
-    /** File name of the weights in a model directory. */
-    public static final String WEIGHTS_FILE = "model.safetensors";
     /** Suffix of the per-row scale of an int8 tensor. */
     public static final String SCALE_SUFFIX = "_scale";
 
@@ -49,17 +47,17 @@ public record Checkpoint(ModelConfig config, Map<String, Tensor> tensors) {
      */
     public static Checkpoint load(final Path dir) throws IOException {
         final ModelConfig config = ModelConfig.read(dir);
-        final Path weights = dir.resolve(WEIGHTS_FILE);
+        final Path weights = dir.resolve(ModelDirectory.WEIGHTS);
         if (!Files.isRegularFile(weights)) {
-            throw new IOException("No " + WEIGHTS_FILE + " in " + dir + ": create weights with `streamformer model init"
-                    + " --config " + dir.resolve(ModelConfig.FILE_NAME) + " --out " + dir + "`");
+            throw new IOException("No " + ModelDirectory.WEIGHTS + " in " + dir + ": create weights with `streamformer model init"
+                    + " --config " + dir.resolve(ModelDirectory.CONFIG) + " --out " + dir + "`");
         }
         final Map<String, Tensor> tensors = new LinkedHashMap<>(SafeTensors.read(weights).tensors());
         tensors.keySet().removeAll(IGNORED);
         try {
             return new Checkpoint(config, tensors);
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException(weights + " does not match " + dir.resolve(ModelConfig.FILE_NAME)
+            throw new IllegalArgumentException(weights + " does not match " + dir.resolve(ModelDirectory.CONFIG)
                     + ": " + e.getMessage(), e);
         }
     }
@@ -72,8 +70,8 @@ public record Checkpoint(ModelConfig config, Map<String, Tensor> tensors) {
      */
     public void save(final Path dir) throws IOException {
         Files.createDirectories(dir);
-        Files.writeString(dir.resolve(ModelConfig.FILE_NAME), config.toJson(), StandardCharsets.UTF_8);
-        SafeTensors.write(dir.resolve(WEIGHTS_FILE), tensors, Map.of("format", "pt"));
+        Files.writeString(dir.resolve(ModelDirectory.CONFIG), config.toJson(), StandardCharsets.UTF_8);
+        SafeTensors.write(dir.resolve(ModelDirectory.WEIGHTS), tensors, Map.of("format", "pt"));
     }
 
     /**

@@ -23,8 +23,8 @@ public final class DefaultModel {
 
     private static final String RESOURCES = "default/";
     private static Path unpacked;
-    private static final List<String> FILES = List.of(ModelConfig.FILE_NAME, "tokenizer.json", "vocab.txt",
-            Checkpoint.WEIGHTS_FILE, "README.md");
+    private static final List<String> FILES = List.of(ModelDirectory.CONFIG, ModelDirectory.TOKENIZER,
+            ModelDirectory.VOCAB, ModelDirectory.WEIGHTS, ModelDirectory.CARD);
 
     private DefaultModel() {
     }
@@ -71,7 +71,7 @@ public final class DefaultModel {
 
     /** @return whether trained weights ship on the class path */
     public static boolean isTrained() {
-        return DefaultModel.class.getResource(RESOURCES + Checkpoint.WEIGHTS_FILE) != null;
+        return DefaultModel.class.getResource(RESOURCES + ModelDirectory.WEIGHTS) != null;
     }
 
     /**

@@ -26,10 +26,22 @@ public record EncoderBatch(int size, int length, long[] tokenIds, long[] segment
         if (inputs.isEmpty()) {
             throw new InvalidInputException(-1, "The batch is empty: pass at least one sequence");
         }
-        int longest = 0;
         for (int i = 0; i < inputs.size(); i++) {
             validate(config, i, inputs.get(i));
-            longest = Math.max(longest, inputs.get(i).length());
+        }
+        return pad(inputs);
+    }
+
+    /**
+     * Pads sequences already validated against the model.
+     *
+     * @param inputs the sequences, at least one
+     * @return the batch
+     */
+    static EncoderBatch pad(final List<EncoderInput> inputs) {
+        int longest = 0;
+        for (final EncoderInput in : inputs) {
+            longest = Math.max(longest, in.length());
         }
         final int b = inputs.size();
         final long[] ids = new long[b * longest];

@@ -1,14 +1,9 @@
 package dev.streamformer.model;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.DigestInputStream;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 
 import dev.streamformer.model.onnx.EncoderGraph;
@@ -105,44 +100,20 @@ public final class InferenceModel implements AutoCloseable {
     public static InferenceModel load(final Path dir, final String name, final EngineSettings settings)
             throws IOException {
         final Path abs = dir.toAbsolutePath().normalize();
-        final Path onnx = abs.resolve(OnnxModelFile.FILE_NAME);
+        final Path onnx = abs.resolve(ModelDirectory.ONNX);
         if (!Files.isRegularFile(onnx)) {
             final Checkpoint checkpoint = Checkpoint.load(abs);
-            return new InferenceModel(name, version(abs), checkpoint, settings);
+            return new InferenceModel(name, ModelDirectory.version(abs), checkpoint, settings);
         }
         if (settings.engine() != InferenceEngine.ONNXRUNTIME) {
-            throw new IllegalArgumentException(abs + " holds " + OnnxModelFile.FILE_NAME + ", which only the "
+            throw new IllegalArgumentException(abs + " holds " + ModelDirectory.ONNX + ", which only the "
                     + InferenceEngine.ONNXRUNTIME + " engine serves: use --engine " + InferenceEngine.ONNXRUNTIME
-                    + " (the " + settings.engine() + " engine needs config.json and " + Checkpoint.WEIGHTS_FILE + ")");
+                    + " (the " + settings.engine() + " engine needs config.json and " + ModelDirectory.WEIGHTS + ")");
         }
         final ModelConfig config = ModelConfig.read(abs);
         final OnnxForward forward = OnnxForward.fromFile(onnx, config.numLabels(),
                 SessionSettings.of(settings.intraOpThreads(), settings.prepacking()));
-        return new InferenceModel(name, version(abs), config, OnnxModelFile.read(onnx).stats(), settings, forward);
-    }
-
-    /**
-     * The content hash of a model directory: the first 16 hex digits of the SHA-256 of config.json
-     * followed by its weights (model.onnx when present, else model.safetensors).
-     *
-     * @param dir the model directory
-     * @return the version
-     * @throws IOException when the files cannot be read
-     */
-    public static String version(final Path dir) throws IOException {
-        final String weights = Files.isRegularFile(dir.resolve(OnnxModelFile.FILE_NAME))
-                ? OnnxModelFile.FILE_NAME : Checkpoint.WEIGHTS_FILE;
-        try {
-            final MessageDigest digest = MessageDigest.getInstance("SHA-256");
-            for (final String file : List.of(ModelConfig.FILE_NAME, weights)) {
-                try (InputStream in = new DigestInputStream(Files.newInputStream(dir.resolve(file)), digest)) {
-                    in.transferTo(java.io.OutputStream.nullOutputStream());
-                }
-            }
-            return HexFormat.of().formatHex(digest.digest()).substring(0, 16);
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("SHA-256 is missing from this JVM", e);
-        }
+        return new InferenceModel(name, ModelDirectory.version(abs), config, OnnxModelFile.read(onnx).stats(), settings, forward);
     }
 
     /** @return the model name */
@@ -193,10 +164,41 @@ public final class InferenceModel implements AutoCloseable {
      * Checks one input against this model without running it.
      *
      * @param input the sequence
+     * @return the input, which {@link #run} takes without checking it again
      * @throws InvalidInputException naming the problem and the fix
      */
-    public void validate(final EncoderInput input) {
+    public ValidInput validate(final EncoderInput input) {
         EncoderBatch.validate(config, -1, input);
+        return new ValidInput(input, config);
+    }
+
+    /**
+     * Runs a batch of inputs this model has validated.
+     *
+     * @param inputs the inputs; lengths may differ, the batch is padded and masked
+     * @return one output per input, in order
+     * @throws IllegalArgumentException when an input was validated by a model of another config
+     */
+    public List<ModelOutput> run(final List<ValidInput> inputs) {
+        final List<EncoderInput> plain = new ArrayList<>(inputs.size());
+        for (final ValidInput v : inputs) {
+            if (v.config() != config) {
+                throw new IllegalArgumentException("an input validated for another model was passed to " + name);
+            }
+            plain.add(v.input());
+        }
+        return outputs(EncoderBatch.pad(plain));
+    }
+
+    /**
+     * This model with its forward pass wrapped, for instrumentation or fault injection: the same
+     * name, version, config and statistics, every pass through {@code wrap}'s pass.
+     *
+     * @param wrap given this model's pass, returns the pass to run instead (it closes the original)
+     * @return the wrapped model; it owns the pass, so close it instead of this one
+     */
+    public InferenceModel wrapped(final java.util.function.UnaryOperator<ForwardPass> wrap) {
+        return new InferenceModel(name, version, config, stats, settings, wrap.apply(forward));
     }
 
     /**
@@ -207,11 +209,14 @@ public final class InferenceModel implements AutoCloseable {
      * @throws InvalidInputException when an input cannot run
      */
     public List<ModelOutput> predict(final List<EncoderInput> inputs) {
-        final EncoderBatch batch = EncoderBatch.of(config, inputs);
+        return outputs(EncoderBatch.of(config, inputs));
+    }
+
+    private List<ModelOutput> outputs(final EncoderBatch batch) {
         final float[] logits = forward.logits(batch);
         final int c = config.numLabels();
-        final List<ModelOutput> results = new ArrayList<>(inputs.size());
-        for (int i = 0; i < inputs.size(); i++) {
+        final List<ModelOutput> results = new ArrayList<>(batch.size());
+        for (int i = 0; i < batch.size(); i++) {
             results.add(ModelOutput.ofRow(logits, i, c));
         }
         return results;

@@ -69,8 +69,6 @@ public record ModelConfig(
         List<String> labels,
         int headSize) {
 
-    /** The file name of the configuration in a model directory. */
-    public static final String FILE_NAME = "config.json";
 
     private static final String EXTENSION = "streamformer";
     /** Keys of the extension block; the layer maps are written for people and ignored when read. */
@@ -253,7 +251,7 @@ public record ModelConfig(
      * @throws IOException when the file cannot be read
      */
     public static ModelConfig read(final Path path) throws IOException {
-        final Path file = Files.isDirectory(path) ? path.resolve(FILE_NAME) : path;
+        final Path file = Files.isDirectory(path) ? path.resolve(ModelDirectory.CONFIG) : path;
         if (!Files.isRegularFile(file)) {
             throw new IOException("No model config at " + file + ": a model directory holds config.json and"
                     + " model.safetensors (create one with `streamformer model init`)");

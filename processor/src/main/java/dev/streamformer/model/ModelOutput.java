@@ -54,4 +54,17 @@ public record ModelOutput(float[] logits, float[] probabilities) {
         }
         return best;
     }
+
+    /**
+     * @param labels the model's labels, in index order
+     * @return each label's probability, in label order, as the double nearest the float's shortest
+     *     decimal (0.9876543 rather than 0.9876543283462524 in JSON and in Prediction records)
+     */
+    public java.util.Map<String, Double> byLabel(final java.util.List<String> labels) {
+        final java.util.Map<String, Double> out = new java.util.LinkedHashMap<>();
+        for (int i = 0; i < labels.size(); i++) {
+            out.put(labels.get(i), Double.parseDouble(Float.toString(probabilities[i])));
+        }
+        return out;
+    }
 }

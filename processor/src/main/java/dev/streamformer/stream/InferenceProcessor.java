@@ -1,14 +1,9 @@
 package dev.streamformer.stream;
 
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Collection;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
-import java.util.TreeMap;
-import java.util.concurrent.Semaphore;
+import java.util.function.Function;
 
 import org.apache.kafka.common.errors.SerializationException;
 import org.apache.kafka.streams.KeyValue;
@@ -19,11 +14,9 @@ import org.apache.kafka.streams.processor.api.RecordMetadata;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import dev.streamformer.model.EncoderInput;
 import dev.streamformer.model.EngineSettings;
 import dev.streamformer.model.InferenceModel;
 import dev.streamformer.model.InvalidInputException;
-import dev.streamformer.model.ModelOutput;
 import dev.streamformer.schemas.DeadLetter;
 import dev.streamformer.schemas.ErrorKind;
 import dev.streamformer.schemas.LatencyEvent;
@@ -33,21 +26,26 @@ import dev.streamformer.schemas.serde.SingleObjectSerde;
 import dev.streamformer.schemas.serde.StreamformerSerdes;
 
 /**
- * Decodes, validates and predicts each request on the model shared by every task of this JVM, and
- * forwards a prediction and a latency event, or a dead letter, to the sinks of the topology. A
- * failure for one record never stops the processor: it becomes that record's dead letter.
+ * Routes each request: decoded once, validated once ({@link RequestValidator}), buffered into a
+ * batch, run by the {@link BatchRunner} on the model shared by every task of this JVM, and forwarded
+ * as a prediction and a latency event, or a dead letter, to the sinks of the topology. A failure
+ * that belongs to one record becomes that record's dead letter; an engine that fails every request
+ * fails the stream thread instead ({@link BatchRunner.EngineFailure}), so that exactly-once retries
+ * the requests on a new thread.
  *
  * <p>With a batch size above 1, valid requests wait in the task's changelogged {@link BatchBuffer}
  * until the batch is full or the oldest has waited the maximum (a wall-clock punctuation), then
  * run as one padded forward pass. Batches are per task (per input partition), because only a
  * task's own store is committed with its offsets.
  */
-final class InferenceProcessor implements Processor<byte[], byte[], Object, Object> {
+final class InferenceProcessor<K> implements Processor<K, byte[], Object, Object> {
 
     private static final Logger LOG = LoggerFactory.getLogger(InferenceProcessor.class);
 
     private final ModelRegistry registry;
     private final Settings settings;
+    private final Function<K, byte[]> keyBytes;
+    private final boolean namedSinks;
     private final int batchSize;
     private final long maxWaitMs;
     private final SingleObjectSerde<TokenizedInput> requests = StreamformerSerdes.tokenizedInput();
@@ -57,6 +55,7 @@ final class InferenceProcessor implements Processor<byte[], byte[], Object, Obje
     private ModelRegistry.Lease lease;
     private InferenceModel model;
     private RequestValidator validator;
+    private BatchRunner runner;
     private BatchBuffer buffer;
 
     /**
@@ -77,10 +76,17 @@ final class InferenceProcessor implements Processor<byte[], byte[], Object, Obje
     /**
      * @param registry where to borrow the model
      * @param settings how to serve
+     * @param keyBytes the request key as bytes, for its dead letter
+     * @param namedSinks forward each output to the sink of its kind ({@link StreamformerTopology#build});
+     *     false forwards every output to every child, which tells them apart by type
+     *     ({@link StreamformerTopology#addTo})
      */
-    InferenceProcessor(final ModelRegistry registry, final Settings settings) {
+    InferenceProcessor(final ModelRegistry registry, final Settings settings, final Function<K, byte[]> keyBytes,
+            final boolean namedSinks) {
         this.registry = registry;
         this.settings = settings;
+        this.keyBytes = keyBytes;
+        this.namedSinks = namedSinks;
         this.batchSize = settings.batchSize();
         this.maxWaitMs = settings.maxWaitMs();
     }
@@ -91,6 +97,7 @@ final class InferenceProcessor implements Processor<byte[], byte[], Object, Obje
         this.lease = registry.acquire(settings.modelDir(), settings.engine(), settings.concurrentPasses());
         this.model = lease.model();
         this.validator = new RequestValidator(model, settings.truncate());
+        this.runner = new BatchRunner(model, lease.gate(), settings.lengthBuckets());
         if (batchSize > 1) {
             buffer = new BatchBuffer(context.getStateStore(BatchBuffer.STORE));
             for (final KeyValue<Long, Source> restored : buffer.restore()) {
@@ -112,11 +119,11 @@ final class InferenceProcessor implements Processor<byte[], byte[], Object, Obje
     }
 
     @Override
-    public void process(final org.apache.kafka.streams.processor.api.Record<byte[], byte[]> record) {
+    public void process(final org.apache.kafka.streams.processor.api.Record<K, byte[]> record) {
         final long receivedUs = Clock.nowMicros();
         final RecordMetadata meta = context.recordMetadata().orElseThrow();
         final Source source = new Source(meta.topic(), meta.partition(), meta.offset(), record.timestamp(),
-                record.key(), record.value(), receivedUs);
+                record.key() == null ? null : keyBytes.apply(record.key()), record.value(), receivedUs);
         if (record.value() == null) {
             deadLetter(source, null, ErrorKind.DESERIALIZATION,
                     "value is null (a tombstone): produce a TokenizedInput in Avro single-object encoding");
@@ -172,100 +179,44 @@ final class InferenceProcessor implements Processor<byte[], byte[], Object, Obje
         if (batch.isEmpty()) {
             return;
         }
-        // One forward pass per length bucket, so that a short request is not padded to the longest of its
-        // batch; outputs still leave in the order the requests came.
-        final ModelOutput[] outputs = new ModelOutput[batch.size()];
-        final Pass[] passOf = new Pass[batch.size()];
-        for (final List<Integer> pass : passes(batch)) {
-            final List<EncoderInput> inputs = new ArrayList<>(pass.size());
-            pass.forEach(i -> inputs.add(batch.get(i).valid().input()));
-            final List<ModelOutput> out;
-            final long startUs;
-            final long endUs;
-            final Semaphore gate = lease.gate();
-            gate.acquireUninterruptibly();
-            try {
-                startUs = Clock.nowMicros();
-                out = model.predict(inputs);
-                endUs = Clock.nowMicros();
-            } catch (RuntimeException e) {
-                LOG.warn("Inference failed for a batch of {} requests: {}", pass.size(), e.toString());
-                for (final int i : pass) {
-                    deadLetter(batch.get(i).source(), batch.get(i).request().getRequestId(), ErrorKind.INFERENCE,
-                            "inference failed: " + e.getMessage());
-                }
-                continue;
-            } finally {
-                gate.release();
-            }
-            final Pass done = new Pass(startUs, endUs, pass.size());
-            for (int k = 0; k < pass.size(); k++) {
-                outputs[pass.get(k)] = out.get(k);
-                passOf[pass.get(k)] = done;
-            }
-        }
+        final List<BatchRunner.Outcome> outcomes = runner.run(batch.stream().map(p -> p.valid().input()).toList());
         final String thread = Thread.currentThread().getName();
         final String task = context.taskId().toString();
         for (int i = 0; i < batch.size(); i++) {
-            if (outputs[i] == null) {
-                continue; // dead-lettered above
-            }
             final Pending p = batch.get(i);
-            final Pass pass = passOf[i];
-            final Prediction prediction = prediction(p, outputs[i], pass.endUs());
+            final BatchRunner.Outcome outcome = outcomes.get(i);
+            final String requestId = p.request().getRequestId();
+            if (outcome.failure() != null) {
+                deadLetter(p.source(), requestId, ErrorKind.INFERENCE, outcome.failure());
+                continue;
+            }
+            final BatchRunner.Pass pass = outcome.pass();
+            final Prediction prediction = Predictions.of(model, p.request(), p.valid(), outcome.output(), pass.endUs());
             final long handedUs = Clock.nowMicros();
-            context.forward(new org.apache.kafka.streams.processor.api.Record<Object, Object>(
-                    p.request().getRequestId(), prediction, p.source().timestamp()), StreamformerTopology.PREDICTIONS_SINK);
+            forward(requestId, prediction, p.source(), StreamformerTopology.PREDICTIONS_SINK);
             final LatencyEvent latency = LatencyRecorder.event(
-                    new LatencyRecorder.Origin(p.request().getRequestId(), model.version(), p.source().topic(),
+                    new LatencyRecorder.Origin(requestId, model.version(), p.source().topic(),
                             p.source().partition(), p.source().offset(), thread, task, pass.size()),
                     new LatencyRecorder.Times(p.source().timestamp(), p.source().receivedUs(), pass.startUs(),
                             pass.endUs(), handedUs));
-            context.forward(new org.apache.kafka.streams.processor.api.Record<Object, Object>(
-                    p.request().getRequestId(), latency, p.source().timestamp()), StreamformerTopology.LATENCY_SINK);
+            forward(requestId, latency, p.source(), StreamformerTopology.LATENCY_SINK);
         }
     }
 
-    /**
-     * @param batch valid requests
-     * @return the positions of the requests of each forward pass: one pass per length bucket
-     *     ({@link EncoderInput#lengthBucket}), or one for all when buckets are off
-     */
-    private Collection<List<Integer>> passes(final List<Pending> batch) {
-        final Map<Integer, List<Integer>> byBucket = new TreeMap<>();
-        for (int i = 0; i < batch.size(); i++) {
-            final int bucket = settings.lengthBuckets() ? batch.get(i).valid().input().lengthBucket() : 0;
-            byBucket.computeIfAbsent(bucket, k -> new ArrayList<>()).add(i);
+    private void forward(final Object key, final Object value, final Source source, final String sink) {
+        final org.apache.kafka.streams.processor.api.Record<Object, Object> out =
+                new org.apache.kafka.streams.processor.api.Record<>(key, value, source.timestamp());
+        if (namedSinks) {
+            context.forward(out, sink);
+        } else {
+            context.forward(out);
         }
-        return byBucket.values();
-    }
-
-    private Prediction prediction(final Pending p, final ModelOutput out, final long endUs) {
-        final List<String> labels = model.config().labels();
-        final Map<String, Double> probabilities = new LinkedHashMap<>();
-        for (int i = 0; i < labels.size(); i++) {
-            probabilities.put(labels.get(i), (double) out.probabilities()[i]);
-        }
-        final int best = out.argmax();
-        return Prediction.newBuilder()
-                .setRequestId(p.request().getRequestId())
-                .setModelName(model.name())
-                .setModelVersion(model.version())
-                .setLabel(labels.get(best))
-                .setLabelIndex(best)
-                .setProbabilities(probabilities)
-                .setNumTokens(p.valid().input().length())
-                .setTruncated(p.valid().truncated())
-                .setCreatedAt(p.request().getCreatedAt())
-                .setPredictedAt(Instant.ofEpochMilli(endUs / 1_000))
-                .build();
     }
 
     private void deadLetter(final Source s, final String requestId, final ErrorKind kind, final String message) {
         final DeadLetter letter = DeadLetters.of(s.topic(), s.partition(), s.offset(), requestId, s.key(), s.value(),
                 kind, message);
-        context.forward(new org.apache.kafka.streams.processor.api.Record<Object, Object>(s.key(), letter,
-                s.timestamp()), StreamformerTopology.DEAD_LETTER_SINK);
+        forward(s.key(), letter, s, StreamformerTopology.DEAD_LETTER_SINK);
     }
 
     @Override
@@ -283,9 +234,5 @@ final class InferenceProcessor implements Processor<byte[], byte[], Object, Obje
 
     /** A valid request waiting for its forward pass, with its key in the batch buffer (-1 when unbuffered). */
     record Pending(Source source, TokenizedInput request, RequestValidator.Valid valid, long bufferKey) {
-    }
-
-    /** One forward pass: when it ran and how many requests it held. */
-    private record Pass(long startUs, long endUs, int size) {
     }
 }

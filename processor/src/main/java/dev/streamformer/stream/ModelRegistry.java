@@ -22,22 +22,19 @@ import dev.streamformer.model.InferenceModel;
  * cause a reload. With the model goes a gate that admits a fixed number of forward passes at once,
  * set by its first borrower.
  */
-public final class ModelRegistry {
+public class ModelRegistry {
 
     private static final Logger LOG = LoggerFactory.getLogger(ModelRegistry.class);
-    private static final ModelRegistry SHARED = new ModelRegistry(false);
+    private static final ModelRegistry SHARED = new ModelRegistry();
 
     private final Map<String, Entry> entries = new HashMap<>();
     private final AtomicInteger loads = new AtomicInteger();
-    private final boolean copyPerLease;
 
-    /** A registry of its own (tests use one per test, so loads are counted apart from the JVM's). */
-    ModelRegistry() {
-        this(false);
-    }
-
-    private ModelRegistry(final boolean copyPerLease) {
-        this.copyPerLease = copyPerLease;
+    /**
+     * A registry of its own, apart from the JVM's: its models are loaded and counted apart (tests use
+     * one each). Applications use {@link #shared()}.
+     */
+    public ModelRegistry() {
     }
 
     /** @return the registry of this JVM */
@@ -46,14 +43,17 @@ public final class ModelRegistry {
     }
 
     /**
-     * A registry that loads a fresh copy of the model for every lease, so every stream task holds
-     * its own weights: the usual design of Kafka Streams machine-learning examples, kept as the
-     * baseline that {@code streamformer bench} measures against. Not for production use.
+     * Which acquisitions share one loaded copy: those with the same key. Here, one copy per model
+     * directory and engine settings; a subclass may key more finely (the stream benchmark gives every
+     * lease its own copy to measure what sharing saves).
      *
-     * @return a new copying registry
+     * @param modelDir the absolute, normalised model directory, or empty for the shipped default
+     * @param engine the engine settings
+     * @param loadsSoFar how many models this registry has loaded
+     * @return the key of the loaded copy this acquisition shares
      */
-    public static ModelRegistry copyPerLease() {
-        return new ModelRegistry(true);
+    protected String shareKey(final String modelDir, final EngineSettings engine, final int loadsSoFar) {
+        return modelDir + "|" + engine;
     }
 
     /**
@@ -76,14 +76,12 @@ public final class ModelRegistry {
      */
     public synchronized Lease acquire(final String modelDir, final EngineSettings engine, final int concurrentPasses) {
         final String dir = modelDir == null || modelDir.isBlank() ? "" : Path.of(modelDir).toAbsolutePath().normalize().toString();
-        final String shared = dir + "|" + engine;
-        final String key = copyPerLease ? shared + "#" + loads.get() : shared;
+        final String key = shareKey(dir, engine, loads.get());
         Entry entry = entries.get(key);
         if (entry == null) {
             final long start = System.nanoTime();
             try {
-                final InferenceModel model = dir.isEmpty()
-                        ? DefaultModel.load(engine) : InferenceModel.load(Path.of(dir), engine);
+                final InferenceModel model = load(dir, engine);
                 entry = new Entry(model, new Semaphore(concurrentPasses));
             } catch (IOException e) {
                 throw new UncheckedIOException("Cannot load model " + (dir.isEmpty() ? "(default)" : dir) + ": "
@@ -98,6 +96,19 @@ public final class ModelRegistry {
         }
         entry.users++;
         return new Lease(key, entry.model, entry.gate);
+    }
+
+    /**
+     * Loads a model. A subclass may wrap what this returns ({@link InferenceModel#wrapped}) to
+     * instrument every forward pass or to inject faults.
+     *
+     * @param modelDir the absolute, normalised model directory, or empty for the shipped default
+     * @param engine the engine settings
+     * @return the loaded model
+     * @throws IOException when the directory cannot be read
+     */
+    protected InferenceModel load(final String modelDir, final EngineSettings engine) throws IOException {
+        return modelDir.isEmpty() ? DefaultModel.load(engine) : InferenceModel.load(Path.of(modelDir), engine);
     }
 
     /** @return how many times a model was loaded in this JVM */

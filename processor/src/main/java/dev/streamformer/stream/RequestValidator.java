@@ -6,6 +6,7 @@ import java.util.List;
 import dev.streamformer.model.EncoderInput;
 import dev.streamformer.model.InferenceModel;
 import dev.streamformer.model.InvalidInputException;
+import dev.streamformer.model.ValidInput;
 import dev.streamformer.schemas.TokenizedInput;
 
 /** Turns a decoded request into model input, or says why it cannot be served. */
@@ -14,10 +15,10 @@ final class RequestValidator {
     /**
      * A request ready for the model.
      *
-     * @param input the encoder input
+     * @param input the encoder input, validated by the model
      * @param truncated whether tokens were cut to fit the model
      */
-    record Valid(EncoderInput input, boolean truncated) {
+    record Valid(ValidInput input, boolean truncated) {
     }
 
     private final InferenceModel model;
@@ -54,9 +55,7 @@ final class RequestValidator {
                     ? segments : Arrays.copyOf(segments, max);
             truncated = true;
         }
-        final EncoderInput input = new EncoderInput(ids, mask, segments);
-        model.validate(input);
-        return new Valid(input, truncated);
+        return new Valid(model.validate(new EncoderInput(ids, mask, segments)), truncated);
     }
 
     private static int[] toArray(final List<Integer> values) {

@@ -56,14 +56,37 @@ public final class StreamformerApp implements AutoCloseable {
      */
     public static Properties defaults() {
         final Properties p = new Properties();
-        p.put(StreamsConfig.APPLICATION_ID_CONFIG, "streamformer");
-        p.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
-        p.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, "2");
-        p.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, "100");
-        p.put(StreamsConfig.mainConsumerPrefix(ConsumerConfig.MAX_POLL_RECORDS_CONFIG), Integer.toString(MAX_POLL_RECORDS));
-        p.put("processing.exception.handler.global.enabled", "true");
+        KAFKA_DEFAULTS.forEach(d -> p.put(d.key(), d.value()));
         return p;
     }
+
+    /**
+     * A Kafka key the processor sets unless the user does.
+     *
+     * @param key the Kafka Streams or client key
+     * @param value its value here
+     * @param reason why, as the README's table says it
+     */
+    public record KafkaDefault(String key, String value, String reason) {
+    }
+
+    /** The Kafka keys the processor sets, with their reasons (the README's table is generated from this). */
+    public static final List<KafkaDefault> KAFKA_DEFAULTS = List.of(
+            new KafkaDefault(StreamsConfig.APPLICATION_ID_CONFIG, "streamformer",
+                    "instances with the same id share the request partitions"),
+            new KafkaDefault(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2,
+                    "no prediction lost or duplicated; `at_least_once` (`run --at-least-once`) is faster and may"
+                            + " duplicate after a crash"),
+            new KafkaDefault(StreamsConfig.NUM_STREAM_THREADS_CONFIG, "2", "one per core on a 2-core machine"),
+            new KafkaDefault(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, "100",
+                    "the EOS default: outputs become visible to read_committed consumers within about this"),
+            new KafkaDefault(StreamsConfig.mainConsumerPrefix(ConsumerConfig.MAX_POLL_RECORDS_CONFIG),
+                    Integer.toString(MAX_POLL_RECORDS),
+                    "a stream thread finishes what one poll returned before it polls again, and may not commit during"
+                            + " a rebalance; with Kafka's 1,000 a thread with a backlog computes for 20-50 s between polls,"
+                            + " holds up every rebalance, and its transaction times out (10 s) and is redone. Keep records"
+                            + " per poll x time per request well under `transaction.timeout.ms`. A `max.poll.records` of"
+                            + " your own replaces this default"));
 
     /**
      * @param userProps the user's properties

@@ -80,7 +80,8 @@ public final class StreamformerConfig extends AbstractConfig {
             .define(TOPICS_CREATE, Type.BOOLEAN, true, Importance.MEDIUM,
                     "Create missing topics at start-up. When false, a missing topic stops start-up with a message naming it.")
             .define(MODEL_DIR, Type.STRING, "", Importance.HIGH,
-                    "Model directory (config.json + model.safetensors) to serve; empty serves the shipped default model.")
+                    "Model directory to serve (config.json with model.safetensors or model.onnx); empty serves the shipped"
+                            + " default model.")
             .define(ENGINE, Type.STRING, InferenceEngine.DEFAULT.configName(), ConfigDef.ValidString.in(
                     InferenceEngine.ONNXRUNTIME.configName(), InferenceEngine.PYTORCH.configName()), Importance.HIGH,
                     "Engine of the forward pass: onnxruntime (one ONNX Runtime session per model, shared by every"
@@ -88,7 +89,8 @@ public final class StreamformerConfig extends AbstractConfig {
                             + " directory's model.onnx) or pytorch (the DJL/PyTorch encoder that trains; it cannot"
                             + " serve a model.onnx).")
             .define(ONNX_PREPACKING, Type.BOOLEAN, true, Importance.LOW,
-                    "Let ONNX Runtime repack constant matrices into its kernels' layout at load (onnxruntime only).")
+                    "Let ONNX Runtime repack constant matrices into its kernels' layout at load (onnxruntime only;"
+                            + " docs/BENCHMARKS.md has its memory cost).")
             .define(INTRA_OP_THREADS, Type.INT, 1, Range.atLeast(0), Importance.MEDIUM,
                     "Intra-op threads of one forward pass (onnxruntime: the shared session's pool, caller included;"
                             + " pytorch: each stream thread's own); keep num.stream.threads x this <= cores."
@@ -98,12 +100,18 @@ public final class StreamformerConfig extends AbstractConfig {
                             + " streamformer.intra.op.threads. Stream threads beyond it still poll, decode and produce"
                             + " while they wait, but activation memory stays that of this many passes.")
             .define(BATCH_SIZE, Type.INT, 8, Range.between(1, 1024), Importance.HIGH,
-                    "Requests per forward pass. Above 1, a task buffers valid requests in a changelogged state store"
-                            + " until the batch is full or the oldest has waited " + "streamformer.batch.max.wait.ms"
-                            + "; 1 runs every request as it arrives, with no store.")
+                    "Requests per forward pass. On ONNX Runtime with one intra-op thread per stream thread,"
+                            + " 128-token requests ran at the same speed for batches 1 to 32 within the noise, while"
+                            + " 16-token requests ran 1.39x faster in batches of 8 than one at a time; 8 keeps that gain"
+                            + " at half the batch latency of 16 (docs/BENCHMARKS.md). Above 1, each task buffers valid"
+                            + " requests in a changelogged state store (<application.id>-streamformer-batch-buffer-changelog)"
+                            + " until the batch is full or the oldest has waited streamformer.batch.max.wait.ms; the"
+                            + " buffer commits with the outputs, so a crash neither loses nor duplicates a request under"
+                            + " exactly_once_v2. 1 runs every request as it arrives, with no store.")
             .define(BATCH_LENGTH_BUCKETS, Type.BOOLEAN, true, Importance.MEDIUM,
                     "Run each batch as one forward pass per length bucket (1-16, 17-32, 33-64, 65-128, ... tokens),"
-                            + " so a short request is not padded to the longest of its batch. Outputs keep the order of"
+                            + " so a short request is not padded to the longest of its batch: 1.64x faster for a batch of"
+                            + " 16 requests of 8-128 tokens (docs/BENCHMARKS.md). Outputs keep the order of"
                             + " the requests; a latency event's batch_size is the size of its forward pass.")
             .define(BATCH_MAX_WAIT_MS, Type.LONG, 20L, Range.atLeast(0), Importance.MEDIUM,
                     "The longest a buffered request waits for its batch to fill, in ms (checked by a wall-clock"
@@ -116,8 +124,9 @@ public final class StreamformerConfig extends AbstractConfig {
                             + " GET /health/ready answers 200 only while every stream thread runs (503 otherwise)."
                             + " -1 = no endpoint, 0 = any free port.")
             .define(CONNECT_TIMEOUT_MS, Type.LONG, BrokerCheck.DEFAULT_TIMEOUT_MS, Range.atLeast(1), Importance.MEDIUM,
-                    "How long run, produce, consume and monitor wait for a broker to answer at"
-                            + " start-up before they fail with exit code 1, naming the address.")
+                    "How long run, produce, consume and monitor wait for a broker to answer at start-up, in ms;"
+                            + " then they exit 1 with \"No Kafka broker answered at <address> within 10 s: start one ..."
+                            + " or point -b / bootstrap.servers at a running cluster\".")
             .define(HEALTH_BIND, Type.STRING, "0.0.0.0", Importance.LOW,
                     "Address the health endpoint listens on: 0.0.0.0 (every interface, what probes from outside the"
                             + " container need), or 127.0.0.1 to keep it on the host.")
@@ -125,6 +134,30 @@ public final class StreamformerConfig extends AbstractConfig {
                     "On SIGTERM or Ctrl-C the processor finishes the forward pass in flight, commits, and exits"
                             + " within this time; requests still buffered stay in the changelogged buffer for the next"
                             + " owner of the partition.");
+
+    /**
+     * The README's configuration tables, generated from {@link #DEFINITION} and
+     * {@link StreamformerApp#KAFKA_DEFAULTS} so that the two cannot drift (ConfigDocsTest compares
+     * them with the README; {@code streamformer config} prints them).
+     *
+     * @return the processor keys and the Kafka defaults as two Markdown tables
+     */
+    public static String markdown() {
+        final StringBuilder out = new StringBuilder("Processor keys:\n\n| key | default | meaning |\n|---|---|---|\n");
+        for (final ConfigDef.ConfigKey key : DEFINITION.configKeys().values()) {
+            final Object value = key.defaultValue;
+            final String shown = value == null || value.toString().isEmpty() ? "empty" : "`" + value + "`";
+            out.append("| `").append(key.name).append("` | ").append(shown).append(" | ")
+                    .append(key.documentation.replace("|", "\\|")).append(" |\n");
+        }
+        out.append("\nKafka defaults the processor sets (override them like any other key):\n\n")
+                .append("| key | default | why |\n|---|---|---|\n");
+        for (final StreamformerApp.KafkaDefault d : StreamformerApp.KAFKA_DEFAULTS) {
+            out.append("| `").append(d.key()).append("` | `").append(d.value()).append("` | ")
+                    .append(d.reason().replace("|", "\\|")).append(" |\n");
+        }
+        return out.toString();
+    }
 
     /**
      * @param originals all properties; unknown keys are ignored here and passed to Kafka

@@ -7,6 +7,8 @@ import java.nio.file.Path;
 import ai.djl.huggingface.tokenizers.Encoding;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 
+import dev.streamformer.model.ModelDirectory;
+
 /**
  * The model's tokenizer: the model directory's {@code tokenizer.json} run by Hugging Face's
  * tokenizers library (through DJL's binding, bundled for linux-x86_64, no network). Texts longer
@@ -31,9 +33,9 @@ public final class TextTokenizer implements AutoCloseable {
      * @throws IOException when tokenizer.json is missing or unreadable
      */
     public static TextTokenizer load(final Path modelDir, final int maxLength) throws IOException {
-        final Path file = modelDir.resolve(TokenizerFiles.TOKENIZER_JSON);
+        final Path file = modelDir.resolve(ModelDirectory.TOKENIZER);
         if (!Files.isRegularFile(file)) {
-            throw new IOException("No " + TokenizerFiles.TOKENIZER_JSON + " in " + modelDir
+            throw new IOException("No " + ModelDirectory.TOKENIZER + " in " + modelDir
                     + ": this model has no tokenizer, so send token ids instead of text (produce --token-ids)");
         }
         System.setProperty("ai.djl.offline", System.getProperty("ai.djl.offline", "true"));

@@ -11,6 +11,8 @@ import java.util.Map;
 
 import com.google.gson.GsonBuilder;
 
+import dev.streamformer.model.ModelDirectory;
+
 /**
  * Writes a WordPiece vocabulary as a Hugging Face {@code tokenizer.json} (BertNormalizer with
  * lowercasing, BertPreTokenizer, WordPiece model, [CLS] ... [SEP] template) and as {@code vocab.txt}
@@ -18,10 +20,10 @@ import com.google.gson.GsonBuilder;
  */
 public final class TokenizerFiles {
 
-    /** File name of the Hugging Face tokenizer. */
-    public static final String TOKENIZER_JSON = "tokenizer.json";
-    /** File name of the plain vocabulary. */
-    public static final String VOCAB_TXT = "vocab.txt";
+    /** The special tokens, at ids 0 to 4. */
+    public static final List<String> SPECIAL_TOKENS = List.of("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]");
+    /** The prefix of a piece inside a word. */
+    public static final String CONTINUATION = "##";
 
     private TokenizerFiles() {
     }
@@ -33,8 +35,8 @@ public final class TokenizerFiles {
      */
     public static void write(final Path dir, final List<String> vocab) throws IOException {
         Files.createDirectories(dir);
-        Files.write(dir.resolve(VOCAB_TXT), vocab, StandardCharsets.UTF_8);
-        Files.writeString(dir.resolve(TOKENIZER_JSON), tokenizerJson(vocab), StandardCharsets.UTF_8);
+        Files.write(dir.resolve(ModelDirectory.VOCAB), vocab, StandardCharsets.UTF_8);
+        Files.writeString(dir.resolve(ModelDirectory.TOKENIZER), tokenizerJson(vocab), StandardCharsets.UTF_8);
     }
 
     static String tokenizerJson(final List<String> vocab) {
@@ -43,7 +45,7 @@ public final class TokenizerFiles {
         root.put("truncation", null);
         root.put("padding", null);
         final List<Map<String, Object>> added = new ArrayList<>();
-        for (final String special : WordPieceTrainer.SPECIAL_TOKENS) {
+        for (final String special : SPECIAL_TOKENS) {
             final Map<String, Object> t = new LinkedHashMap<>();
             t.put("id", vocab.indexOf(special));
             t.put("content", special);
@@ -68,7 +70,7 @@ public final class TokenizerFiles {
                 "special_tokens", Map.of(
                         "[CLS]", Map.of("id", "[CLS]", "ids", List.of(cls), "tokens", List.of("[CLS]")),
                         "[SEP]", Map.of("id", "[SEP]", "ids", List.of(sep), "tokens", List.of("[SEP]")))));
-        root.put("decoder", Map.of("type", "WordPiece", "prefix", WordPieceTrainer.CONTINUATION, "cleanup", true));
+        root.put("decoder", Map.of("type", "WordPiece", "prefix", CONTINUATION, "cleanup", true));
         final Map<String, Integer> ids = new LinkedHashMap<>();
         for (int i = 0; i < vocab.size(); i++) {
             ids.put(vocab.get(i), i);
@@ -76,7 +78,7 @@ public final class TokenizerFiles {
         final Map<String, Object> model = new LinkedHashMap<>();
         model.put("type", "WordPiece");
         model.put("unk_token", "[UNK]");
-        model.put("continuing_subword_prefix", WordPieceTrainer.CONTINUATION);
+        model.put("continuing_subword_prefix", CONTINUATION);
         model.put("max_input_chars_per_word", 100);
         model.put("vocab", ids);
         root.put("model", model);

@@ -87,8 +87,8 @@ class CheckpointTest {
         broken.put("albert.embeddings.word_embeddings.weight", Tensor.ofFloats(new long[] {7, 16}, new float[7 * 16]));
         broken.put("albert.embeddings.position_ids", Tensor.ofFloats(new long[] {1}, new float[1]));
         Files.createDirectories(dir);
-        Files.writeString(dir.resolve(ModelConfig.FILE_NAME), good.config().toJson());
-        SafeTensors.write(dir.resolve(Checkpoint.WEIGHTS_FILE), broken, Map.of());
+        Files.writeString(dir.resolve(ModelDirectory.CONFIG), good.config().toJson());
+        SafeTensors.write(dir.resolve(ModelDirectory.WEIGHTS), broken, Map.of());
         assertThatThrownBy(() -> Checkpoint.load(dir))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("Missing 2: [albert.pooler.weight, classifier.bias]")
@@ -100,8 +100,8 @@ class CheckpointTest {
     @Test
     void rejectsAFileThatIsNotSafetensors() throws Exception {
         Files.createDirectories(dir);
-        Files.writeString(dir.resolve(ModelConfig.FILE_NAME), TestModels.small(SharingPlan.ALL).toJson());
-        Files.write(dir.resolve(Checkpoint.WEIGHTS_FILE), new byte[] {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12});
+        Files.writeString(dir.resolve(ModelDirectory.CONFIG), TestModels.small(SharingPlan.ALL).toJson());
+        Files.write(dir.resolve(ModelDirectory.WEIGHTS), new byte[] {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12});
         assertThatThrownBy(() -> Checkpoint.load(dir)).hasMessageContaining("is not a safetensors file");
     }
 

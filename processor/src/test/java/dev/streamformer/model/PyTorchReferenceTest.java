@@ -127,9 +127,9 @@ class PyTorchReferenceTest {
         TestModels.randomized(config, label.hashCode()).save(source);
         final Path exported = dir.resolve(label + "-onnx");
         Files.createDirectories(exported);
-        Files.copy(source.resolve(ModelConfig.FILE_NAME), exported.resolve(ModelConfig.FILE_NAME));
+        Files.copy(source.resolve(ModelDirectory.CONFIG), exported.resolve(ModelDirectory.CONFIG));
         final Process p = new ProcessBuilder(PYTHON, SCRIPT.toString(), source.toString(), "--export-onnx",
-                exported.resolve(dev.streamformer.model.onnx.OnnxModelFile.FILE_NAME).toString())
+                exported.resolve(ModelDirectory.ONNX).toString())
                 .redirectErrorStream(true).start();
         final String log = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertThat(p.waitFor(120, TimeUnit.SECONDS)).isTrue();

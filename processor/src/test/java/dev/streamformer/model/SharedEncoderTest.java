@@ -53,7 +53,7 @@ class SharedEncoderTest {
         final ParameterStats stats = ParameterStats.of(loaded);
         final long stored = loaded.tensors().values().stream().mapToLong(Tensor::elements).sum();
         assertThat(stats.uniqueParameters()).isEqualTo(stored);
-        assertThat(Files.size(dir.resolve(Checkpoint.WEIGHTS_FILE))).isBetween(stored * 4, stored * 4 + 16_384);
+        assertThat(Files.size(dir.resolve(ModelDirectory.WEIGHTS))).isBetween(stored * 4, stored * 4 + 16_384);
         final long logicalNone = ParameterStats.of(loaded.config().withPlan(SharingPlan.NONE)).uniqueParameters();
         assertThat(stats.logicalParameters()).isEqualTo(logicalNone);
         assertThat(stats.sharingRatio()).isGreaterThan(1.5);

@@ -8,13 +8,13 @@ import java.util.Random;
 import dev.streamformer.model.SafeTensors.Tensor;
 
 /** Small configs and checkpoints for tests. */
-final class TestModels {
+public final class TestModels {
 
     private TestModels() {
     }
 
     /** V=120, E=16, H=32, L=6, A=4, F=64, 40 positions, 2 segments, 2 labels. */
-    static ModelConfig small(final SharingPlan plan) {
+    public static ModelConfig small(final SharingPlan plan) {
         return new ModelConfig(120, 16, 32, 6, 4, 4, 64, 40, 2, Activation.GELU_NEW, 1e-12, true, plan,
                 List.of("ham", "spam"));
     }
@@ -23,7 +23,7 @@ final class TestModels {
      * A checkpoint with large random values (weights N(0, 0.3), biases N(0, 0.1), LayerNorm gains
      * 1 + N(0, 0.1)) so that logits are far from zero and numeric comparisons are meaningful.
      */
-    static Checkpoint randomized(final ModelConfig config, final long seed) {
+    public static Checkpoint randomized(final ModelConfig config, final long seed) {
         final Random random = new Random(seed);
         final Map<String, Tensor> tensors = new LinkedHashMap<>();
         for (final ParameterSpec spec : ParameterLayout.of(config)) {
@@ -40,7 +40,7 @@ final class TestModels {
     }
 
     /** A padded batch of four sequences of different lengths, one with an explicit mask and segments. */
-    static List<EncoderInput> paddedBatch() {
+    public static List<EncoderInput> paddedBatch() {
         return List.of(
                 EncoderInput.of(2, 17, 33, 4, 99, 3),
                 EncoderInput.of(2, 5, 3),

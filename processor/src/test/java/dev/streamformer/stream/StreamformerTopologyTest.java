@@ -1,6 +1,7 @@
 package dev.streamformer.stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
 import java.nio.file.Path;
@@ -19,6 +20,7 @@ import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.TestInputTopic;
 import org.apache.kafka.streams.TestOutputTopic;
 import org.apache.kafka.streams.TopologyTestDriver;
+import org.apache.kafka.streams.errors.StreamsException;
 import org.apache.kafka.streams.test.TestRecord;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -190,18 +192,16 @@ class StreamformerTopologyTest {
     }
 
     @Test
-    void deadLettersAnInferenceFailureAndGoesOn() {
-        // Closing the session under the processor makes the engine fail on the next forward pass.
+    void anEngineWithItsSessionClosedFailsTheStreamThreadAndBlamesNoRequest() {
+        // Closing the session under the processor makes the engine fail every pass, a probe too.
         try (ModelRegistry.Lease lease = registry.acquire(modelDir.toString())) {
             lease.model().close();
         }
-        send(request("doomed", 2, 5, 3));
-        final DeadLetter d = deadLetters.readValue();
-        assertThat(d.getErrorKind()).isEqualTo(ErrorKind.INFERENCE);
-        assertThat(d.getRequestId()).isEqualTo("doomed");
-        assertThat(d.getErrorMessage()).startsWith("inference failed");
-        send(request("next", 2, 5, 3));
-        assertThat(deadLetters.readValue().getRequestId()).isEqualTo("next");
+        assertThatThrownBy(() -> send(request("doomed", 2, 5, 3))).isInstanceOf(StreamsException.class)
+                .hasCauseInstanceOf(BatchRunner.EngineFailure.class)
+                .cause().hasMessageContaining("failed a pass of 1 requests and a one-token probe");
+        assertThat(deadLetters.isEmpty()).as("a broken engine is not the request's fault").isTrue();
+        assertThat(predictions.isEmpty()).isTrue();
     }
 
     @Test

@@ -2,10 +2,7 @@ package dev.streamformer.text;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Collections;
-import java.util.List;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -16,32 +13,6 @@ class TokenizerTest {
 
     @TempDir
     Path dir;
-
-    @Test
-    void learnsTheSameVocabularyFromTheSameTextsWithSpecialTokensFirst() {
-        final List<String> texts = List.of("Free money now! Click here for free money.", "Meeting notes: the kernel"
-                + " build failed again", "free offer, free gift, free trial");
-        final List<String> a = WordPieceTrainer.train(texts, 120, 1);
-        final List<String> b = WordPieceTrainer.train(texts, 120, 1);
-        assertThat(a).isEqualTo(b);
-        assertThat(a.subList(0, 5)).containsExactly("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]");
-        assertThat(a).contains("free", "money").doesNotHaveDuplicates();
-    }
-
-    @Test
-    void theHuggingFaceBindingUsesTheLearnedPiecesAndFramesWithClsAndSep() throws Exception {
-        final List<String> vocab = WordPieceTrainer.train(Collections.nCopies(5,
-                "unsubscribe now to stop receiving offers; subscribe to offers"), 80, 1);
-        TokenizerFiles.write(dir, vocab);
-        assertThat(Files.readAllLines(dir.resolve(TokenizerFiles.VOCAB_TXT))).isEqualTo(vocab);
-        try (TextTokenizer tokenizer = TextTokenizer.load(dir, 64)) {
-            final int[] ids = tokenizer.encode("Subscribe to OFFERS");
-            assertThat(ids[0]).isEqualTo(vocab.indexOf("[CLS]"));
-            assertThat(ids[ids.length - 1]).isEqualTo(vocab.indexOf("[SEP]"));
-            assertThat(ids).contains(vocab.indexOf("subscribe"), vocab.indexOf("to"), vocab.indexOf("offers"));
-            assertThat(tokenizer.encode("Subscribe to OFFERS")).isEqualTo(ids);
-        }
-    }
 
     @Test
     void unknownWordsMapToTheUnknownTokenAndLongTextsAreTruncated() throws Exception {

@@ -27,8 +27,6 @@ import dev.streamformer.model.onnx.proto.Onnx.TensorProto;
  */
 public record OnnxModelFile(List<Initializer> initializers, Map<String, Integer> opCounts) {
 
-    /** File name of an ONNX model in a model directory. */
-    public static final String FILE_NAME = "model.onnx";
 
     /** Files may hold weights up to protobuf's 2 GB limit. */
     private static final int MAX_SIZE = Integer.MAX_VALUE;

@@ -1,0 +1,72 @@
+package dev.streamformer.cli;
+
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+import com.google.gson.GsonBuilder;
+
+import dev.streamformer.corpus.Corpus;
+import dev.streamformer.model.EngineSettings;
+import dev.streamformer.model.InferenceEngine;
+import dev.streamformer.model.InferenceModel;
+import dev.streamformer.train.Datasets;
+import dev.streamformer.train.Evaluation;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code streamformer model eval}. */
+@Command(name = "eval",
+        mixinStandardHelpOptions = true,
+        description = "Accuracy, spam precision, recall and F1, ROC-AUC and the confusion matrix of a model on a split.")
+final class ModelEvalCommand implements Callable<Integer> {
+
+    @Option(names = "--model", required = true, paramLabel = "<dir>", description = "Model directory (with tokenizer.json).")
+    private Path model;
+
+    @Option(names = "--data", defaultValue = "data/spamassassin", description = "Corpus directory (default: ${DEFAULT-VALUE}).")
+    private Path data;
+
+    @Option(names = "--split", defaultValue = "random", description = "random or later (default: ${DEFAULT-VALUE}).")
+    private String split;
+
+    @Option(names = "--part", defaultValue = "test", description = "train, validation or test (default: ${DEFAULT-VALUE}).")
+    private String part;
+
+    @Option(names = "--max-length", defaultValue = "128", description = "Tokens per e-mail (default: ${DEFAULT-VALUE}).")
+    private int maxLength;
+
+    @Option(names = "--json", description = "Print JSON.")
+    private boolean json;
+
+    @Option(names = "--engine", defaultValue = "onnxruntime", converter = EngineOption.class,
+            description = "Engine of the forward pass: onnxruntime or pytorch (default: ${DEFAULT-VALUE}).")
+    private InferenceEngine engine;
+
+    @Option(names = "--threads", defaultValue = "0",
+            description = "Intra-op threads of the forward pass; 0 = one per core (default: ${DEFAULT-VALUE}).")
+    private int threads;
+
+    @Override
+    public Integer call() throws Exception {
+        final Datasets.Tokenized tokenized = Datasets.load(data, split, model, maxLength);
+        try (InferenceModel m = InferenceModel.load(model, EngineSettings.of(engine, threads))) {
+            final Evaluation e = Evaluation.of(m, tokenized.part(part), 32);
+            if (json) {
+                final Map<String, Object> out = new LinkedHashMap<>();
+                out.put("model", m.name());
+                out.put("model_version", m.version());
+                out.put("engine", m.engine().configName());
+                out.put("split", split);
+                out.put("part", part);
+                out.putAll(e.toMap());
+                System.out.println(new GsonBuilder().setPrettyPrinting().create().toJson(out));
+            } else {
+                System.out.printf("%s (%s) on the %s part of the %s split:%n%s", m.name(), m.version(), part, split,
+                        e.toTable());
+            }
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,93 @@
+package dev.streamformer.cli;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.Callable;
+
+import dev.streamformer.corpus.Corpus;
+import dev.streamformer.train.ModelTrainer;
+import dev.streamformer.train.TradeoffTable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code streamformer model tradeoff}. */
+@Command(name = "tradeoff",
+        mixinStandardHelpOptions = true,
+        sortOptions = false,
+        description = {"Regenerate the trade-off table: not shared, all shared (scratch, and converted + fine-tuned),"
+                + " attention only, feed-forward only, 3 groups as sequence and cycle, all shared with 1 key/value head,"
+                + " all shared + pruned, all shared + int8; same dimensions, data, seed and budget for every row, on"
+                + " both splits.",
+            "Writes TRADEOFF.md, tradeoff.json and tradeoff.png into --out. Takes about an hour at the defaults."})
+final class ModelTradeoffCommand implements Callable<Integer> {
+
+    @Option(names = "--data", defaultValue = "data/spamassassin", description = "Corpus directory (default: ${DEFAULT-VALUE}).")
+    private Path data;
+
+    @Option(names = "--work", defaultValue = "data/tradeoff", description = "Where the models go (default: ${DEFAULT-VALUE}).")
+    private Path work;
+
+    @Option(names = "--out", defaultValue = "docs", description = "Where the table goes (default: ${DEFAULT-VALUE}).")
+    private Path out;
+
+    @Option(names = "--embedding", defaultValue = "64", description = "E (default: ${DEFAULT-VALUE}).")
+    private int embedding;
+
+    @Option(names = "--hidden", defaultValue = "128", description = "H (default: ${DEFAULT-VALUE}).")
+    private int hidden;
+
+    @Option(names = "--layers", defaultValue = "6", description = "L (default: ${DEFAULT-VALUE}).")
+    private int layers;
+
+    @Option(names = "--heads", defaultValue = "4", description = "A (default: ${DEFAULT-VALUE}).")
+    private int heads;
+
+    @Option(names = "--intermediate", defaultValue = "512", description = "F (default: ${DEFAULT-VALUE}).")
+    private int intermediate;
+
+    @Option(names = "--vocab-size", defaultValue = "8000", description = "Vocabulary (default: ${DEFAULT-VALUE}).")
+    private int vocab;
+
+    @Option(names = "--max-length", defaultValue = "128", description = "Tokens per e-mail (default: ${DEFAULT-VALUE}).")
+    private int maxLength;
+
+    @Option(names = "--epochs", defaultValue = "3", description = "Training epochs per row (default: ${DEFAULT-VALUE}).")
+    private int epochs;
+
+    @Option(names = "--finetune-epochs", defaultValue = "1",
+            description = "Recovery epochs after share and prune (default: ${DEFAULT-VALUE}).")
+    private int finetuneEpochs;
+
+    @Option(names = "--batch-size", defaultValue = "16", description = "Batch (default: ${DEFAULT-VALUE}).")
+    private int batchSize;
+
+    @Option(names = "--lr", defaultValue = "3e-4", description = "Peak learning rate (default: ${DEFAULT-VALUE}).")
+    private double lr;
+
+    @Option(names = "--seed", defaultValue = "42", description = "Seed of every row (default: ${DEFAULT-VALUE}).")
+    private long seed;
+
+    @Option(names = "--remeasure",
+            description = "Only measure the records/s and RSS columns again (a few minutes): every row's architecture"
+                    + " with seeded random weights runs as fast as the trained one; accuracy and sizes are kept from"
+                    + " <out>/tradeoff.json. Needs no corpus.")
+    private boolean remeasure;
+
+    @Override
+    public Integer call() throws Exception {
+        if (remeasure) {
+            TradeoffTable.remeasure(out, java.nio.file.Files.createTempDirectory("streamformer-tradeoff-"), System.out);
+            System.out.printf("wrote %s%n", out.resolve("TRADEOFF.md"));
+            return 0;
+        }
+        final long start = System.nanoTime();
+        final TradeoffTable.Setup setup = new TradeoffTable.Setup(embedding, hidden, layers, heads, intermediate, vocab,
+                maxLength, new ModelTrainer.Settings(epochs, batchSize, lr, 0.1, 0.01, seed, 2, 0, 1), finetuneEpochs);
+        final List<TradeoffTable.Row> rows = TradeoffTable.build(data, work, setup, System.out);
+        final String command = "java -jar cli/target/streamformer.jar model tradeoff --data " + data + " --epochs "
+                + epochs + " --finetune-epochs " + finetuneEpochs + " --lr " + lr;
+        TradeoffTable.write(rows, setup, (System.nanoTime() - start) / 1e9, command, out, null);
+        System.out.printf("wrote %s%n", out.resolve("TRADEOFF.md"));
+        return 0;
+    }
+}

@@ -1,0 +1,65 @@
+package dev.streamformer.cli;
+
+import java.nio.file.Path;
+
+import dev.streamformer.corpus.Corpus;
+import dev.streamformer.train.ModelTrainer;
+import picocli.CommandLine.Option;
+
+/** The options shared by {@code model train} and {@code model finetune}. */
+final class TrainOptions {
+
+    @Option(names = "--data", defaultValue = "data/spamassassin",
+            description = "Corpus directory (`streamformer data fetch`) (default: ${DEFAULT-VALUE}).")
+    Path data;
+
+    @Option(names = "--split", defaultValue = "random",
+            description = "random (stratified 80/10/10) or later (train on the -1 groups, test on the later -2 groups)"
+                    + " (default: ${DEFAULT-VALUE}).")
+    String split;
+
+    @Option(names = "--out", required = true, paramLabel = "<dir>", description = "Model directory to write.")
+    Path out;
+
+    @Option(names = "--epochs", defaultValue = "3", description = "Passes over the training part (default: ${DEFAULT-VALUE}).")
+    int epochs;
+
+    @Option(names = "--batch-size", defaultValue = "16", description = "Examples per step (default: ${DEFAULT-VALUE}).")
+    int batchSize;
+
+    @Option(names = "--lr", defaultValue = "3e-4", description = "Peak learning rate (default: ${DEFAULT-VALUE}).")
+    double learningRate;
+
+    @Option(names = "--warmup", defaultValue = "0.1",
+            description = "Share of the steps spent warming up, then linear decay to 0 (default: ${DEFAULT-VALUE}).")
+    double warmup;
+
+    @Option(names = "--weight-decay", defaultValue = "0.01", description = "AdamW weight decay (default: ${DEFAULT-VALUE}).")
+    double weightDecay;
+
+    @Option(names = "--seed", defaultValue = "42", description = "Initialisation and shuffling seed (default: ${DEFAULT-VALUE}).")
+    long seed;
+
+    @Option(names = "--max-length", defaultValue = "128", description = "Tokens per e-mail (default: ${DEFAULT-VALUE}).")
+    int maxLength;
+
+    @Option(names = "--threads", defaultValue = "2", description = "Intra-op threads (default: ${DEFAULT-VALUE}).")
+    int threads;
+
+    @Option(names = "--teacher", paramLabel = "<dir>",
+            description = "Distil from this model's probabilities (soft targets) as well as the labels.")
+    Path teacher;
+
+    @Option(names = "--distill-weight", defaultValue = "0.5",
+            description = "Weight of the teacher's soft targets with --teacher (default: ${DEFAULT-VALUE}).")
+    double distillWeight;
+
+    @Option(names = "--temperature", defaultValue = "2",
+            description = "Softmax temperature of the distillation (default: ${DEFAULT-VALUE}).")
+    double temperature;
+
+    ModelTrainer.Settings settings() {
+        return new ModelTrainer.Settings(epochs, batchSize, learningRate, warmup, weightDecay, seed, threads,
+                teacher == null ? 0 : distillWeight, teacher == null ? 1 : temperature);
+    }
+}

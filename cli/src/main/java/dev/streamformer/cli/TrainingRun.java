@@ -1,0 +1,70 @@
+package dev.streamformer.cli;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+import com.google.gson.GsonBuilder;
+
+import dev.streamformer.model.Checkpoint;
+import dev.streamformer.model.InferenceModel;
+import dev.streamformer.model.ModelDirectory;
+import dev.streamformer.model.ParameterStats;
+import dev.streamformer.train.Datasets;
+import dev.streamformer.train.Evaluation;
+import dev.streamformer.train.ModelTrainer;
+
+/** Runs training from the options of train or finetune and writes the model directory. */
+final class TrainingRun {
+
+    private TrainingRun() {
+    }
+
+    static int run(final String command, final Checkpoint initial, final Path tokenizerDir, final TrainOptions o)
+            throws Exception {
+        final long start = System.nanoTime();
+        System.out.printf("%s: %s%n", command, ParameterStats.of(initial).plan());
+        final Datasets.Tokenized data = Datasets.load(o.data, o.split, tokenizerDir, o.maxLength);
+        System.out.printf("split %s: %d train, %d validation, %d test examples (at most %d tokens)%n", o.split,
+                data.train().size(), data.validation().size(), data.test().size(), o.maxLength);
+        float[][] teacher = null;
+        if (o.teacher != null) {
+            try (InferenceModel t = InferenceModel.load(o.teacher)) {
+                teacher = ModelTrainer.teacherProbabilities(t, data.train(), o.temperature);
+            }
+            System.out.printf("distilling from %s (weight %.2f, temperature %.1f)%n", o.teacher, o.distillWeight,
+                    o.temperature);
+        }
+        final Map<String, Object> history = new LinkedHashMap<>();
+        final Checkpoint trained = ModelTrainer.train(initial, data.train(), teacher, o.settings(), System.out,
+                (epoch, model) -> {
+                    final Path dir = o.out.resolve("checkpoints").resolve("epoch-" + epoch);
+                    model.save(dir);
+                    try (InferenceModel m = new InferenceModel("epoch-" + epoch, "training", model)) {
+                        final Evaluation e = Evaluation.of(m, data.validation(), 32);
+                        System.out.printf("epoch %d validation: %s", epoch, e.toTable());
+                        history.put("epoch_" + epoch + "_validation", e.toMap());
+                    }
+                });
+        ModelDirectory.save(trained, tokenizerDir, o.out);
+        final Map<String, Object> record = new LinkedHashMap<>();
+        record.put("command", command);
+        record.put("split", o.split);
+        record.put("settings", o.settings());
+        record.put("max_length", o.maxLength);
+        record.put("teacher", o.teacher == null ? null : o.teacher.toString());
+        record.put("train_examples", data.train().size());
+        record.put("history", history);
+        record.put("seconds", (System.nanoTime() - start) / 1e9);
+        write(o.out.resolve("training.json"), record);
+        System.out.printf("wrote %s (version %s) in %.0f s%n", o.out, ModelDirectory.version(o.out),
+                (System.nanoTime() - start) / 1e9);
+        return 0;
+    }
+
+    static void write(final Path file, final Object json) throws IOException {
+        Files.writeString(file, new GsonBuilder().setPrettyPrinting().serializeNulls().create().toJson(json) + "\n");
+    }
+}

@@ -1,0 +1,152 @@
+package dev.streamformer.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.InputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+
+import dev.streamformer.corpus.DemoSample;
+import dev.streamformer.model.Activation;
+import dev.streamformer.model.DefaultModel;
+import dev.streamformer.model.EncoderInput;
+import dev.streamformer.model.InferenceModel;
+import dev.streamformer.model.ModelConfig;
+import dev.streamformer.model.SharingPlan;
+import dev.streamformer.model.SharingStrategy;
+import dev.streamformer.text.TextTokenizer;
+
+/** The model commands as a user runs them: init, stats (table and JSON), predict, classify; produce's input check. */
+class ModelCommandsTest {
+
+    @TempDir
+    Path dir;
+
+    private record Run(int exitCode, String out, String err) {
+    }
+
+    private static Run run(final String stdin, final String... args) {
+        final PrintStream out = System.out;
+        final PrintStream err = System.err;
+        final InputStream in = System.in;
+        final ByteArrayOutputStream o = new ByteArrayOutputStream();
+        final ByteArrayOutputStream e = new ByteArrayOutputStream();
+        try {
+            System.setOut(new PrintStream(o, true, StandardCharsets.UTF_8));
+            System.setErr(new PrintStream(e, true, StandardCharsets.UTF_8));
+            System.setIn(new ByteArrayInputStream(stdin.getBytes(StandardCharsets.UTF_8)));
+            final int code = StreamformerCli.execute(args);
+            return new Run(code, o.toString(StandardCharsets.UTF_8), e.toString(StandardCharsets.UTF_8));
+        } finally {
+            System.setOut(out);
+            System.setErr(err);
+            System.setIn(in);
+        }
+    }
+
+    @Test
+    void initStatsAndPredictWorkFromTheCommandLine() throws Exception {
+        final ModelConfig config = new ModelConfig(100, 16, 32, 6, 4, 2, 64, 32, 2, Activation.GELU, 1e-12, true,
+                SharingPlan.both(SharingStrategy.CYCLE, 3), java.util.List.of("ham", "spam"));
+        final Path configFile = dir.resolve("config.json");
+        Files.writeString(configFile, config.toJson());
+        final Path model = dir.resolve("model");
+
+        final Run init = run("", "model", "init", "--config", configFile.toString(), "--seed", "3", "--out", model.toString());
+        assertThat(init.exitCode()).isZero();
+        assertThat(init.out()).contains("wrote " + model).contains("attention layout   ABCABC");
+
+        final Run again = run("", "model", "init", "--config", configFile.toString(), "--out", model.toString());
+        assertThat(again.exitCode()).isEqualTo(1);
+        assertThat(again.err()).contains("--force");
+
+        final Run fromConfig = run("", "model", "stats", configFile.toString(), "--json");
+        final Run fromDir = run("", "model", "stats", model.toString(), "--json");
+        assertThat(fromConfig.exitCode()).isZero();
+        final JsonObject a = JsonParser.parseString(fromConfig.out()).getAsJsonObject();
+        final JsonObject b = JsonParser.parseString(fromDir.out()).getAsJsonObject();
+        assertThat(a.get("unique_parameters")).isEqualTo(b.get("unique_parameters"));
+        assertThat(a.get("logical_parameters").getAsLong()).isGreaterThan(a.get("unique_parameters").getAsLong());
+        assertThat(a.get("ffn_layout").getAsString()).isEqualTo("ABCABC");
+
+        final Run predict = run("2,5,7,3\n# comment\n\n2,99,3\n2,100,3\n", "model", "predict", "--model", model.toString());
+        assertThat(predict.exitCode()).as("one bad line").isEqualTo(1);
+        final String[] lines = predict.out().strip().split("\n");
+        assertThat(lines).hasSize(2);
+        assertThat(JsonParser.parseString(lines[0]).getAsJsonObject().get("line").getAsInt()).isEqualTo(1);
+        assertThat(lines[0]).contains("\"probabilities\"").contains("\"ham\"");
+        assertThat(predict.err()).contains("line 5").contains("token id 100");
+
+        final Run logits = run("2,5,7,3\n", "model", "predict", "--model", model.toString(), "--logits");
+        assertThat(logits.exitCode()).isZero();
+        assertThat(JsonParser.parseString(logits.out()).getAsJsonObject().getAsJsonArray("logits")).hasSize(2);
+    }
+
+    @Test
+    void missingModelGivesAClearMessageAndExitCodeOne() {
+        final Run r = run("", "model", "predict", "--model", dir.resolve("nowhere").toString());
+        assertThat(r.exitCode()).isEqualTo(1);
+        assertThat(r.err()).contains("No model config at").contains("streamformer model init");
+    }
+
+    @Test
+    void unknownOptionsExitWithTwo() {
+        assertThat(run("", "model", "stats", "--frobnicate").exitCode()).isEqualTo(2);
+    }
+
+    @Test
+    void classifyPrintsTheShippedModelsLabelAndProbabilitiesForText() throws Exception {
+        final List<DemoSample.Item> sample = DemoSample.bundled().subList(0, 2);
+        final Run r = run("", "classify", "--json", sample.get(0).text(), sample.get(1).text());
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        final String[] lines = r.out().strip().split("\n");
+        assertThat(lines).hasSize(2);
+        try (InferenceModel model = DefaultModel.load();
+                TextTokenizer tokenizer = TextTokenizer.load(DefaultModel.directory(), 128)) {
+            for (int i = 0; i < 2; i++) {
+                final JsonObject line = JsonParser.parseString(lines[i]).getAsJsonObject();
+                assertThat(line.get("label").getAsString()).isEqualTo(sample.get(i).label());
+                final float[] expected = model.predict(List.of(EncoderInput.of(tokenizer.encode(sample.get(i).text()))))
+                        .get(0).probabilities();
+                final JsonObject p = line.getAsJsonObject("probabilities");
+                assertThat(p.get("ham").getAsFloat()).isCloseTo(expected[0], within(1e-5f));
+                assertThat(p.get("spam").getAsFloat()).isCloseTo(expected[1], within(1e-5f));
+            }
+        }
+        final Run table = run("Free money, click now!!!\n", "classify");
+        assertThat(table.exitCode()).as(table.err()).isZero();
+        assertThat(table.out()).contains("p(ham)").contains("p(spam)").contains("Free money");
+    }
+
+    @Test
+    void predictDefaultsToTheShippedModelAndNamesTheLineAndTokenOfABadLine() {
+        final Run r = run("2,100,3\n\n2,abc,3\n", "model", "predict");
+        assertThat(r.exitCode()).isEqualTo(1);
+        assertThat(r.err()).contains("line 3: 'abc' (item 2 of 3) is not a token id");
+        final JsonObject first = JsonParser.parseString(r.out().strip()).getAsJsonObject();
+        assertThat(first.get("line").getAsInt()).isEqualTo(1);
+        assertThat(first.has("label")).isTrue();
+    }
+
+    @Test
+    @Timeout(30)
+    void produceChecksEveryLineBeforeItConnects() {
+        // Nothing listens on port 1: reaching the broker would take a minute; the bad line stops it first.
+        final Run r = run("2,5,3\n2,x,3\n", "produce", "-b", "localhost:1", "--token-ids");
+        assertThat(r.exitCode()).isEqualTo(1);
+        assertThat(r.err()).contains("stdin line 2: 'x' (item 2 of 3) is not a token id");
+    }
+}

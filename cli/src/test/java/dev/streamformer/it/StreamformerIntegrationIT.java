@@ -1,0 +1,180 @@
+package dev.streamformer.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.net.http.HttpResponse.BodyHandlers;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Comparator;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.SplittableRandom;
+import java.util.stream.IntStream;
+
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.common.serialization.StringDeserializer;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.apache.kafka.streams.StreamsConfig;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+import dev.streamformer.client.RequestProducer;
+import dev.streamformer.corpus.DemoSample;
+import dev.streamformer.model.InferenceEngine;
+import dev.streamformer.schemas.LatencyEvent;
+import dev.streamformer.schemas.TokenizedInput;
+import dev.streamformer.schemas.serde.StreamformerSerdes;
+import dev.streamformer.stream.ModelRegistry;
+import dev.streamformer.stream.StreamformerApp;
+import dev.streamformer.stream.StreamformerConfig;
+import dev.streamformer.testkit.EmbeddedKafka;
+
+/** The processor against a real in-process KRaft broker, exactly_once_v2, 4 stream threads. */
+@Tag("integration")
+class StreamformerIntegrationIT {
+
+    @TempDir
+    static Path tmp;
+
+    private static EmbeddedKafka kafka;
+
+    @BeforeAll
+    static void startBroker() throws Exception {
+        kafka = EmbeddedKafka.start(tmp.resolve("kafka"), 0, Map.of());
+    }
+
+    @AfterAll
+    static void stopBroker() {
+        if (kafka != null) {
+            kafka.close();
+        }
+    }
+
+    @ParameterizedTest(name = "on {0}")
+    @EnumSource(InferenceEngine.class)
+    @Timeout(300)
+    void predictsEveryValidRequestOnceAndDeadLettersEveryBadOne(final InferenceEngine engine) throws Exception {
+        new ExactlyOnceFlow(kafka.bootstrapServers(), tmp, engine).run();
+    }
+
+    @Test
+    @Timeout(120)
+    void healthEndpointIsReadyOnlyWhileRunningAndStopsWithTheProcessor() throws Exception {
+        final Properties props = processor("health");
+        props.put(StreamformerConfig.HEALTH_PORT, "0");
+        props.put(StreamformerConfig.HEALTH_BIND, "127.0.0.1");
+        final HttpClient http = HttpClient.newHttpClient();
+        final URI ready;
+        final URI live;
+        try (StreamformerApp app = StreamformerApp.start(props, new ModelRegistry())) {
+            assertThat(app.healthPort()).isPositive();
+            ready = URI.create("http://127.0.0.1:" + app.healthPort() + "/health/ready");
+            live = URI.create("http://127.0.0.1:" + app.healthPort() + "/health/live");
+            assertThat(app.awaitRunning(Duration.ofSeconds(60))).isTrue();
+            final HttpResponse<String> r = http.send(HttpRequest.newBuilder(ready).build(), BodyHandlers.ofString());
+            assertThat(r.statusCode()).isEqualTo(200);
+            assertThat(r.body()).contains("\"state\":\"RUNNING\"").contains("streamformer-default");
+            assertThat(http.send(HttpRequest.newBuilder(live).build(), BodyHandlers.ofString()).statusCode())
+                    .isEqualTo(200);
+        }
+        assertThatThrownBy(() -> http.send(HttpRequest.newBuilder(ready).build(), BodyHandlers.ofString()))
+                .as("the endpoint stops with the processor").isInstanceOf(java.io.IOException.class);
+    }
+
+    @Test
+    @Timeout(180)
+    void forwardPassesOfAllStreamThreadsRunAtMostTheConfiguredNumberAtOnce() throws Exception {
+        final Properties props = processor("gate");
+        props.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, "4");
+        props.put(StreamformerConfig.BATCH_SIZE, "4");
+        props.put(StreamformerConfig.FORWARD_CONCURRENCY, "1");
+        final int requests = 400;
+        final SplittableRandom random = new SplittableRandom(3);
+        final Iterator<TokenizedInput> inputs = IntStream.range(0, requests).mapToObj(i -> TokenizedInput.newBuilder()
+                .setRequestId("gate-" + i).setTokenIds(random.ints(64, 5, 8000).boxed().toList())
+                .setCreatedAt(Instant.now()).build()).iterator();
+        final List<ConsumerRecord<String, LatencyEvent>> events;
+        try (StreamformerApp app = StreamformerApp.start(props, new ModelRegistry())) {
+            assertThat(app.awaitRunning(Duration.ofSeconds(60))).isTrue();
+            final Properties client = new Properties();
+            client.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
+            RequestProducer.produce(client, "gate-requests", inputs, 0);
+            events = TopicReader.readAll(kafka.bootstrapServers(), "gate-latency", new StringDeserializer(),
+                    StreamformerSerdes.latencyEvent().deserializer(), requests, Duration.ofSeconds(120));
+        }
+        assertThat(events).hasSize(requests);
+        // One interval per forward pass: every request of a batch carries the same start and end.
+        final List<long[]> passes = events.stream().map(ConsumerRecord::value)
+                .map(e -> List.of(e.getStreamThread(), e.getInferenceStartUs(), e.getInferenceEndUs())).distinct()
+                .map(k -> new long[] {(Long) k.get(1), (Long) k.get(2)})
+                .sorted(Comparator.comparingLong(p -> p[0])).toList();
+        assertThat(events.stream().map(r -> r.value().getStreamThread()).distinct().count())
+                .as("stream threads that ran forward passes").isGreaterThan(1);
+        for (int i = 1; i < passes.size(); i++) {
+            assertThat(passes.get(i)[0]).as("start of forward pass %d of %d", i, passes.size())
+                    .isGreaterThanOrEqualTo(passes.get(i - 1)[1]);
+        }
+    }
+
+    /** A processor of its own: application id {@code <name>-it}, topics {@code <name>-*}, its own state. */
+    @Test
+    @Timeout(180)
+    void produceWaitPrintsEachRequestsPredictionBesideItsInput() throws Exception {
+        final Properties props = processor("wait");
+        final List<DemoSample.Item> sample = DemoSample.bundled().subList(0, 2);
+        try (StreamformerApp app = StreamformerApp.start(props, new ModelRegistry())) {
+            assertThat(app.awaitRunning(Duration.ofSeconds(60))).isTrue();
+            final String stdin = sample.get(0).text() + "\n" + sample.get(1).text() + "\n";
+            final java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+            final java.io.PrintStream stdout = System.out;
+            final java.io.InputStream in = System.in;
+            final int code;
+            try {
+                System.setOut(new java.io.PrintStream(out, true, java.nio.charset.StandardCharsets.UTF_8));
+                System.setIn(new java.io.ByteArrayInputStream(stdin.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+                code = dev.streamformer.cli.StreamformerCli.execute("produce", "-b", kafka.bootstrapServers(),
+                        "--wait", "--wait-timeout", "90", "--id-prefix", "wait-",
+                        "-p", StreamformerConfig.TOPIC_REQUESTS + "=wait-requests",
+                        "-p", StreamformerConfig.TOPIC_PREDICTIONS + "=wait-predictions");
+            } finally {
+                System.setOut(stdout);
+                System.setIn(in);
+            }
+            assertThat(code).isZero();
+            final List<String> lines = List.of(out.toString(java.nio.charset.StandardCharsets.UTF_8).strip().split("\n"));
+            assertThat(lines).hasSize(2);
+            for (int i = 0; i < 2; i++) {
+                final String id = "wait-" + i;
+                final String line = lines.stream().filter(l -> l.startsWith(id + " ")).findFirst().orElseThrow();
+                assertThat(line).contains(" " + sample.get(i).label() + " ")
+                        .contains(sample.get(i).text().substring(0, 20));
+            }
+        }
+    }
+
+    private static Properties processor(final String name) {
+        final Properties props = new Properties();
+        props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
+        props.put(StreamsConfig.APPLICATION_ID_CONFIG, name + "-it");
+        props.put(StreamsConfig.STATE_DIR_CONFIG, tmp.resolve(name + "-state").toString());
+        props.put(StreamformerConfig.TOPIC_REQUESTS, name + "-requests");
+        props.put(StreamformerConfig.TOPIC_PREDICTIONS, name + "-predictions");
+        props.put(StreamformerConfig.TOPIC_LATENCY, name + "-latency");
+        props.put(StreamformerConfig.TOPIC_DEAD_LETTERS, name + "-dead-letters");
+        return props;
+    }
+}

@@ -1,0 +1,38 @@
+package dev.streamformer.client;
+
+import java.time.Instant;
+import java.util.Arrays;
+import java.util.Map;
+
+import dev.streamformer.schemas.TokenizedInput;
+
+/** Builds requests: the one place a {@link TokenizedInput} is put together from token ids. */
+public final class Requests {
+
+    private Requests() {
+    }
+
+    /**
+     * @param id the request id, unique per request (the key of its prediction)
+     * @param tokenIds the token ids, [CLS] ... [SEP], from the served model's tokenizer
+     * @return the request, created now, no mask (every token real), no metadata
+     */
+    public static TokenizedInput of(final String id, final int[] tokenIds) {
+        return of(id, tokenIds, Map.of());
+    }
+
+    /**
+     * @param id the request id, unique per request (the key of its prediction)
+     * @param tokenIds the token ids, [CLS] ... [SEP], from the served model's tokenizer
+     * @param metadata free-form strings the processor carries through untouched
+     * @return the request, created now, no mask (every token real)
+     */
+    public static TokenizedInput of(final String id, final int[] tokenIds, final Map<String, String> metadata) {
+        return TokenizedInput.newBuilder()
+                .setRequestId(id)
+                .setTokenIds(Arrays.stream(tokenIds).boxed().toList())
+                .setCreatedAt(Instant.now())
+                .setMetadata(metadata)
+                .build();
+    }
+}

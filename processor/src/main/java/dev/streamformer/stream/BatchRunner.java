@@ -1,0 +1,145 @@
+package dev.streamformer.stream;
+
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.Semaphore;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import dev.streamformer.model.EncoderInput;
+import dev.streamformer.model.InferenceModel;
+import dev.streamformer.model.ModelOutput;
+import dev.streamformer.model.ValidInput;
+
+/**
+ * Runs a batch of validated inputs on the shared model: one forward pass per length bucket (so a
+ * short request is not padded to the longest of its batch), each through the model's gate, timed.
+ *
+ * <p>A failed pass does not condemn its requests. The runner first runs a one-token probe: when the
+ * engine fails that too, the engine itself is broken (native resources released, out of memory)
+ * and {@link EngineFailure} is thrown, which fails the stream thread so that exactly-once retries
+ * the requests on a new one. Otherwise it retries the pass's requests one by one, and only those that
+ * fail alone are reported as failed, each with its own reason.
+ */
+final class BatchRunner {
+
+    private static final Logger LOG = LoggerFactory.getLogger(BatchRunner.class);
+
+    /**
+     * One forward pass: when it ran and how many requests it held.
+     *
+     * @param startUs when it started, microseconds since the epoch
+     * @param endUs when it ended
+     * @param size requests in the pass
+     */
+    record Pass(long startUs, long endUs, int size) {
+    }
+
+    /**
+     * What became of one input: an output from a pass, or the reason it failed.
+     *
+     * @param output the output, null when it failed
+     * @param pass the pass that produced it, null when it failed
+     * @param failure why it failed alone, null when it succeeded
+     */
+    record Outcome(ModelOutput output, Pass pass, String failure) {
+    }
+
+    /** The engine fails every input, a known-good probe too: not the requests' fault. */
+    static final class EngineFailure extends RuntimeException {
+        EngineFailure(final String message, final Throwable cause) {
+            super(message, cause);
+        }
+    }
+
+    private final InferenceModel model;
+    private final Semaphore gate;
+    private final boolean lengthBuckets;
+    private final ValidInput probe;
+
+    /**
+     * @param model the shared model
+     * @param gate admits a fixed number of passes at once across the JVM
+     * @param lengthBuckets one pass per length bucket instead of one for all
+     */
+    BatchRunner(final InferenceModel model, final Semaphore gate, final boolean lengthBuckets) {
+        this.model = model;
+        this.gate = gate;
+        this.lengthBuckets = lengthBuckets;
+        this.probe = model.validate(EncoderInput.of(1));
+    }
+
+    /**
+     * @param inputs validated inputs
+     * @return one outcome per input, in order
+     * @throws EngineFailure when the engine fails a probe after a failed pass
+     */
+    List<Outcome> run(final List<ValidInput> inputs) {
+        final Outcome[] outcomes = new Outcome[inputs.size()];
+        for (final List<Integer> positions : passes(inputs)) {
+            final List<ValidInput> pass = new ArrayList<>(positions.size());
+            positions.forEach(i -> pass.add(inputs.get(i)));
+            try {
+                final List<Outcome> done = timed(pass);
+                for (int k = 0; k < positions.size(); k++) {
+                    outcomes[positions.get(k)] = done.get(k);
+                }
+            } catch (RuntimeException e) {
+                checkEngine(pass.size(), e);
+                LOG.warn("A forward pass of {} requests failed ({}); the engine answers a probe, so retrying them one by one",
+                        pass.size(), e.toString());
+                for (final int i : positions) {
+                    outcomes[i] = alone(inputs.get(i));
+                }
+            }
+        }
+        return List.of(outcomes);
+    }
+
+    private Outcome alone(final ValidInput input) {
+        try {
+            return timed(List.of(input)).get(0);
+        } catch (RuntimeException e) {
+            return new Outcome(null, null, "inference failed: " + e.getMessage());
+        }
+    }
+
+    private void checkEngine(final int passSize, final RuntimeException failure) {
+        try {
+            timed(List.of(probe));
+        } catch (RuntimeException probeFailure) {
+            failure.addSuppressed(probeFailure);
+            throw new EngineFailure("The " + model.engine() + " engine failed a pass of " + passSize
+                    + " requests and a one-token probe: the engine, not the requests, is at fault; failing the stream"
+                    + " thread so that its requests are retried. Cause: " + failure.getMessage(), failure);
+        }
+    }
+
+    private List<Outcome> timed(final List<ValidInput> pass) {
+        gate.acquireUninterruptibly();
+        try {
+            final long startUs = Clock.nowMicros();
+            final List<ModelOutput> out = model.run(pass);
+            final Pass done = new Pass(startUs, Clock.nowMicros(), pass.size());
+            final List<Outcome> outcomes = new ArrayList<>(out.size());
+            out.forEach(o -> outcomes.add(new Outcome(o, done, null)));
+            return outcomes;
+        } finally {
+            gate.release();
+        }
+    }
+
+    /** @return the positions of the inputs of each pass: one per length bucket, or one for all */
+    private Collection<List<Integer>> passes(final List<ValidInput> inputs) {
+        final Map<Integer, List<Integer>> byBucket = new TreeMap<>();
+        for (int i = 0; i < inputs.size(); i++) {
+            final int bucket = lengthBuckets ? inputs.get(i).input().lengthBucket() : 0;
+            byBucket.computeIfAbsent(bucket, k -> new ArrayList<>()).add(i);
+        }
+        return byBucket.values();
+    }
+}

@@ -1,0 +1,60 @@
+package dev.streamformer.bench.stream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+import dev.streamformer.model.DefaultModel;
+import dev.streamformer.testkit.EmbeddedKafka;
+
+/**
+ * A tiny run of the pipeline suite: it only checks that the benchmark runs and reports every
+ * figure, never how fast anything is (figures come from {@code streamformer bench}).
+ */
+@Tag("integration")
+class BenchSmokeIT {
+
+    @TempDir
+    Path tmp;
+
+    @Test
+    @Timeout(300)
+    @SuppressWarnings("unchecked")
+    void pipelineSuiteReportsEveryRunRatioAndChart() throws Exception {
+        final BenchSuites.Plan plan = new BenchSuites.Plan(false, true, false, 1, List.of(8), 16, 1, 16, 8, 20,
+                List.of(1), 1, MemoryBenchmark.GLIBC_MALLOC, 1, dev.streamformer.model.InferenceEngine.DEFAULT);
+        try (EmbeddedKafka kafka = EmbeddedKafka.start(tmp.resolve("kafka"), 0, Map.of())) {
+            final Map<String, Object> json = new BenchSuites(plan, DefaultModel.directory(), tmp.resolve("work"),
+                    System.out).run(kafka.bootstrapServers(), tmp.resolve("out"));
+            final Map<String, Object> pipeline = (Map<String, Object>) json.get("pipeline_suite");
+            final List<PipelineBenchmark.Run> runs = (List<PipelineBenchmark.Run>) pipeline.get("runs");
+            assertThat(runs).extracting(r -> r.settings().name()).anyMatch(n -> n.startsWith("default"))
+                    .anyMatch(n -> n.startsWith("baseline a")).anyMatch(n -> n.contains("paced"))
+                    .anyMatch(n -> n.startsWith("1x1"));
+            for (final PipelineBenchmark.Run r : runs) {
+                assertThat(r.missing()).as(r.settings().name()).isZero();
+                assertThat(r.duplicates()).as(r.settings().name()).isZero();
+                assertThat(r.recordsPerSecond()).as(r.settings().name()).isPositive();
+                assertThat(r.latencyMs()).containsKeys("processing", "inference", "batch_wait");
+                assertThat(r.cpuShare()).containsKeys("forward passes (wall)", "idle");
+            }
+            assertThat(runs).extracting(r -> r.settings().name()).anyMatch(n -> n.endsWith("on pytorch"));
+            assertThat(((Map<String, Double>) json.get("ratios")).keySet()).hasSize(6)
+                    .anyMatch(k -> k.startsWith("default on onnxruntime / the same on pytorch"))
+                    .anyMatch(k -> k.startsWith("pipeline / model-only")).anyMatch(k -> k.contains("stream threads / 1"))
+                    .anyMatch(k -> k.startsWith("paced p99")).anyMatch(k -> k.contains("baseline a, same threads"))
+                    .anyMatch(k -> k.contains("baseline a, library defaults"));
+        }
+        assertThat(tmp.resolve("out/bench.json")).isNotEmptyFile();
+        assertThat(Files.size(tmp.resolve("out/bench-throughput.png"))).isPositive();
+        assertThat(Files.size(tmp.resolve("out/bench-latency.png"))).isPositive();
+    }
+}

@@ -1,0 +1,2 @@
+/** Model benchmarks without a broker: throughput on both engines against the matmul ceilings, FLOPs, resident memory. */
+package dev.streamformer.bench;

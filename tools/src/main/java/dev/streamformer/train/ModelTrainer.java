@@ -1,0 +1,238 @@
+package dev.streamformer.train;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Random;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.jni.JniUtils;
+import ai.djl.training.GradientCollector;
+
+import dev.streamformer.model.Checkpoint;
+import dev.streamformer.model.EncoderInput;
+import dev.streamformer.model.InferenceModel;
+import dev.streamformer.model.IntraOpThreads;
+import dev.streamformer.model.ModelOutput;
+import dev.streamformer.model.ParameterLayout;
+import dev.streamformer.model.ParameterSpec;
+import dev.streamformer.model.SafeTensors.Tensor;
+import dev.streamformer.model.SharedEncoder;
+
+/**
+ * Trains a model on labelled examples with cross-entropy, AdamW and a linear warm-up then decay
+ * schedule, optionally distilling from a teacher's probabilities. Runs on one thread (the engine
+ * allows one gradient recording at a time); the forward pass is the same code that serves
+ * predictions, so a shared tensor gets the gradient summed over every layer that uses it.
+ */
+public final class ModelTrainer {
+
+    /** Global gradient-norm clipping, which keeps post-LayerNorm Transformers from collapsing early on. */
+    static final double MAX_GRADIENT_NORM = 1.0;
+
+    /**
+     * Training settings.
+     *
+     * @param epochs passes over the training examples
+     * @param batchSize examples per step
+     * @param learningRate peak learning rate
+     * @param warmupFraction share of the steps spent warming up
+     * @param weightDecay AdamW decay of the weights
+     * @param seed shuffling seed
+     * @param threads intra-op threads
+     * @param distillWeight weight of the teacher's soft targets in the loss (0 = none)
+     * @param temperature softmax temperature of the distillation
+     */
+    public record Settings(int epochs, int batchSize, double learningRate, double warmupFraction, double weightDecay,
+            long seed, int threads, double distillWeight, double temperature) {
+    }
+
+    /** What to do after each epoch: evaluate, save a checkpoint. */
+    public interface EpochListener {
+        /**
+         * @param epoch the finished epoch, from 1
+         * @param model the weights after it
+         * @throws IOException when a checkpoint cannot be written
+         */
+        void epochDone(int epoch, Checkpoint model) throws IOException;
+    }
+
+    private ModelTrainer() {
+    }
+
+    /**
+     * Trains.
+     *
+     * @param initial the starting weights (and architecture)
+     * @param examples the training examples
+     * @param teacher teacher probabilities per example (same order), or null
+     * @param s the settings
+     * @param progress where progress lines go
+     * @param listener called after every epoch
+     * @return the trained weights
+     * @throws IOException when the listener fails
+     */
+    public static Checkpoint train(final Checkpoint initial, final List<Example> examples, final float[][] teacher,
+            final Settings s, final PrintStream progress, final EpochListener listener) throws IOException {
+        IntraOpThreads.apply(s.threads());
+        final int stepsPerEpoch = (examples.size() + s.batchSize() - 1) / s.batchSize();
+        final int totalSteps = stepsPerEpoch * s.epochs();
+        final LearningRate schedule = new LearningRate(s.learningRate(),
+                Math.max(1, (int) Math.round(totalSteps * s.warmupFraction())), totalSteps);
+        final Engine engine = Engine.getEngine(SharedEncoder.ENGINE);
+        Checkpoint current = initial;
+        try (SharedEncoder encoder = SharedEncoder.forTraining(initial);
+                NDManager base = engine.newBaseManager()) {
+            final AdamW optimizer = new AdamW(base, 0.9, 0.999, 1e-6, s.weightDecay());
+            final Map<String, NDArray> params = encoder.parameters();
+            final Progress bar = new Progress(progress, totalSteps, s.batchSize());
+            int step = 0;
+            for (int epoch = 1; epoch <= s.epochs(); epoch++) {
+                final List<Integer> order = new ArrayList<>();
+                for (int i = 0; i < examples.size(); i++) {
+                    order.add(i);
+                }
+                Collections.shuffle(order, new Random(s.seed() * 1000 + epoch));
+                for (int start = 0; start < order.size(); start += s.batchSize(), step++) {
+                    final List<Integer> batch = order.subList(start, Math.min(order.size(), start + s.batchSize()));
+                    final float loss = step(encoder, optimizer, params, examples, teacher, batch, s,
+                            schedule.at(step), base);
+                    bar.step(epoch, loss, schedule.at(step));
+                }
+                current = snapshot(encoder);
+                bar.epochDone(epoch);
+                listener.epochDone(epoch, current);
+            }
+        }
+        return current;
+    }
+
+    private static float step(final SharedEncoder encoder, final AdamW optimizer, final Map<String, NDArray> params,
+            final List<Example> examples, final float[][] teacher, final List<Integer> batch, final Settings s,
+            final double learningRate, final NDManager base) {
+        try (NDManager scratch = base.newSubManager()) {
+            final List<EncoderInput> inputs = new ArrayList<>(batch.size());
+            final int classes = encoder.config().numLabels();
+            final float[] target = new float[batch.size() * classes];
+            for (int i = 0; i < batch.size(); i++) {
+                final Example e = examples.get(batch.get(i));
+                inputs.add(EncoderInput.of(e.tokenIds()));
+                for (int c = 0; c < classes; c++) {
+                    final float hard = e.label() == c ? 1f : 0f;
+                    target[i * classes + c] = teacher == null ? hard
+                            : (float) ((1 - s.distillWeight()) * hard + s.distillWeight() * teacher[batch.get(i)][c]);
+                }
+            }
+            final float value;
+            try (GradientCollector collector = Engine.getEngine(SharedEncoder.ENGINE).newGradientCollector()) {
+                final NDArray logits = encoder.forward(scratch, inputs, false).logits();
+                final NDArray scaled = teacher == null ? logits : logits.div(s.temperature());
+                final NDArray targets = scratch.create(target, new Shape(batch.size(), classes));
+                final NDArray loss = scaled.logSoftmax(-1).mul(targets).sum(new int[] {1}).neg().mean();
+                collector.backward(loss);
+                value = loss.getFloat();
+            }
+            final double norm = optimizer.update(params, learningRate, MAX_GRADIENT_NORM, scratch);
+            for (final NDArray p : params.values()) {
+                // zero_() in place: subtracting a gradient from itself would keep NaN and infinity.
+                JniUtils.zeroGrad((PtNDArray) p);
+            }
+            return Double.isFinite(norm) ? value : Float.NaN;
+        }
+    }
+
+    /**
+     * The encoder's current weights as a checkpoint.
+     *
+     * @param encoder the encoder
+     * @return a checkpoint with F32 tensors
+     */
+    public static Checkpoint snapshot(final SharedEncoder encoder) {
+        final Map<String, Tensor> tensors = new LinkedHashMap<>();
+        for (final ParameterSpec spec : ParameterLayout.of(encoder.config())) {
+            tensors.put(spec.name(), Tensor.ofFloats(spec.shape(), encoder.parameters().get(spec.name()).toFloatArray()));
+        }
+        return new Checkpoint(encoder.config(), tensors);
+    }
+
+    /**
+     * A teacher's probabilities for each example, for distillation.
+     *
+     * @param teacher the teacher model
+     * @param examples the examples
+     * @param temperature softmax temperature
+     * @return probabilities per example
+     */
+    public static float[][] teacherProbabilities(final InferenceModel teacher, final List<Example> examples,
+            final double temperature) {
+        final float[][] out = new float[examples.size()][];
+        final int batch = 32;
+        for (int start = 0; start < examples.size(); start += batch) {
+            final List<EncoderInput> inputs = new ArrayList<>();
+            for (int i = start; i < Math.min(examples.size(), start + batch); i++) {
+                inputs.add(EncoderInput.of(examples.get(i).tokenIds()));
+            }
+            final List<ModelOutput> outputs = teacher.predict(inputs);
+            for (int i = 0; i < outputs.size(); i++) {
+                out[start + i] = ModelOutput.softmax(outputs.get(i).logits(), temperature);
+            }
+        }
+        return out;
+    }
+
+    /** Progress lines: step, loss, learning rate, throughput and ETA. */
+    private static final class Progress {
+        private final PrintStream out;
+        private final int total;
+        private final int batchSize;
+        private final long start = System.nanoTime();
+        private final int every;
+        private int done;
+        private double smoothed = Double.NaN;
+        private int skipped;
+
+        Progress(final PrintStream out, final int total, final int batchSize) {
+            this.out = out;
+            this.total = total;
+            this.batchSize = batchSize;
+            this.every = Math.max(1, total / 50);
+        }
+
+        void step(final int epoch, final float loss, final double lr) {
+            done++;
+            if (Float.isNaN(loss)) {
+                skipped++;
+            } else {
+                smoothed = Double.isNaN(smoothed) ? loss : 0.9 * smoothed + 0.1 * loss;
+            }
+            if (done % every == 0 || done == total) {
+                final double seconds = (System.nanoTime() - start) / 1e9;
+                final double eta = seconds / done * (total - done);
+                final int width = 30;
+                final int filled = (int) ((long) width * done / total);
+                out.printf(Locale.ROOT, "[%s%s] %3d%% epoch %d step %d/%d loss %.4f lr %.2e %.1f ex/s ETA %s%s%n",
+                        "#".repeat(filled), ".".repeat(width - filled), 100 * done / total, epoch, done, total,
+                        smoothed, lr, done * (double) batchSize / seconds, duration(eta),
+                        skipped == 0 ? "" : " (" + skipped + " steps skipped: non-finite gradient)");
+            }
+        }
+
+        void epochDone(final int epoch) {
+            out.printf(Locale.ROOT, "epoch %d done after %s%n", epoch, duration((System.nanoTime() - start) / 1e9));
+        }
+
+        private static String duration(final double seconds) {
+            final long s = Math.round(seconds);
+            return s >= 60 ? (s / 60) + "m" + String.format(Locale.ROOT, "%02d", s % 60) + "s" : s + "s";
+        }
+    }
+}

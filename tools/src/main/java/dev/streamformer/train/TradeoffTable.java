@@ -1,0 +1,330 @@
+package dev.streamformer.train;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+import org.knowm.xchart.BitmapEncoder;
+import org.knowm.xchart.XYChart;
+import org.knowm.xchart.XYChartBuilder;
+import org.knowm.xchart.XYSeries;
+
+import com.google.gson.GsonBuilder;
+
+import dev.streamformer.bench.MemoryProbe;
+import dev.streamformer.bench.ModelBenchmark;
+import dev.streamformer.compress.Prune;
+import dev.streamformer.compress.Quantize;
+import dev.streamformer.compress.Share;
+import dev.streamformer.corpus.Corpus;
+import dev.streamformer.corpus.WordPieceTrainer;
+import dev.streamformer.model.Activation;
+import dev.streamformer.model.Checkpoint;
+import dev.streamformer.model.InferenceEngine;
+import dev.streamformer.model.InferenceModel;
+import dev.streamformer.model.ModelConfig;
+import dev.streamformer.model.ModelDirectory;
+import dev.streamformer.model.ParameterStats;
+import dev.streamformer.model.SharingPlan;
+import dev.streamformer.model.SharingStrategy;
+import dev.streamformer.text.TokenizerFiles;
+
+/**
+ * The trade-off table: the same dimensions, data, seed and training budget for every sharing plan
+ * and compression step, measured on both splits; writes markdown, JSON and a chart.
+ */
+public final class TradeoffTable {
+
+    /**
+     * Dimensions and budget of every row.
+     *
+     * @param embedding E
+     * @param hidden H
+     * @param layers L
+     * @param heads A
+     * @param intermediate F
+     * @param vocab WordPiece vocabulary size
+     * @param maxLength tokens per e-mail
+     * @param training the training settings of every model trained from scratch
+     * @param finetuneEpochs epochs of recovery after share and prune
+     */
+    public record Setup(int embedding, int hidden, int layers, int heads, int intermediate, int vocab, int maxLength,
+            ModelTrainer.Settings training, int finetuneEpochs) {
+    }
+
+    /**
+     * One measured row.
+     *
+     * @param name the row
+     * @param uniqueParameters stored parameters
+     * @param fileBytes size of model.safetensors
+     * @param metrics accuracy and F1 per split
+     * @param recordsPerSecond batch 8 x tokens on the serving engine, one caller per core
+     * @param residentBytes resident memory of a JVM serving it
+     */
+    public record Row(String name, long uniqueParameters, long fileBytes, Map<String, Evaluation> metrics,
+            double recordsPerSecond, long residentBytes) {
+    }
+
+    /** Row names. */
+    static final String NOT_SHARED = "not shared";
+    static final String ALL_SHARED = "all shared (scratch)";
+    static final String CONVERTED = "all shared (from not-shared + fine-tune)";
+    static final String ATTENTION_ONLY = "attention only";
+    static final String FFN_ONLY = "feed-forward only";
+    static final String GROUPS_SEQUENCE = "3 groups, sequence";
+    static final String GROUPS_CYCLE = "3 groups, cycle";
+    static final String ONE_KV_HEAD = "all shared, 1 key/value head";
+    static final String PRUNED = "all shared + pruned";
+    static final String INT8 = "all shared + int8";
+    /** The part of TRADEOFF.md written by hand, which regenerating keeps. */
+    private static final String HAND_WRITTEN = "## Reading this run";
+
+    private static final List<String> SPLITS = List.of("random", "later");
+    /** How the records/s column is measured: the processor's default, a caller per core on one intra-op thread. */
+    private static final ModelBenchmark.Layout SERVING = new ModelBenchmark.Layout(
+            Runtime.getRuntime().availableProcessors(), 1);
+
+    private TradeoffTable() {
+    }
+
+    /**
+     * Builds every row on both splits.
+     *
+     * @param dataDir the corpus
+     * @param work where models are written
+     * @param setup dimensions and budget
+     * @param log progress
+     * @return the rows
+     * @throws Exception when a step fails
+     */
+    public static List<Row> build(final Path dataDir, final Path work, final Setup setup, final PrintStream log)
+            throws Exception {
+        final List<Corpus.Message> messages = Corpus.read(dataDir);
+        final Map<String, Map<String, Path>> models = new LinkedHashMap<>();
+        final Map<String, Map<String, Evaluation>> metrics = new LinkedHashMap<>();
+        for (final String split : SPLITS) {
+            final Path dir = work.resolve(split);
+            final Path tokenizer = dir.resolve("tokenizer");
+            final Corpus.Split parts = Corpus.split(split, messages, Datasets.SPLIT_SEED);
+            TokenizerFiles.write(tokenizer, WordPieceTrainer.train(parts.train().stream().map(Corpus.Message::text)
+                    .toList(), setup.vocab(), 2));
+            final Datasets.Tokenized data = Datasets.load(dataDir, split, tokenizer, setup.maxLength());
+            final Map<String, Path> built = new LinkedHashMap<>();
+            final Checkpoint none = train(log, split, NOT_SHARED, rowConfig(NOT_SHARED, setup), data, setup, dir,
+                    tokenizer, built);
+            final Checkpoint all = train(log, split, ALL_SHARED, rowConfig(ALL_SHARED, setup), data, setup,
+                    dir, tokenizer, built);
+            finetune(log, split, CONVERTED, Share.convert(none, SharingPlan.ALL,
+                    rowConfig(CONVERTED, setup).numKeyValueHeads()), data, setup, dir, tokenizer, built, none);
+            train(log, split, ATTENTION_ONLY, rowConfig(ATTENTION_ONLY, setup), data, setup, dir, tokenizer,
+                    built);
+            train(log, split, FFN_ONLY, rowConfig(FFN_ONLY, setup), data, setup, dir, tokenizer, built);
+            train(log, split, GROUPS_SEQUENCE, rowConfig(GROUPS_SEQUENCE, setup), data,
+                    setup, dir, tokenizer, built);
+            train(log, split, GROUPS_CYCLE, rowConfig(GROUPS_CYCLE, setup), data, setup,
+                    dir, tokenizer, built);
+            train(log, split, ONE_KV_HEAD, rowConfig(ONE_KV_HEAD, setup), data,
+                    setup, dir, tokenizer, built);
+            finetune(log, split, PRUNED, Prune.prune(all, setup.heads() / 2, setup.intermediate() / 2),
+                    data, setup, dir, tokenizer, built, null);
+            save(Quantize.int8(all), INT8, dir, tokenizer, built);
+            for (final Map.Entry<String, Path> e : built.entrySet()) {
+                try (InferenceModel m = InferenceModel.load(e.getValue())) {
+                    final Evaluation eval = Evaluation.of(m, data.test(), 32);
+                    metrics.computeIfAbsent(e.getKey(), k -> new LinkedHashMap<>()).put(split, eval);
+                    log.printf(Locale.ROOT, "%s / %s: accuracy %.4f, spam F1 %.4f%n", split, e.getKey(), eval.accuracy(),
+                            eval.f1());
+                }
+            }
+            models.put(split, built);
+        }
+        final List<Row> rows = new ArrayList<>();
+        for (final Map.Entry<String, Path> e : models.get(SPLITS.get(0)).entrySet()) {
+            final Checkpoint c = Checkpoint.load(e.getValue());
+            final double speed = ModelBenchmark.run(List.of(ModelBenchmark.Variant.of(e.getValue(),
+                    InferenceEngine.DEFAULT)), List.of(SERVING), List.of(8), setup.maxLength(), 5).rows().get(0)
+                    .recordsPerSecond();
+            rows.add(new Row(e.getKey(), ParameterStats.of(c).uniqueParameters(),
+                    Files.size(e.getValue().resolve(ModelDirectory.WEIGHTS)), metrics.get(e.getKey()), speed,
+                    MemoryProbe.measure(e.getValue(), InferenceEngine.DEFAULT, true)[1]));
+            log.printf(Locale.ROOT, "measured %s: %.1f records/s%n", e.getKey(), speed);
+        }
+        return rows;
+    }
+
+    /**
+     * Measures the records/s and resident-memory columns again without training: every row's
+     * architecture (and dtype) gets seeded random weights, which run exactly as fast as trained
+     * ones; accuracy, sizes and the rest of the table are kept from {@code tradeoff.json}.
+     *
+     * @param outDir where TRADEOFF.md and tradeoff.json are
+     * @param work scratch space for the models
+     * @param log progress
+     * @throws Exception when a step fails
+     */
+    public static void remeasure(final Path outDir, final Path work, final PrintStream log) throws Exception {
+        final Stored stored = new GsonBuilder().create().fromJson(
+                Files.readString(outDir.resolve("tradeoff.json")), Stored.class);
+        final List<Row> rows = new ArrayList<>();
+        for (final Row r : stored.rows()) {
+            final Path dir = work.resolve(r.name().replaceAll("[^a-zA-Z0-9]+", "-"));
+            architecture(r.name(), stored.setup()).save(dir);
+            final double speed = ModelBenchmark.run(List.of(ModelBenchmark.Variant.of(dir, InferenceEngine.DEFAULT)),
+                    List.of(SERVING), List.of(8), stored.setup().maxLength(), 5).rows().get(0).recordsPerSecond();
+            final long rss = MemoryProbe.measure(dir, InferenceEngine.DEFAULT, true)[2];
+            log.printf(Locale.ROOT, "measured %s: %.1f records/s, RSS %.0f MB%n", r.name(), speed, rss / 1e6);
+            rows.add(new Row(r.name(), r.uniqueParameters(), r.fileBytes(), r.metrics(), speed, rss));
+        }
+        write(rows, stored.setup(), stored.seconds(), stored.command(), outDir, String.format(Locale.ROOT,
+                "records/s and RSS re-measured on %s by `java -jar cli/target/streamformer.jar model tradeoff"
+                        + " --remeasure` (same architectures and dtypes, seeded random weights; accuracy from the"
+                        + " training run).", java.time.LocalDate.now()));
+    }
+
+    /** What tradeoff.json holds. */
+    private record Stored(Setup setup, double seconds, String command, List<Row> rows) {
+    }
+
+    /**
+     * The architecture of a row: what it is trained as, or (converted, pruned and int8 rows) the
+     * all-shared model it is made from.
+     */
+    static ModelConfig rowConfig(final String row, final Setup setup) {
+        final ModelConfig base = config(setup);
+        return switch (row) {
+            case NOT_SHARED -> base.withPlan(SharingPlan.NONE);
+            case ALL_SHARED, CONVERTED, PRUNED, INT8 -> base.withPlan(SharingPlan.ALL);
+            case ATTENTION_ONLY -> base.withPlan(SharingPlan.ATTENTION_ONLY);
+            case FFN_ONLY -> base.withPlan(SharingPlan.FFN_ONLY);
+            case GROUPS_SEQUENCE -> base.withPlan(SharingPlan.both(SharingStrategy.SEQUENCE, 3));
+            case GROUPS_CYCLE -> base.withPlan(SharingPlan.both(SharingStrategy.CYCLE, 3));
+            case ONE_KV_HEAD -> base.withPlan(SharingPlan.ALL).withKeyValueHeads(1);
+            default -> throw new IllegalArgumentException("Unknown trade-off row '" + row + "'");
+        };
+    }
+
+    /** A row's architecture and dtype with seeded random weights. */
+    static Checkpoint architecture(final String row, final Setup setup) {
+        final Checkpoint random = Checkpoint.random(rowConfig(row, setup), setup.training().seed());
+        return switch (row) {
+            case PRUNED -> Prune.prune(random, setup.heads() / 2, setup.intermediate() / 2);
+            case INT8 -> Quantize.int8(random);
+            default -> random;
+        };
+    }
+
+    private static ModelConfig config(final Setup s) {
+        return new ModelConfig(s.vocab(), s.embedding(), s.hidden(), s.layers(), s.heads(), s.heads(), s.intermediate(),
+                s.maxLength(), 2, Activation.GELU_NEW, 1e-12, true, SharingPlan.NONE, Corpus.LABELS);
+    }
+
+    private static Checkpoint train(final PrintStream log, final String split, final String name,
+            final ModelConfig config, final Datasets.Tokenized data, final Setup setup, final Path dir,
+            final Path tokenizer, final Map<String, Path> built) throws IOException {
+        log.printf("== %s: %s (%s)%n", split, name, config.plan().describe());
+        final Checkpoint trained = ModelTrainer.train(Checkpoint.random(config, setup.training().seed()), data.train(),
+                null, setup.training(), log, (epoch, model) -> { });
+        return save(trained, name, dir, tokenizer, built);
+    }
+
+    private static Checkpoint finetune(final PrintStream log, final String split, final String name,
+            final Checkpoint start, final Datasets.Tokenized data, final Setup setup, final Path dir,
+            final Path tokenizer, final Map<String, Path> built, final Checkpoint teacher) throws IOException {
+        log.printf("== %s: %s (fine-tune %d epochs%s)%n", split, name, setup.finetuneEpochs(),
+                teacher == null ? "" : ", distilling from the not-shared model");
+        final ModelTrainer.Settings t = setup.training();
+        final float[][] soft;
+        if (teacher != null) {
+            try (InferenceModel m = new InferenceModel("teacher", "t", teacher)) {
+                soft = ModelTrainer.teacherProbabilities(m, data.train(), 2);
+            }
+        } else {
+            soft = null;
+        }
+        final ModelTrainer.Settings s = new ModelTrainer.Settings(setup.finetuneEpochs(), t.batchSize(),
+                t.learningRate() / 2, t.warmupFraction(), t.weightDecay(), t.seed(), t.threads(),
+                teacher == null ? 0 : 0.5, teacher == null ? 1 : 2);
+        final Checkpoint tuned = ModelTrainer.train(start, data.train(), soft, s, log, (epoch, model) -> { });
+        return save(tuned, name, dir, tokenizer, built);
+    }
+
+    private static Checkpoint save(final Checkpoint model, final String name, final Path dir, final Path tokenizer,
+            final Map<String, Path> built) throws IOException {
+        final Path out = dir.resolve(name.replaceAll("[^a-zA-Z0-9]+", "-"));
+        ModelDirectory.save(model, tokenizer, out);
+        built.put(name, out);
+        return model;
+    }
+
+    /**
+     * Writes TRADEOFF.md, tradeoff.json and tradeoff.png.
+     *
+     * @param rows the rows
+     * @param setup the setup
+     * @param seconds how long building took
+     * @param command the command that regenerates the table
+     * @param outDir the directory
+     * @param note a line printed under the table, or null
+     * @throws IOException when writing fails
+     */
+    public static void write(final List<Row> rows, final Setup setup, final double seconds, final String command,
+            final Path outDir, final String note) throws IOException {
+        Files.createDirectories(outDir);
+        final StringBuilder md = new StringBuilder("# Sharing and compression trade-offs\n\n");
+        md.append(String.format(Locale.ROOT, "Every row: E=%d, H=%d, L=%d, A=%d, F=%d, vocabulary %d learned on the"
+                + " split's training part, %d tokens per e-mail, %d epochs of AdamW (peak lr %.0e, batch %d, seed %d)."
+                + " Fine-tuned rows add %d epochs. Accuracy and spam F1 on each split's test part; records/s at batch 8"
+                + " x %d tokens on ONNX Runtime, one caller per core on one intra-op thread each; resident memory of"
+                + " a JVM serving the model. Regenerated by `%s`"
+                + " in %.0f minutes.%n%n", setup.embedding(), setup.hidden(), setup.layers(), setup.heads(),
+                setup.intermediate(), setup.vocab(), setup.maxLength(), setup.training().epochs(),
+                setup.training().learningRate(), setup.training().batchSize(), setup.training().seed(),
+                setup.finetuneEpochs(), setup.maxLength(), command, seconds / 60));
+        md.append("| model | unique params | file MB | acc random | F1 random | acc later | F1 later | records/s | RSS MB |\n");
+        md.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+        for (final Row r : rows) {
+            final Evaluation a = r.metrics().get("random");
+            final Evaluation b = r.metrics().get("later");
+            md.append(String.format(Locale.ROOT, "| %s | %,d | %.2f | %.4f | %.4f | %.4f | %.4f | %.1f | %.0f |%n",
+                    r.name(), r.uniqueParameters(), r.fileBytes() / 1e6, a.accuracy(), a.f1(), b.accuracy(), b.f1(),
+                    r.recordsPerSecond(), r.residentBytes() / 1e6));
+        }
+        if (note != null) {
+            md.append('\n').append(note).append('\n');
+        }
+        md.append("\n![accuracy against size](tradeoff.png)\n");
+        final Path file = outDir.resolve("TRADEOFF.md");
+        if (Files.isRegularFile(file)) {
+            final String old = Files.readString(file);
+            final int kept = old.indexOf(HAND_WRITTEN);
+            if (kept >= 0) {
+                md.append('\n').append(old.substring(kept));
+            }
+        }
+        Files.writeString(file, md.toString());
+        final Map<String, Object> json = new LinkedHashMap<>();
+        json.put("setup", setup);
+        json.put("seconds", seconds);
+        json.put("command", command);
+        json.put("rows", rows);
+        Files.writeString(outDir.resolve("tradeoff.json"), new GsonBuilder().setPrettyPrinting()
+                .serializeSpecialFloatingPointValues().create().toJson(json));
+        final XYChart chart = new XYChartBuilder().width(900).height(560).title("Accuracy against file size")
+                .xAxisTitle("model.safetensors, MB").yAxisTitle("test accuracy").build();
+        chart.getStyler().setDefaultSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.Scatter);
+        chart.getStyler().setMarkerSize(10);
+        for (final String split : SPLITS) {
+            final double[] x = rows.stream().mapToDouble(r -> r.fileBytes() / 1e6).toArray();
+            final double[] y = rows.stream().mapToDouble(r -> r.metrics().get(split).accuracy()).toArray();
+            chart.addSeries(split + " split", x, y);
+        }
+        BitmapEncoder.saveBitmap(chart, outDir.resolve("tradeoff.png").toString(), BitmapEncoder.BitmapFormat.PNG);
+    }
+}

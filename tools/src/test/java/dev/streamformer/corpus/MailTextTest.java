@@ -1,0 +1,55 @@
+package dev.streamformer.corpus;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.InputStream;
+
+import org.junit.jupiter.api.Test;
+
+/** Real messages of the SpamAssassin corpus (src/test/resources/mail). */
+class MailTextTest {
+
+    private static String text(final String fixture) throws Exception {
+        try (InputStream in = MailTextTest.class.getResourceAsStream("/mail/" + fixture + ".eml")) {
+            return MailText.extract(in.readAllBytes());
+        }
+    }
+
+    @Test
+    void decodesABase64TextPartOfAMultipartMessage() throws Exception {
+        final String text = text("base64-multipart");
+        assertThat(text).startsWith("The instant drugstore 6537DW-6");
+        assertThat(text).contains("From the privacy of your home All your perscription needs easily");
+        assertThat(text).doesNotContain("KCVyYW5kJSkNCg0K");
+    }
+
+    @Test
+    void reducesQuotedPrintableHtmlToItsVisibleText() throws Exception {
+        final String text = text("quoted-printable-html");
+        assertThat(text).isEqualTo("Herbal Viagra 30 day trial... ViaPro exit list instructions ajrule");
+    }
+
+    @Test
+    void prefersThePlainPartOfAnAlternative() throws Exception {
+        final String text = text("alternative");
+        assertThat(text).contains("My name is Danny Creech");
+        assertThat(text.indexOf("My name is Danny Creech")).isEqualTo(text.lastIndexOf("My name is Danny Creech"));
+        assertThat(text).doesNotContain("Content-Type");
+    }
+
+    @Test
+    void dropsBinaryAttachmentsAndDecodesQuotedPrintable() throws Exception {
+        final String text = text("attachment");
+        assertThat(text).startsWith("[SA] URGENT HELP");
+        assertThat(text).contains("URGENT AND CONFIDENTIAL");
+        assertThat(text).doesNotContain("aaaaaaa.txt").doesNotContain("=20").doesNotContain("=3D");
+    }
+
+    @Test
+    void keepsOnlyTheSubjectOfTheHeadersAndDecodesTheCharset() throws Exception {
+        final String text = text("plain-ham");
+        assertThat(text).startsWith("Re: [ILUG-Social] Completely OT, Siamese Cats???");
+        assertThat(text).contains("Pokémon");
+        assertThat(text).doesNotContain("Received:").doesNotContain("Return-Path").doesNotContain("Message-Id");
+    }
+}

@@ -1,0 +1,93 @@
+package dev.streamformer.train;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import dev.streamformer.corpus.DemoSample;
+import dev.streamformer.model.Activation;
+import dev.streamformer.model.Checkpoint;
+import dev.streamformer.model.DefaultModel;
+import dev.streamformer.model.InferenceModel;
+import dev.streamformer.model.ModelConfig;
+import dev.streamformer.model.ModelDirectory;
+import dev.streamformer.model.SharingPlan;
+import dev.streamformer.text.TextTokenizer;
+
+class ModelTrainerTest {
+
+    @TempDir
+    Path dir;
+
+    /** 96 labelled e-mails of the bundled sample, tokenized with the shipped tokenizer. */
+    private static List<Example> tinySubset() throws Exception {
+        final List<Example> out = new ArrayList<>();
+        try (TextTokenizer tokenizer = TextTokenizer.load(DefaultModel.directory(), 64)) {
+            for (final DemoSample.Item item : DemoSample.bundled().subList(0, 96)) {
+                out.add(new Example(item.id(), tokenizer.encode(item.text()), item.label().equals("spam") ? 1 : 0));
+            }
+        }
+        return out;
+    }
+
+    @Test
+    void lossFallsWithinAFewStepsAndTheSavedModelLoadsAndPredicts() throws Exception {
+        final ModelConfig config = new ModelConfig(8000, 32, 64, 2, 2, 2, 128, 64, 2, Activation.GELU_NEW, 1e-12,
+                true, SharingPlan.ALL, List.of("ham", "spam"));
+        final List<Example> examples = tinySubset();
+        final ByteArrayOutputStream log = new ByteArrayOutputStream();
+        final List<Float> epochLoss = new ArrayList<>();
+        final ModelTrainer.Settings settings = new ModelTrainer.Settings(6, 16, 5e-3, 0.1, 0.01, 7, 2, 0, 1);
+        final Checkpoint trained = ModelTrainer.train(Checkpoint.random(config, 1), examples, null, settings,
+                new PrintStream(log, true, StandardCharsets.UTF_8), (epoch, model) -> {
+                    try (InferenceModel m = new InferenceModel("m", "v", model)) {
+                        epochLoss.add((float) meanLoss(m, examples));
+                    }
+                });
+        assertThat(log.toString(StandardCharsets.UTF_8)).contains("epoch 1 step").contains("ETA").contains("ex/s");
+        assertThat(epochLoss).hasSize(6);
+        assertThat(epochLoss.get(5)).as("training loss after 6 epochs vs after 1: %s", epochLoss)
+                .isLessThan(epochLoss.get(0) * 0.8f);
+
+        ModelDirectory.save(trained, DefaultModel.directory(), dir);
+        try (InferenceModel loaded = InferenceModel.load(dir)) {
+            final Evaluation e = Evaluation.of(loaded, examples, 32);
+            assertThat(e.examples()).isEqualTo(96);
+            assertThat(e.accuracy()).as("fits its own training data").isGreaterThan(0.8);
+        }
+    }
+
+    private static double meanLoss(final InferenceModel m, final List<Example> examples) {
+        double sum = 0;
+        for (int start = 0; start < examples.size(); start += 32) {
+            final List<dev.streamformer.model.EncoderInput> inputs = new ArrayList<>();
+            final List<Example> part = examples.subList(start, Math.min(examples.size(), start + 32));
+            part.forEach(e -> inputs.add(dev.streamformer.model.EncoderInput.of(e.tokenIds())));
+            final var outs = m.predict(inputs);
+            for (int i = 0; i < part.size(); i++) {
+                sum -= Math.log(Math.max(1e-9, outs.get(i).probabilities()[part.get(i).label()]));
+            }
+        }
+        return sum / examples.size();
+    }
+
+    @Test
+    void metricsMatchAHandComputedExample() {
+        final Evaluation e = Evaluation.of(new int[] {1, 1, 0, 0, 1}, new double[] {0.9, 0.4, 0.3, 0.6, 0.8});
+        assertThat(e.confusion()[1][1]).isEqualTo(2);
+        assertThat(e.confusion()[1][0]).isEqualTo(1);
+        assertThat(e.confusion()[0][1]).isEqualTo(1);
+        assertThat(e.accuracy()).isEqualTo(0.6);
+        assertThat(e.precision()).isCloseTo(2.0 / 3, org.assertj.core.api.Assertions.within(1e-9));
+        assertThat(e.recall()).isCloseTo(2.0 / 3, org.assertj.core.api.Assertions.within(1e-9));
+        assertThat(e.rocAuc()).isCloseTo(5.0 / 6, org.assertj.core.api.Assertions.within(1e-9));
+    }
+}
