@@ -52,6 +52,11 @@ final class ProduceCommand implements Callable<Integer> {
     @Option(names = "--token-ids", description = "Lines are comma-separated token ids, not text.")
     private boolean tokenIds;
 
+    @Option(names = "--as-text",
+            description = "Send the text itself (TokenizedInput version 2) and let the processor tokenize it with the"
+                    + " model it serves, instead of tokenizing here; needs a processor of version 2 or later.")
+    private boolean asText;
+
     @Option(names = "--file-per-message", description = "Each file is one text (an e-mail, say), not one text per line.")
     private boolean filePerMessage;
 
@@ -89,7 +94,15 @@ final class ProduceCommand implements Callable<Integer> {
         final List<TokenizedInput> requests = new ArrayList<>();
         final List<Text> texts = texts();
         // Every input is read and checked before anything is sent: a bad line sends nothing.
-        if (tokenIds) {
+        if (asText && tokenIds) {
+            throw new IllegalArgumentException("--as-text and --token-ids exclude each other: lines are either text or"
+                    + " token ids");
+        }
+        if (asText) {
+            for (final Text t : texts) {
+                requests.add(Requests.ofText(prefix + requests.size(), t.text(), Map.of()));
+            }
+        } else if (tokenIds) {
             for (final Text t : texts) {
                 requests.add(request(prefix + requests.size(), TokenIdLine.parse(t.text(), t.where()), Map.of()));
             }

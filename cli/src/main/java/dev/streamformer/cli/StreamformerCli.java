@@ -23,6 +23,7 @@ import picocli.CommandLine.Command;
             DataCommand.class,
             SoakCommand.class,
             ConfigCommand.class,
+            SchemasCommand.class,
             CommandLine.HelpCommand.class
         },
         exitCodeListHeading = "%nExit codes:%n",

@@ -31,6 +31,7 @@ import org.apache.kafka.streams.StreamsConfig;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import dev.streamformer.client.RequestProducer;
 import dev.streamformer.corpus.DemoSample;
@@ -130,11 +131,14 @@ class StreamformerIntegrationIT {
         }
     }
 
-    /** A processor of its own: application id {@code <name>-it}, topics {@code <name>-*}, its own state. */
-    @Test
+    /** {@code produce --wait}: each request's prediction printed beside its input, tokenized here or by the processor. */
+    @ParameterizedTest(name = "as text: {0}")
+    @ValueSource(booleans = {false, true})
     @Timeout(180)
-    void produceWaitPrintsEachRequestsPredictionBesideItsInput() throws Exception {
-        final Properties props = processor("wait");
+    void produceWaitPrintsEachRequestsPredictionBesideItsInput(final boolean asText) throws Exception {
+        // As text, the processor tokenizes (TokenizedInput version 2); otherwise produce does.
+        final String name = asText ? "wait-text" : "wait";
+        final Properties props = processor(name);
         final List<DemoSample.Item> sample = DemoSample.bundled().subList(0, 2);
         try (StreamformerApp app = StreamformerApp.start(props, new ModelRegistry())) {
             assertThat(app.awaitRunning(Duration.ofSeconds(60))).isTrue();
@@ -146,10 +150,14 @@ class StreamformerIntegrationIT {
             try {
                 System.setOut(new java.io.PrintStream(out, true, java.nio.charset.StandardCharsets.UTF_8));
                 System.setIn(new java.io.ByteArrayInputStream(stdin.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
-                code = dev.streamformer.cli.StreamformerCli.execute("produce", "-b", kafka.bootstrapServers(),
+                final List<String> args = new java.util.ArrayList<>(List.of("produce", "-b", kafka.bootstrapServers(),
                         "--wait", "--wait-timeout", "90", "--id-prefix", "wait-",
-                        "-p", StreamformerConfig.TOPIC_REQUESTS + "=wait-requests",
-                        "-p", StreamformerConfig.TOPIC_PREDICTIONS + "=wait-predictions");
+                        "-p", StreamformerConfig.TOPIC_REQUESTS + "=" + name + "-requests",
+                        "-p", StreamformerConfig.TOPIC_PREDICTIONS + "=" + name + "-predictions"));
+                if (asText) {
+                    args.add("--as-text");
+                }
+                code = dev.streamformer.cli.StreamformerCli.execute(args.toArray(String[]::new));
             } finally {
                 System.setOut(stdout);
                 System.setIn(in);
@@ -166,6 +174,7 @@ class StreamformerIntegrationIT {
         }
     }
 
+    /** A processor of its own: application id {@code <name>-it}, topics {@code <name>-*}, its own state. */
     private static Properties processor(final String name) {
         final Properties props = new Properties();
         props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());

@@ -10,6 +10,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
+import org.apache.kafka.common.header.Header;
+import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.state.KeyValueIterator;
@@ -90,6 +92,12 @@ final class BatchBuffer {
             writeBytes(out, s.key());
             writeBytes(out, s.value());
             out.writeLong(s.receivedUs());
+            final Header[] headers = s.headers() == null ? new Header[0] : s.headers().toArray();
+            out.writeInt(headers.length);
+            for (final Header h : headers) {
+                out.writeUTF(h.key());
+                writeBytes(out, h.value());
+            }
             out.flush();
             return bytes.toByteArray();
         } catch (IOException e) {
@@ -99,8 +107,22 @@ final class BatchBuffer {
 
     static InferenceProcessor.Source decode(final byte[] data) {
         try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(data))) {
-            return new InferenceProcessor.Source(in.readUTF(), in.readInt(), in.readLong(), in.readLong(),
-                    readBytes(in), readBytes(in), in.readLong());
+            final String topic = in.readUTF();
+            final int partition = in.readInt();
+            final long offset = in.readLong();
+            final long timestamp = in.readLong();
+            final byte[] key = readBytes(in);
+            final byte[] value = readBytes(in);
+            final long receivedUs = in.readLong();
+            // Headers since version 2 of the entry; an entry buffered by an older processor has none.
+            final RecordHeaders headers = new RecordHeaders();
+            if (in.available() > 0) {
+                final int n = in.readInt();
+                for (int i = 0; i < n; i++) {
+                    headers.add(in.readUTF(), readBytes(in));
+                }
+            }
+            return new InferenceProcessor.Source(topic, partition, offset, timestamp, key, value, receivedUs, headers);
         } catch (IOException e) {
             throw new UncheckedIOException("Corrupt batch buffer entry", e);
         }

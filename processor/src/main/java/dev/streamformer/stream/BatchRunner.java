@@ -46,7 +46,7 @@ final class BatchRunner {
      * @param pass the pass that produced it, null when it failed
      * @param failure why it failed alone, null when it succeeded
      */
-    record Outcome(ModelOutput output, Pass pass, String failure) {
+    record Outcome(ModelOutput output, Pass pass, RuntimeException failure) {
     }
 
     /** The engine fails every input, a known-good probe too: not the requests' fault. */
@@ -104,7 +104,7 @@ final class BatchRunner {
         try {
             return timed(List.of(input)).get(0);
         } catch (RuntimeException e) {
-            return new Outcome(null, null, "inference failed: " + e.getMessage());
+            return new Outcome(null, null, e);
         }
     }
 

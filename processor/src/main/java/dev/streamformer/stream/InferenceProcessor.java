@@ -6,6 +6,8 @@ import java.util.List;
 import java.util.function.Function;
 
 import org.apache.kafka.common.errors.SerializationException;
+import org.apache.kafka.common.header.Headers;
+import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.processor.PunctuationType;
 import org.apache.kafka.streams.processor.api.Processor;
@@ -55,6 +57,7 @@ final class InferenceProcessor<K> implements Processor<K, byte[], Object, Object
     private ModelRegistry.Lease lease;
     private InferenceModel model;
     private RequestValidator validator;
+    private TaskTokenizer tokenizer;
     private BatchRunner runner;
     private BatchBuffer buffer;
 
@@ -68,9 +71,10 @@ final class InferenceProcessor<K> implements Processor<K, byte[], Object, Object
      * @param engine the engine that serves, with its intra-op threads
      * @param concurrentPasses forward passes the model admits at once in this JVM, if this task loads it
      * @param lengthBuckets run each batch as one forward pass per length bucket
+     * @param textMaxTokens the most tokens a text request is cut to; 0 = the model's max_position_embeddings
      */
     record Settings(String modelDir, boolean truncate, int batchSize, long maxWaitMs, EngineSettings engine,
-            int concurrentPasses, boolean lengthBuckets) {
+            int concurrentPasses, boolean lengthBuckets, int textMaxTokens) {
     }
 
     /**
@@ -96,7 +100,10 @@ final class InferenceProcessor<K> implements Processor<K, byte[], Object, Object
         this.context = processorContext;
         this.lease = registry.acquire(settings.modelDir(), settings.engine(), settings.concurrentPasses());
         this.model = lease.model();
-        this.validator = new RequestValidator(model, settings.truncate());
+        final int maxPositions = model.config().maxPositions();
+        this.tokenizer = new TaskTokenizer(settings.modelDir(), settings.textMaxTokens() > 0
+                ? Math.min(settings.textMaxTokens(), maxPositions) : maxPositions);
+        this.validator = new RequestValidator(model, settings.truncate(), tokenizer);
         this.runner = new BatchRunner(model, lease.gate(), settings.lengthBuckets());
         if (batchSize > 1) {
             buffer = new BatchBuffer(context.getStateStore(BatchBuffer.STORE));
@@ -123,24 +130,25 @@ final class InferenceProcessor<K> implements Processor<K, byte[], Object, Object
         final long receivedUs = Clock.nowMicros();
         final RecordMetadata meta = context.recordMetadata().orElseThrow();
         final Source source = new Source(meta.topic(), meta.partition(), meta.offset(), record.timestamp(),
-                record.key() == null ? null : keyBytes.apply(record.key()), record.value(), receivedUs);
+                record.key() == null ? null : keyBytes.apply(record.key()), record.value(), receivedUs,
+                new RecordHeaders(record.headers().toArray()));
         if (record.value() == null) {
-            deadLetter(source, null, ErrorKind.DESERIALIZATION,
-                    "value is null (a tombstone): produce a TokenizedInput in Avro single-object encoding");
+            deadLetter(source, null, ErrorKind.DESERIALIZATION, new SerializationException(
+                    "value is null (a tombstone): produce a TokenizedInput in Avro single-object encoding"));
             return;
         }
         final TokenizedInput request;
         try {
             request = requests.deserialize(meta.topic(), record.value());
         } catch (SerializationException e) {
-            deadLetter(source, null, ErrorKind.DESERIALIZATION, e.getMessage());
+            deadLetter(source, null, ErrorKind.DESERIALIZATION, e);
             return;
         }
         final RequestValidator.Valid valid;
         try {
             valid = validator.validate(request);
         } catch (InvalidInputException e) {
-            deadLetter(source, request.getRequestId(), ErrorKind.VALIDATION, e.getMessage());
+            deadLetter(source, request.getRequestId(), ErrorKind.VALIDATION, e);
             return;
         }
         if (buffer == null) {
@@ -170,8 +178,8 @@ final class InferenceProcessor<K> implements Processor<K, byte[], Object, Object
         final List<Pending> batch = new ArrayList<>(all.size());
         for (final Pending p : all) {
             if (p.valid() == null) {
-                deadLetter(p.source(), p.request().getRequestId(), ErrorKind.VALIDATION,
-                        "buffered before a restart, but invalid for model " + model.name() + " " + model.version());
+                deadLetter(p.source(), p.request().getRequestId(), ErrorKind.VALIDATION, new InvalidInputException(0,
+                        "buffered before a restart, but invalid for model " + model.name() + " " + model.version()));
             } else {
                 batch.add(p);
             }
@@ -204,8 +212,10 @@ final class InferenceProcessor<K> implements Processor<K, byte[], Object, Object
     }
 
     private void forward(final Object key, final Object value, final Source source, final String sink) {
-        final org.apache.kafka.streams.processor.api.Record<Object, Object> out =
-                new org.apache.kafka.streams.processor.api.Record<>(key, value, source.timestamp());
+        forward(new org.apache.kafka.streams.processor.api.Record<>(key, value, source.timestamp()), sink);
+    }
+
+    private void forward(final org.apache.kafka.streams.processor.api.Record<Object, Object> out, final String sink) {
         if (namedSinks) {
             context.forward(out, sink);
         } else {
@@ -213,23 +223,33 @@ final class InferenceProcessor<K> implements Processor<K, byte[], Object, Object
         }
     }
 
-    private void deadLetter(final Source s, final String requestId, final ErrorKind kind, final String message) {
+    /**
+     * Forwards the dead letter of a record: the DeadLetter body, and the record's own headers with
+     * Kafka Streams' dead-letter headers (KIP-1034) added, so Kafka's tooling reads it too.
+     */
+    private void deadLetter(final Source s, final String requestId, final ErrorKind kind, final RuntimeException cause) {
+        final String message = kind == ErrorKind.INFERENCE ? "inference failed: " + cause.getMessage() : cause.getMessage();
         final DeadLetter letter = DeadLetters.of(s.topic(), s.partition(), s.offset(), requestId, s.key(), s.value(),
                 kind, message);
-        forward(s.key(), letter, s, StreamformerTopology.DEAD_LETTER_SINK);
+        forward(new org.apache.kafka.streams.processor.api.Record<>(s.key(), letter, s.timestamp(),
+                DeadLetters.headers(s.headers(), s.topic(), s.partition(), s.offset(), cause, message)),
+                StreamformerTopology.DEAD_LETTER_SINK);
     }
 
     @Override
     public void close() {
+        if (tokenizer != null) {
+            tokenizer.close();
+        }
         if (lease != null) {
             lease.close();
             lease = null;
         }
     }
 
-    /** Where a record came from, its raw bytes and when it arrived. */
+    /** Where a record came from, its raw bytes and headers, and when it arrived. */
     record Source(String topic, int partition, long offset, long timestamp, byte[] key, byte[] value,
-            long receivedUs) {
+            long receivedUs, Headers headers) {
     }
 
     /** A valid request waiting for its forward pass, with its key in the batch buffer (-1 when unbuffered). */

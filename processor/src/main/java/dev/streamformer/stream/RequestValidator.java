@@ -2,12 +2,14 @@ package dev.streamformer.stream;
 
 import java.util.Arrays;
 import java.util.List;
+import java.util.function.Supplier;
 
 import dev.streamformer.model.EncoderInput;
 import dev.streamformer.model.InferenceModel;
 import dev.streamformer.model.InvalidInputException;
 import dev.streamformer.model.ValidInput;
 import dev.streamformer.schemas.TokenizedInput;
+import dev.streamformer.text.TextTokenizer;
 
 /** Turns a decoded request into model input, or says why it cannot be served. */
 final class RequestValidator {
@@ -23,10 +25,17 @@ final class RequestValidator {
 
     private final InferenceModel model;
     private final boolean truncate;
+    private final Supplier<TextTokenizer> tokenizer;
 
-    RequestValidator(final InferenceModel model, final boolean truncate) {
+    /**
+     * @param model the served model
+     * @param truncate cut token-id requests longer than the model's maximum instead of refusing them
+     * @param tokenizer the model's tokenizer, for requests that carry text; asked for on the first one
+     */
+    RequestValidator(final InferenceModel model, final boolean truncate, final Supplier<TextTokenizer> tokenizer) {
         this.model = model;
         this.truncate = truncate;
+        this.tokenizer = tokenizer;
     }
 
     /**
@@ -43,6 +52,9 @@ final class RequestValidator {
             throw new InvalidInputException(0, "request asks for model '" + wanted + "' but this processor serves '"
                     + model.name() + "': send it to a processor that serves that model, or leave model empty");
         }
+        if (request.getText() != null) {
+            return text(request);
+        }
         int[] ids = toArray(request.getTokenIds());
         int[] mask = toArray(request.getAttentionMask());
         int[] segments = toArray(request.getSegmentIds());
@@ -56,6 +68,19 @@ final class RequestValidator {
             truncated = true;
         }
         return new Valid(model.validate(new EncoderInput(ids, mask, segments)), truncated);
+    }
+
+    private Valid text(final TokenizedInput request) {
+        if (!request.getTokenIds().isEmpty()) {
+            throw new InvalidInputException(0, "the request carries both text and " + request.getTokenIds().size()
+                    + " token_ids: send one of them (text is tokenized here with the model's own tokenizer)");
+        }
+        if (request.getAttentionMask() != null || request.getSegmentIds() != null) {
+            throw new InvalidInputException(0, "attention_mask and segment_ids go with token_ids; a text request"
+                    + " carries neither");
+        }
+        final TextTokenizer.Tokens tokens = tokenizer.get().tokens(request.getText());
+        return new Valid(model.validate(new EncoderInput(tokens.ids(), null, null)), tokens.truncated());
     }
 
     private static int[] toArray(final List<Integer> values) {

@@ -52,6 +52,8 @@ public final class StreamformerConfig extends AbstractConfig {
     public static final String BATCH_MAX_WAIT_MS = "streamformer.batch.max.wait.ms";
     /** Whether too-long requests are truncated instead of dead-lettered. */
     public static final String TRUNCATE = "streamformer.truncate";
+    /** The most tokens a text request is cut to. */
+    public static final String TEXT_MAX_TOKENS = "streamformer.text.max.tokens";
     /** Port of the HTTP health and readiness endpoint. */
     public static final String HEALTH_PORT = "streamformer.health.port";
     /** The longest a command waits for a broker to answer before it fails. */
@@ -119,6 +121,11 @@ public final class StreamformerConfig extends AbstractConfig {
             .define(TRUNCATE, Type.BOOLEAN, false, Importance.MEDIUM,
                     "Truncate requests longer than the model's max_position_embeddings (and mark the prediction"
                             + " truncated) instead of sending them to the dead-letter topic.")
+            .define(TEXT_MAX_TOKENS, Type.INT, 0, Range.atLeast(0), Importance.MEDIUM,
+                    "A request may carry text instead of token ids (TokenizedInput version 2): the processor tokenizes"
+                            + " it with the served model's own tokenizer.json and cuts it to this many tokens, [CLS] and"
+                            + " [SEP] included (the prediction's num_tokens and truncated say what was used). 0 = the"
+                            + " model's max_position_embeddings; a smaller value serves long texts faster.")
             .define(HEALTH_PORT, Type.INT, -1, Range.atLeast(-1), Importance.MEDIUM,
                     "Port of the HTTP health endpoint: GET /health/live answers 200 unless the processor failed,"
                             + " GET /health/ready answers 200 only while every stream thread runs (503 otherwise)."

@@ -142,6 +142,6 @@ public final class StreamformerTopology {
                 config.getString(StreamformerConfig.MODEL_DIR), config.getBoolean(StreamformerConfig.TRUNCATE),
                 config.getInt(StreamformerConfig.BATCH_SIZE), config.getLong(StreamformerConfig.BATCH_MAX_WAIT_MS),
                 config.engineSettings(), config.forwardConcurrency(),
-                config.getBoolean(StreamformerConfig.BATCH_LENGTH_BUCKETS));
+                config.getBoolean(StreamformerConfig.BATCH_LENGTH_BUCKETS), config.getInt(StreamformerConfig.TEXT_MAX_TOKENS));
     }
 }

@@ -54,13 +54,30 @@ public final class TextTokenizer implements AutoCloseable {
      * @return token ids, [CLS] first and [SEP] last, at most the maximum length
      */
     public int[] encode(final String text) {
+        return tokens(text).ids();
+    }
+
+    /**
+     * Token ids of a text and whether it was cut to fit.
+     *
+     * @param ids token ids, [CLS] first and [SEP] last
+     * @param truncated whether the text had more tokens than the maximum
+     */
+    public record Tokens(int[] ids, boolean truncated) {
+    }
+
+    /**
+     * @param text the text
+     * @return its token ids, at most the maximum length, and whether it was cut
+     */
+    public Tokens tokens(final String text) {
         final Encoding encoding = tokenizer.encode(text);
         final long[] ids = encoding.getIds();
         final int[] out = new int[ids.length];
         for (int i = 0; i < ids.length; i++) {
             out[i] = Math.toIntExact(ids[i]);
         }
-        return out;
+        return new Tokens(out, encoding.exceedMaxLength());
     }
 
     /** @return the most tokens per text */

@@ -22,6 +22,23 @@ public final class Requests {
     }
 
     /**
+     * A request that carries text: the processor tokenizes it with the model it serves (schema version 2).
+     *
+     * @param id the request id, unique per request (the key of its prediction)
+     * @param text the text
+     * @param metadata free-form strings the processor carries through untouched
+     * @return the request, created now, with no token ids
+     */
+    public static TokenizedInput ofText(final String id, final String text, final Map<String, String> metadata) {
+        return TokenizedInput.newBuilder()
+                .setRequestId(id)
+                .setText(text)
+                .setCreatedAt(Instant.now())
+                .setMetadata(metadata)
+                .build();
+    }
+
+    /**
      * @param id the request id, unique per request (the key of its prediction)
      * @param tokenIds the token ids, [CLS] ... [SEP], from the served model's tokenizer
      * @param metadata free-form strings the processor carries through untouched

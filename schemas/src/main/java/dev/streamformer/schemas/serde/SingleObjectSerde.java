@@ -2,6 +2,8 @@ package dev.streamformer.schemas.serde;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.Objects;
 
 import org.apache.avro.AvroRuntimeException;
@@ -40,6 +42,10 @@ public final class SingleObjectSerde<T extends SpecificRecord>
     private final Class<T> type;
     private final BinaryMessageEncoder<T> encoder;
     private final BinaryMessageDecoder<T> decoder;
+    /** Fingerprint (hex) to a description of the schema, for every schema this reader knows. */
+    private final Map<String, String> known = new LinkedHashMap<>();
+    /** Fingerprint (hex) Apache Avro's Python library computes for a known schema, when it differs. */
+    private final Map<String, String> pythonAvro = new LinkedHashMap<>();
 
     /**
      * Creates a serde for a generated record class.
@@ -52,6 +58,21 @@ public final class SingleObjectSerde<T extends SpecificRecord>
         final Schema schema = SpecificData.get().getSchema(type);
         this.encoder = new BinaryMessageEncoder<>(model, schema);
         this.decoder = new BinaryMessageDecoder<>(model, schema);
+        remember(schema, type.getSimpleName() + " (current)");
+    }
+
+    private void remember(final Schema schema, final String description) {
+        final String fingerprint = Fingerprints.hex(Fingerprints.of(schema));
+        known.put(fingerprint, description);
+        final String python = Fingerprints.hex(Fingerprints.ofPythonAvro(schema));
+        if (!python.equals(fingerprint)) {
+            pythonAvro.put(python, description);
+        }
+    }
+
+    /** @return the fingerprints (hex of the 8 bytes on the wire) this deserializer reads, with their schemas */
+    public Map<String, String> knownFingerprints() {
+        return Map.copyOf(known);
     }
 
     /**
@@ -61,7 +82,19 @@ public final class SingleObjectSerde<T extends SpecificRecord>
      * @return this serde
      */
     public SingleObjectSerde<T> registerWriterSchema(final Schema writerSchema) {
+        return registerWriterSchema(writerSchema, writerSchema.getName() + " (an older writer schema)");
+    }
+
+    /**
+     * Lets the deserializer read records written with an older (or newer) compatible schema.
+     *
+     * @param writerSchema a schema that producers may still be writing with
+     * @param description how messages name it, for example {@code "TokenizedInput version 1"}
+     * @return this serde
+     */
+    public SingleObjectSerde<T> registerWriterSchema(final Schema writerSchema, final String description) {
         decoder.addSchema(writerSchema);
+        remember(writerSchema, description);
         return this;
     }
 
@@ -93,13 +126,29 @@ public final class SingleObjectSerde<T extends SpecificRecord>
                     + type.getSimpleName() + " (" + e.getMessage() + "); produce it with the schema "
                     + type.getSimpleName() + ".avsc and Avro's single-object encoding (header C3 01 + fingerprint)", e);
         } catch (MissingSchemaException e) {
-            throw new SerializationException("Value in topic " + topic + " was written with a schema this reader does"
-                    + " not know (" + e.getMessage() + "); produce with " + type.getSimpleName()
-                    + ".avsc or register the writer schema", e);
+            throw new SerializationException(unknownSchema(topic, data), e);
         } catch (IOException | RuntimeException e) {
             throw new SerializationException("Value in topic " + topic + " has a valid " + type.getSimpleName()
                     + " header but a corrupt body: " + e, e);
         }
+    }
+
+    private String unknownSchema(final String topic, final byte[] data) {
+        final String found = Fingerprints.hex(java.util.Arrays.copyOfRange(data, 2, 10));
+        final StringBuilder knows = new StringBuilder();
+        known.forEach((fp, what) -> knows.append(knows.length() == 0 ? "" : ", ").append(fp).append(' ').append(what));
+        final String python = pythonAvro.get(found);
+        if (python != null) {
+            return "Value in topic " + topic + " carries schema fingerprint " + found + ", the fingerprint Apache Avro's"
+                    + " Python library (1.11.0 to 1.12.1) computes for " + python + ": its canonical form writes a"
+                    + " primitive with a logicalType as {\"type\":\"long\"} where the specification writes \"long\"."
+                    + " Write the fingerprint of the specification's canonical form instead (`streamformer schemas`"
+                    + " prints it; clients/python/streamformer_client.py computes it). This reader knows " + knows;
+        }
+        return "Value in topic " + topic + " was written with a schema this reader does not know: fingerprint "
+                + found + " (the 8 bytes after C3 01, in hex). This reader knows " + knows + ". Produce with "
+                + type.getSimpleName() + ".avsc (`streamformer schemas` prints the fingerprints), or upgrade this reader"
+                + " if the producer writes a newer schema";
     }
 
     @Override

@@ -1,5 +1,13 @@
 package dev.streamformer.schemas.serde;
 
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+import org.apache.avro.Schema;
+
 import dev.streamformer.schemas.DeadLetter;
 import dev.streamformer.schemas.LatencyEvent;
 import dev.streamformer.schemas.Prediction;
@@ -11,9 +19,36 @@ public final class StreamformerSerdes {
     private StreamformerSerdes() {
     }
 
-    /** @return a serde for requests */
+    /** Where the request schemas of earlier versions are kept, for readers of their records. */
+    private static final String HISTORY = "/dev/streamformer/schemas/history/";
+
+    /** @return a serde for requests; it reads requests of version 1 (token ids only) too */
     public static SingleObjectSerde<TokenizedInput> tokenizedInput() {
-        return new SingleObjectSerde<>(TokenizedInput.class);
+        return new SingleObjectSerde<>(TokenizedInput.class).registerWriterSchema(tokenizedInputV1(),
+                "TokenizedInput version 1 (token ids only)");
+    }
+
+    /** @return the request schema of version 1, before requests could carry text */
+    public static Schema tokenizedInputV1() {
+        try (InputStream in = StreamformerSerdes.class.getResourceAsStream(HISTORY + "TokenizedInput-1.avsc")) {
+            if (in == null) {
+                throw new IllegalStateException(HISTORY + "TokenizedInput-1.avsc is missing from the class path");
+            }
+            return new Schema.Parser().parse(in);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** @return every schema of the four topics, current and earlier, by a name for people */
+    public static Map<String, Schema> schemas() {
+        final Map<String, Schema> all = new LinkedHashMap<>();
+        all.put("TokenizedInput", TokenizedInput.getClassSchema());
+        all.put("TokenizedInput version 1", tokenizedInputV1());
+        all.put("Prediction", Prediction.getClassSchema());
+        all.put("LatencyEvent", LatencyEvent.getClassSchema());
+        all.put("DeadLetter", DeadLetter.getClassSchema());
+        return all;
     }
 
     /** @return a serde for predictions */
