@@ -50,12 +50,14 @@ TOPICS = {
     "predictions": "streamformer-predictions",
     "latency": "streamformer-latency",
     "dead-letters": "streamformer-dead-letters",
+    "stats": "streamformer-latency-stats",
 }
 VALUE_SCHEMA = {
     "requests": "TokenizedInput",
     "predictions": "Prediction",
     "latency": "LatencyEvent",
     "dead-letters": "DeadLetter",
+    "stats": "LatencyStats",
 }
 _PRIMITIVES = {"null", "boolean", "int", "long", "float", "double", "bytes", "string"}
 _KEEP = ("name", "type", "fields", "symbols", "items", "values", "size")
@@ -141,7 +143,7 @@ def fingerprint(canonical_form):
 
 
 class Schemas:
-    """The four schemas, parsed by Apache Avro for bodies, fingerprinted here for headers."""
+    """The topics' schemas, parsed by Apache Avro for bodies, fingerprinted here for headers."""
 
     def __init__(self, by_name):
         self.by_name = by_name  # name -> (avro schema, fingerprint bytes, canonical form)
@@ -151,7 +153,7 @@ class Schemas:
     def load(cls, directory=None):
         directory = directory or _default_schema_dir()
         by_name = {}
-        for name in ("TokenizedInput", "Prediction", "LatencyEvent", "DeadLetter"):
+        for name in ("TokenizedInput", "Prediction", "LatencyEvent", "DeadLetter", "LatencyStats"):
             path = os.path.join(directory, name + ".avsc")
             try:
                 with open(path, encoding="utf-8") as f:
@@ -357,7 +359,7 @@ def main(argv=None):
     produce.add_argument("--topic", default=TOPICS["requests"], help="request topic (default: %(default)s)")
 
     read = commands.add_parser("consume", help="print records of an output topic as JSON lines")
-    read.add_argument("--topic", default="predictions", choices=["predictions", "latency", "dead-letters"],
+    read.add_argument("--topic", default="predictions", choices=["predictions", "latency", "dead-letters", "stats"],
                       help="which output (default: %(default)s)")
     read.add_argument("--topic-name", help="the topic's name, when not the default streamformer-<topic>")
     read.add_argument("--max-messages", type=int, default=None, help="stop after N records (default: all there are)")

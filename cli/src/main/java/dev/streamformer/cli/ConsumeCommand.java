@@ -37,7 +37,7 @@ final class ConsumeCommand implements Callable<Integer> {
     private KafkaOptions kafka;
 
     @Option(names = "--topic", defaultValue = "predictions", paramLabel = "<kind>",
-            description = "requests, predictions, latency or dead-letters (default: ${DEFAULT-VALUE}).")
+            description = "requests, predictions, latency, dead-letters or stats (default: ${DEFAULT-VALUE}).")
     private String topic;
 
     @Option(names = "--max-messages", paramLabel = "<n>", defaultValue = "0",

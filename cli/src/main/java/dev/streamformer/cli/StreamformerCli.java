@@ -24,6 +24,8 @@ import picocli.CommandLine.Command;
             SoakCommand.class,
             ConfigCommand.class,
             SchemasCommand.class,
+            StatsCommand.class,
+            DashboardCommand.class,
             CommandLine.HelpCommand.class
         },
         exitCodeListHeading = "%nExit codes:%n",

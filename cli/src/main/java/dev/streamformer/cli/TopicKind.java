@@ -8,12 +8,13 @@ import org.apache.kafka.common.serialization.Deserializer;
 import dev.streamformer.schemas.serde.StreamformerSerdes;
 import dev.streamformer.stream.StreamformerConfig;
 
-/** The four Streamformer topics, their configured names and their value decoders. */
+/** The Streamformer topics, their configured names and their value decoders. */
 enum TopicKind {
     REQUESTS(StreamformerConfig.TOPIC_REQUESTS),
     PREDICTIONS(StreamformerConfig.TOPIC_PREDICTIONS),
     LATENCY(StreamformerConfig.TOPIC_LATENCY),
-    DEAD_LETTERS(StreamformerConfig.TOPIC_DEAD_LETTERS);
+    DEAD_LETTERS(StreamformerConfig.TOPIC_DEAD_LETTERS),
+    STATS(StreamformerConfig.TOPIC_STATS);
 
     private final String key;
 
@@ -35,11 +36,12 @@ enum TopicKind {
             case PREDICTIONS -> StreamformerSerdes.prediction();
             case LATENCY -> StreamformerSerdes.latencyEvent();
             case DEAD_LETTERS -> StreamformerSerdes.deadLetter();
+            case STATS -> StreamformerSerdes.latencyStats();
         };
     }
 
     /**
-     * @param name requests, predictions, latency or dead-letters
+     * @param name requests, predictions, latency, dead-letters or stats
      * @return the kind
      */
     static TopicKind parse(final String name) {
@@ -47,7 +49,7 @@ enum TopicKind {
             return valueOf(name.toUpperCase(Locale.ROOT).replace('-', '_'));
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("Unknown topic kind '" + name
-                    + "'; use requests, predictions, latency or dead-letters", e);
+                    + "'; use requests, predictions, latency, dead-letters or stats", e);
         }
     }
 }

@@ -32,4 +32,18 @@ class ConsumeRenderingTest {
         assertThat(json.get("source_offset").getAsString()).isEqualTo("41");
         assertThat(json.get("request_id").isJsonNull()).isTrue();
     }
+
+    @Test
+    void monitorPrintsAStatisticsWindowAsAHeadingAndATableInMilliseconds() {
+        final dev.streamformer.schemas.DurationStats d = dev.streamformer.schemas.DurationStats.newBuilder()
+                .setP50Us(1_500).setP95Us(2_500).setP99Us(3_000).setMaxUs(4_000).build();
+        final dev.streamformer.schemas.LatencyStats s = dev.streamformer.schemas.LatencyStats.newBuilder()
+                .setModelVersion("abc").setWindowStart(java.time.Instant.ofEpochSecond(0))
+                .setWindowEnd(java.time.Instant.ofEpochSecond(10)).setCount(120).setRecordsPerSecond(12.0)
+                .setQueueing(d).setBatchWait(d).setInference(d).setProcessing(d).setEndToEnd(d).setBatchSizeMean(7.5)
+                .setBatchSizeMax(8).setRelativeError(0.01).build();
+        final String text = MonitorCommand.render(s);
+        org.assertj.core.api.Assertions.assertThat(text).contains("model abc: 12.0 records/s (120), batch mean 7.5 max 8")
+                .contains("within 1 %").containsPattern("inference +1\\.50 +2\\.50 +3\\.00 +4\\.00");
+    }
 }

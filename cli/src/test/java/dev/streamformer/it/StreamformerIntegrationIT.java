@@ -34,6 +34,7 @@ import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import dev.streamformer.client.RequestProducer;
+import dev.streamformer.client.Requests;
 import dev.streamformer.corpus.DemoSample;
 import dev.streamformer.model.InferenceEngine;
 import dev.streamformer.schemas.LatencyEvent;
@@ -94,6 +95,40 @@ class StreamformerIntegrationIT {
         }
         assertThatThrownBy(() -> http.send(HttpRequest.newBuilder(ready).build(), BodyHandlers.ofString()))
                 .as("the endpoint stops with the processor").isInstanceOf(java.io.IOException.class);
+    }
+
+    @Test
+    @Timeout(180)
+    void metricsEndpointServesTheProcessorsKafkaStreamsAndJvmMetricsForPrometheus() throws Exception {
+        final Properties props = processor("metrics");
+        props.put(StreamformerConfig.HEALTH_PORT, "0");
+        props.put(StreamformerConfig.HEALTH_BIND, "127.0.0.1");
+        final int requests = 40;
+        try (StreamformerApp app = StreamformerApp.start(props, new ModelRegistry())) {
+            assertThat(app.awaitRunning(Duration.ofSeconds(60))).isTrue();
+            final Properties client = new Properties();
+            client.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
+            RequestProducer.produce(client, "metrics-requests", IntStream.range(0, requests)
+                    .mapToObj(i -> Requests.of("m-" + i, new int[] {2, 1500 + i, 1600, 3})).iterator(), 0);
+            RequestProducer.produce(client, "metrics-requests",
+                    List.of(Requests.of("m-bad", new int[] {2, 99_999, 3})).iterator(), 0);
+            TopicReader.readAll(kafka.bootstrapServers(), "metrics-predictions", new StringDeserializer(),
+                    StreamformerSerdes.prediction(), requests, Duration.ofSeconds(90));
+            final String text = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+                    URI.create("http://127.0.0.1:" + app.healthPort() + "/metrics")).build(), BodyHandlers.ofString())
+                    .body();
+            assertThat(text).contains("streamformer_predictions_total{engine=\"onnxruntime\",model=\"streamformer-default\"")
+                    .containsPattern("streamformer_predictions_total\\{[^}]*\\} " + requests + ".0")
+                    .containsPattern("streamformer_dead_letters_total\\{[^}]*kind=\"VALIDATION\"[^}]*\\} 1.0")
+                    .containsPattern("streamformer_inference_seconds_count\\{[^}]*\\} " + requests + "(\\.0)?\n")
+                    .contains("streamformer_model_sharing_ratio{")
+                    .contains("kafka_stream_thread_process_rate")
+                    .contains("kafka_consumer_fetch_manager_records_lag")
+                    .contains("jvm_memory_used_bytes");
+            System.out.println("Kafka Streams metrics exported: " + java.util.regex.Pattern.compile("(?m)^kafka_stream_[a-z_]+")
+                    .matcher(text).results().map(java.util.regex.MatchResult::group).distinct().sorted().toList());
+            dev.streamformer.Promtool.assertAccepts(text);
+        }
     }
 
     @Test

@@ -60,13 +60,17 @@ final class BatchRunner {
     private final Semaphore gate;
     private final boolean lengthBuckets;
     private final ValidInput probe;
+    private final ServingMetrics.Model meters;
 
     /**
      * @param model the shared model
      * @param gate admits a fixed number of passes at once across the JVM
      * @param lengthBuckets one pass per length bucket instead of one for all
+     * @param meters where passes, their sizes and the gate's queue are counted
      */
-    BatchRunner(final InferenceModel model, final Semaphore gate, final boolean lengthBuckets) {
+    BatchRunner(final InferenceModel model, final Semaphore gate, final boolean lengthBuckets,
+            final ServingMetrics.Model meters) {
+        this.meters = meters;
         this.model = model;
         this.gate = gate;
         this.lengthBuckets = lengthBuckets;
@@ -120,7 +124,14 @@ final class BatchRunner {
     }
 
     private List<Outcome> timed(final List<ValidInput> pass) {
-        gate.acquireUninterruptibly();
+        meters.gateWaiting.incrementAndGet();
+        try {
+            gate.acquireUninterruptibly();
+        } finally {
+            meters.gateWaiting.decrementAndGet();
+        }
+        meters.passes.increment();
+        meters.batchSize.record(pass.size());
         try {
             final long startUs = Clock.nowMicros();
             final List<ModelOutput> out = model.run(pass);

@@ -14,7 +14,8 @@ import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 
 /**
- * The HTTP health endpoint an orchestrator probes: {@code /health/live} is 200 while the processor
+ * The HTTP endpoint an orchestrator probes and Prometheus scrapes: {@code /metrics} answers the
+ * processor's metrics in the Prometheus text format ({@link ServingMetrics}, Kafka Streams', the JVM's); {@code /health/live} is 200 while the processor
  * has not failed (503 once it is in ERROR or has stopped), {@code /health/ready} is 200 only while
  * every stream thread runs (503 while starting, rebalancing or shutting down). Both answer a small
  * JSON document with the state and the model served.
@@ -32,15 +33,24 @@ final class HealthServer implements AutoCloseable {
      * @param port the port, 0 for any free port
      * @param state the processor's current state
      * @param model the model name and version, for the answer
+     * @param metrics the metrics in the Prometheus text format, for GET /metrics
      * @return the running server
      * @throws IOException when the port cannot be bound
      */
     static HealthServer start(final String bind, final int port, final Supplier<KafkaStreams.State> state,
-            final String model) throws IOException {
+            final String model, final Supplier<String> metrics) throws IOException {
         final HttpServer server = HttpServer.create(new InetSocketAddress(bind, port), 0);
         server.createContext("/health/live", exchange -> answer(exchange, live(state.get()), state.get(), model));
         server.createContext("/health/ready", exchange -> answer(exchange,
                 state.get() == KafkaStreams.State.RUNNING, state.get(), model));
+        server.createContext("/metrics", exchange -> {
+            final byte[] body = metrics.get().getBytes(StandardCharsets.UTF_8);
+            exchange.getResponseHeaders().set("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+            exchange.sendResponseHeaders(200, body.length);
+            try (OutputStream out = exchange.getResponseBody()) {
+                out.write(body);
+            }
+        });
         server.setExecutor(Executors.newSingleThreadExecutor(r -> {
             final Thread t = new Thread(r, "streamformer-health");
             t.setDaemon(true);

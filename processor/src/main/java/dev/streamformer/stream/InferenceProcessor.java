@@ -48,6 +48,8 @@ final class InferenceProcessor<K> implements Processor<K, byte[], Object, Object
     private final Settings settings;
     private final Function<K, byte[]> keyBytes;
     private final boolean namedSinks;
+    private final ServingMetrics metrics;
+    private ServingMetrics.Model meters;
     private final int batchSize;
     private final long maxWaitMs;
     private final SingleObjectSerde<TokenizedInput> requests = StreamformerSerdes.tokenizedInput();
@@ -84,13 +86,15 @@ final class InferenceProcessor<K> implements Processor<K, byte[], Object, Object
      * @param namedSinks forward each output to the sink of its kind ({@link StreamformerTopology#build});
      *     false forwards every output to every child, which tells them apart by type
      *     ({@link StreamformerTopology#addTo})
+     * @param metrics where the processor counts and times what it does
      */
     InferenceProcessor(final ModelRegistry registry, final Settings settings, final Function<K, byte[]> keyBytes,
-            final boolean namedSinks) {
+            final boolean namedSinks, final ServingMetrics metrics) {
         this.registry = registry;
         this.settings = settings;
         this.keyBytes = keyBytes;
         this.namedSinks = namedSinks;
+        this.metrics = metrics;
         this.batchSize = settings.batchSize();
         this.maxWaitMs = settings.maxWaitMs();
     }
@@ -104,7 +108,8 @@ final class InferenceProcessor<K> implements Processor<K, byte[], Object, Object
         this.tokenizer = new TaskTokenizer(settings.modelDir(), settings.textMaxTokens() > 0
                 ? Math.min(settings.textMaxTokens(), maxPositions) : maxPositions);
         this.validator = new RequestValidator(model, settings.truncate(), tokenizer);
-        this.runner = new BatchRunner(model, lease.gate(), settings.lengthBuckets());
+        this.meters = metrics.of(model);
+        this.runner = new BatchRunner(model, lease.gate(), settings.lengthBuckets(), meters);
         if (batchSize > 1) {
             buffer = new BatchBuffer(context.getStateStore(BatchBuffer.STORE));
             for (final KeyValue<Long, Source> restored : buffer.restore()) {
@@ -117,6 +122,7 @@ final class InferenceProcessor<K> implements Processor<K, byte[], Object, Object
                     pending.add(new Pending(s, request, null, restored.key));
                 }
             }
+            meters.buffered.addAndGet(pending.size());
             if (!pending.isEmpty()) {
                 LOG.info("Task {} restored {} buffered requests", context.taskId(), pending.size());
             }
@@ -128,6 +134,7 @@ final class InferenceProcessor<K> implements Processor<K, byte[], Object, Object
     @Override
     public void process(final org.apache.kafka.streams.processor.api.Record<K, byte[]> record) {
         final long receivedUs = Clock.nowMicros();
+        meters.requests.increment();
         final RecordMetadata meta = context.recordMetadata().orElseThrow();
         final Source source = new Source(meta.topic(), meta.partition(), meta.offset(), record.timestamp(),
                 record.key() == null ? null : keyBytes.apply(record.key()), record.value(), receivedUs,
@@ -156,6 +163,7 @@ final class InferenceProcessor<K> implements Processor<K, byte[], Object, Object
             return;
         }
         pending.add(new Pending(source, request, valid, buffer.add(source)));
+        meters.buffered.incrementAndGet();
         if (pending.size() >= batchSize) {
             flush();
         }
@@ -170,6 +178,7 @@ final class InferenceProcessor<K> implements Processor<K, byte[], Object, Object
     private void flush() {
         final List<Pending> batch = List.copyOf(pending);
         pending.clear();
+        meters.buffered.addAndGet(-batch.size());
         predict(batch);
         buffer.remove(batch.stream().map(Pending::bufferKey).toList());
     }
@@ -208,6 +217,7 @@ final class InferenceProcessor<K> implements Processor<K, byte[], Object, Object
                     new LatencyRecorder.Times(p.source().timestamp(), p.source().receivedUs(), pass.startUs(),
                             pass.endUs(), handedUs));
             forward(requestId, latency, p.source(), StreamformerTopology.LATENCY_SINK);
+            meters.served(latency);
         }
     }
 
@@ -229,6 +239,7 @@ final class InferenceProcessor<K> implements Processor<K, byte[], Object, Object
      */
     private void deadLetter(final Source s, final String requestId, final ErrorKind kind, final RuntimeException cause) {
         final String message = kind == ErrorKind.INFERENCE ? "inference failed: " + cause.getMessage() : cause.getMessage();
+        meters.deadLetters.get(kind).increment();
         final DeadLetter letter = DeadLetters.of(s.topic(), s.partition(), s.offset(), requestId, s.key(), s.value(),
                 kind, message);
         forward(new org.apache.kafka.streams.processor.api.Record<>(s.key(), letter, s.timestamp(),
@@ -238,6 +249,11 @@ final class InferenceProcessor<K> implements Processor<K, byte[], Object, Object
 
     @Override
     public void close() {
+        if (meters != null) {
+            // The task's buffered requests move with the task to its next owner.
+            meters.buffered.addAndGet(-pending.size());
+            pending.clear();
+        }
         if (tokenizer != null) {
             tokenizer.close();
         }

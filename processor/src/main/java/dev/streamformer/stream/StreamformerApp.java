@@ -6,6 +6,12 @@ import java.util.Properties;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
+import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.kafka.KafkaStreamsMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsConfig;
@@ -31,12 +37,22 @@ public final class StreamformerApp implements AutoCloseable {
     private final ModelRegistry.Lease lease;
     private final Duration shutdownTimeout;
     private final CountDownLatch stopped = new CountDownLatch(1);
+    private final PrometheusMeterRegistry metrics;
+    private final KafkaStreamsMetrics streamsMetrics;
     private HealthServer health;
 
-    private StreamformerApp(final KafkaStreams streams, final ModelRegistry.Lease lease, final Duration shutdownTimeout) {
+    private StreamformerApp(final KafkaStreams streams, final ModelRegistry.Lease lease, final Duration shutdownTimeout,
+            final PrometheusMeterRegistry metrics) {
         this.streams = streams;
         this.lease = lease;
         this.shutdownTimeout = shutdownTimeout;
+        this.metrics = metrics;
+        // Kafka Streams' and its clients' own metrics (thread state, process and commit rates, records lag).
+        this.streamsMetrics = new KafkaStreamsMetrics(streams);
+        streamsMetrics.bindTo(metrics);
+        new JvmMemoryMetrics().bindTo(metrics);
+        new JvmGcMetrics().bindTo(metrics);
+        new ProcessorMetrics().bindTo(metrics);
     }
 
     /**
@@ -126,15 +142,17 @@ public final class StreamformerApp implements AutoCloseable {
                 config.getBoolean(StreamformerConfig.TOPICS_CREATE));
         final ModelRegistry.Lease lease = registry.acquire(config.getString(StreamformerConfig.MODEL_DIR),
                 config.engineSettings(), config.forwardConcurrency());
+        final PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        metrics.config().meterFilter(new PrometheusNames());
         final KafkaStreams streams;
         try {
-            streams = new KafkaStreams(StreamformerTopology.build(config, registry), kafka);
+            streams = new KafkaStreams(StreamformerTopology.build(config, registry, new ServingMetrics(metrics)), kafka);
         } catch (RuntimeException e) {
             lease.close();
             throw e;
         }
         final StreamformerApp app = new StreamformerApp(streams, lease,
-                Duration.ofMillis(config.getLong(StreamformerConfig.SHUTDOWN_TIMEOUT_MS)));
+                Duration.ofMillis(config.getLong(StreamformerConfig.SHUTDOWN_TIMEOUT_MS)), metrics);
         streams.setUncaughtExceptionHandler(new ThreadFailurePolicy());
         streams.setStateListener((now, before) -> {
             LOG.info("Processor state {} -> {}", before, now);
@@ -146,8 +164,8 @@ public final class StreamformerApp implements AutoCloseable {
         if (healthPort >= 0) {
             try {
                 app.health = HealthServer.start(config.getString(StreamformerConfig.HEALTH_BIND), healthPort,
-                        streams::state, lease.model().name() + " " + lease.model().version());
-                LOG.info("Health endpoint on {}:{}: /health/live, /health/ready",
+                        streams::state, lease.model().name() + " " + lease.model().version(), metrics::scrape);
+                LOG.info("Health endpoint on {}:{}: /health/live, /health/ready, /metrics (Prometheus)",
                         config.getString(StreamformerConfig.HEALTH_BIND), app.health.port());
             } catch (java.io.IOException e) {
                 streams.close();
@@ -237,6 +255,11 @@ public final class StreamformerApp implements AutoCloseable {
         return shutdownTimeout;
     }
 
+    /** @return the processor's meters (its own, Kafka Streams' and the JVM's), as GET /metrics serves them */
+    public PrometheusMeterRegistry metrics() {
+        return metrics;
+    }
+
     /** @return the underlying Kafka Streams instance */
     public KafkaStreams streams() {
         return streams;
@@ -253,6 +276,8 @@ public final class StreamformerApp implements AutoCloseable {
         if (health != null) {
             health.close();
         }
+        streamsMetrics.close();
+        metrics.close();
         lease.close();
         stopped.countDown();
         return clean;

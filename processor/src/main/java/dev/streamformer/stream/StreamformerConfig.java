@@ -26,6 +26,12 @@ public final class StreamformerConfig extends AbstractConfig {
     public static final String TOPIC_LATENCY = "streamformer.topic.latency";
     /** Topic of the dead letters. */
     public static final String TOPIC_DEAD_LETTERS = "streamformer.topic.dead.letters";
+    /** Topic of the windowed latency statistics. */
+    public static final String TOPIC_STATS = "streamformer.topic.stats";
+    /** Length of a statistics window. */
+    public static final String STATS_WINDOW_MS = "streamformer.stats.window.ms";
+    /** How long a statistics window waits for late events. */
+    public static final String STATS_GRACE_MS = "streamformer.stats.grace.ms";
     /** Partitions of topics the processor creates. */
     public static final String TOPIC_PARTITIONS = "streamformer.topic.partitions";
     /** Replication factor of topics the processor creates. */
@@ -73,6 +79,15 @@ public final class StreamformerConfig extends AbstractConfig {
                     "Topic the processor writes one LatencyEvent per predicted request to.")
             .define(TOPIC_DEAD_LETTERS, Type.STRING, "streamformer-dead-letters", Importance.HIGH,
                     "Topic the processor writes a DeadLetter to for every record it cannot serve.")
+            .define(TOPIC_STATS, Type.STRING, "streamformer-latency-stats", Importance.MEDIUM,
+                    "Topic `streamformer stats` writes one LatencyStats per model version and window to, and `monitor`"
+                            + " reads by default.")
+            .define(STATS_WINDOW_MS, Type.LONG, 10_000L, Range.atLeast(1), Importance.MEDIUM,
+                    "Length of the tumbling windows of `streamformer stats`, in ms of the requests' record time.")
+            .define(STATS_GRACE_MS, Type.LONG, 5_000L, Range.atLeast(0), Importance.LOW,
+                    "How long a statistics window stays open for late latency events after its end, in ms; its record"
+                            + " is written once the stream's time passes end + grace (so a window closes when later"
+                            + " events arrive).")
             .define(TOPIC_PARTITIONS, Type.INT, 4, Range.atLeast(1), Importance.MEDIUM,
                     "Partitions of the topics the processor creates; the request partitions bound the parallelism.")
             .define(TOPIC_REPLICATION, Type.SHORT, (short) -1, Importance.MEDIUM,

@@ -51,10 +51,23 @@ public final class StreamformerTopology {
      * @return the topology
      */
     public static Topology build(final StreamformerConfig config, final ModelRegistry registry) {
+        return build(config, registry, ServingMetrics.disabled());
+    }
+
+    /**
+     * Builds the topology, with its meters.
+     *
+     * @param config topic names, model directory and validation policy
+     * @param registry where the processors borrow the model from
+     * @param metrics where the processors count and time what they do
+     * @return the topology
+     */
+    public static Topology build(final StreamformerConfig config, final ModelRegistry registry,
+            final ServingMetrics metrics) {
         final InferenceProcessor.Settings settings = settings(config);
         final Topology topology = new Topology();
         topology.addSource(SOURCE, new ByteArrayDeserializer(), new ByteArrayDeserializer(), config.requestsTopic());
-        topology.addProcessor(INFERENCE, () -> new InferenceProcessor<byte[]>(registry, settings, k -> k, true), SOURCE);
+        topology.addProcessor(INFERENCE, () -> new InferenceProcessor<byte[]>(registry, settings, k -> k, true, metrics), SOURCE);
         if (settings.batchSize() > 1) {
             topology.addStateStore(BatchBuffer.storeBuilder(), INFERENCE);
         }
@@ -96,6 +109,22 @@ public final class StreamformerTopology {
      */
     public static Outputs addTo(final StreamsBuilder builder, final KStream<String, TokenizedInput> requests,
             final StreamformerConfig config, final ModelRegistry registry) {
+        return addTo(builder, requests, config, registry, ServingMetrics.disabled());
+    }
+
+    /**
+     * {@link #addTo(StreamsBuilder, KStream, StreamformerConfig, ModelRegistry)} with meters, for
+     * example on the application's own Micrometer registry.
+     *
+     * @param builder the user's builder
+     * @param requests requests keyed by any string
+     * @param config the model, batching, engine and validation settings
+     * @param registry where the processors borrow the model from
+     * @param metrics where the inference step counts and times what it does
+     * @return the streams out
+     */
+    public static Outputs addTo(final StreamsBuilder builder, final KStream<String, TokenizedInput> requests,
+            final StreamformerConfig config, final ModelRegistry registry, final ServingMetrics metrics) {
         final InferenceProcessor.Settings settings = settings(config);
         final SingleObjectSerde<TokenizedInput> serde = StreamformerSerdes.tokenizedInput();
         final String[] stores;
@@ -108,7 +137,7 @@ public final class StreamformerTopology {
         final KStream<Object, Object> out = requests
                 .mapValues(request -> request == null ? null : serde.serialize(null, request), Named.as("streamformer-encode"))
                 .process(() -> new InferenceProcessor<String>(registry, settings,
-                        key -> key.getBytes(StandardCharsets.UTF_8), false), Named.as(INFERENCE), stores);
+                        key -> key.getBytes(StandardCharsets.UTF_8), false, metrics), Named.as(INFERENCE), stores);
         final Map<String, KStream<Object, Object>> branches = out.split(Named.as("streamformer-"))
                 .branch((k, v) -> v instanceof Prediction, Branched.as("predictions"))
                 .branch((k, v) -> v instanceof LatencyEvent, Branched.as("latency"))

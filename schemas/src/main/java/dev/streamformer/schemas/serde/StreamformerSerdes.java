@@ -10,10 +10,11 @@ import org.apache.avro.Schema;
 
 import dev.streamformer.schemas.DeadLetter;
 import dev.streamformer.schemas.LatencyEvent;
+import dev.streamformer.schemas.LatencyStats;
 import dev.streamformer.schemas.Prediction;
 import dev.streamformer.schemas.TokenizedInput;
 
-/** Factory of the serdes for the four Streamformer topics. */
+/** Factory of the serdes of the Streamformer topics. */
 public final class StreamformerSerdes {
 
     private StreamformerSerdes() {
@@ -48,6 +49,7 @@ public final class StreamformerSerdes {
         all.put("Prediction", Prediction.getClassSchema());
         all.put("LatencyEvent", LatencyEvent.getClassSchema());
         all.put("DeadLetter", DeadLetter.getClassSchema());
+        all.put("LatencyStats", LatencyStats.getClassSchema());
         return all;
     }
 
@@ -64,5 +66,10 @@ public final class StreamformerSerdes {
     /** @return a serde for dead letters */
     public static SingleObjectSerde<DeadLetter> deadLetter() {
         return new SingleObjectSerde<>(DeadLetter.class);
+    }
+
+    /** @return a serde for windowed latency statistics */
+    public static SingleObjectSerde<LatencyStats> latencyStats() {
+        return new SingleObjectSerde<>(LatencyStats.class);
     }
 }

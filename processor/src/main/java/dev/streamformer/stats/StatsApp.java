@@ -1,0 +1,81 @@
+package dev.streamformer.stats;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Properties;
+
+import org.apache.kafka.streams.KafkaStreams;
+import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import dev.streamformer.kafka.BrokerCheck;
+import dev.streamformer.kafka.TopicAdmin;
+import dev.streamformer.stream.StreamformerApp;
+import dev.streamformer.stream.StreamformerConfig;
+
+/**
+ * {@code streamformer stats}: the statistics topology ({@link StatsTopology}) as an application of its
+ * own, apart from the processors, so that one aggregation sees every processor's latency events and
+ * scaling the processors never moves it; exactly_once_v2, like the processor.
+ */
+public final class StatsApp implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(StatsApp.class);
+
+    private final KafkaStreams streams;
+
+    private StatsApp(final KafkaStreams streams) {
+        this.streams = streams;
+    }
+
+    /** @return the defaults under the user's properties: application id streamformer-stats, exactly_once_v2, 1 thread */
+    public static Properties defaults() {
+        final Properties p = new Properties();
+        p.put(StreamsConfig.APPLICATION_ID_CONFIG, "streamformer-stats");
+        p.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
+        p.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, "1");
+        return p;
+    }
+
+    /**
+     * Starts the statistics application; creates the statistics topic if it is missing (and topic
+     * creation is on).
+     *
+     * @param userProps Kafka keys, and the streamformer.topic.* and streamformer.stats.* keys
+     * @return the running application
+     */
+    public static StatsApp start(final Properties userProps) {
+        final Properties all = defaults();
+        all.putAll(userProps);
+        final StreamformerConfig config = new StreamformerConfig(all);
+        final Properties kafka = StreamformerApp.kafkaOnly(all);
+        BrokerCheck.await(kafka, Duration.ofMillis(config.getLong(StreamformerConfig.CONNECT_TIMEOUT_MS)));
+        TopicAdmin.ensure(kafka, List.of(config.latencyTopic(), config.deadLettersTopic(),
+                config.getString(StreamformerConfig.TOPIC_STATS)), new TopicAdmin.Spec(
+                config.getInt(StreamformerConfig.TOPIC_PARTITIONS), config.getShort(StreamformerConfig.TOPIC_REPLICATION),
+                config.getLong(StreamformerConfig.TOPIC_RETENTION_MS)), config.getBoolean(StreamformerConfig.TOPICS_CREATE));
+        final KafkaStreams streams = new KafkaStreams(StatsTopology.build(config), kafka);
+        streams.setUncaughtExceptionHandler(e -> {
+            LOG.warn("Statistics thread failed; replacing it: {}", e.toString());
+            return StreamThreadExceptionResponse.REPLACE_THREAD;
+        });
+        streams.start();
+        LOG.info("Statistics {} started: {} + {} -> {}, windows of {} ms, grace {} ms",
+                kafka.get(StreamsConfig.APPLICATION_ID_CONFIG), config.latencyTopic(), config.deadLettersTopic(),
+                config.getString(StreamformerConfig.TOPIC_STATS), config.getLong(StreamformerConfig.STATS_WINDOW_MS),
+                config.getLong(StreamformerConfig.STATS_GRACE_MS));
+        return new StatsApp(streams);
+    }
+
+    /** @return the Kafka Streams state */
+    public KafkaStreams.State state() {
+        return streams.state();
+    }
+
+    @Override
+    public void close() {
+        streams.close(Duration.ofSeconds(30));
+    }
+}
