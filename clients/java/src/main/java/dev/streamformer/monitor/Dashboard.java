@@ -66,6 +66,8 @@ public final class Dashboard implements AutoCloseable {
 
     private final HttpServer server;
     private final ScheduledExecutorService workers;
+    /** One admin client for every lag poll, closed with the dashboard. */
+    private final Admin admin;
     private final ExecutorService http;
     private final Map<String, Deque<LatencyStats>> windows = new TreeMap<>();
     private final Deque<long[]> lag = new ArrayDeque<>();
@@ -85,8 +87,10 @@ public final class Dashboard implements AutoCloseable {
             List<URI> metrics) {
     }
 
-    private Dashboard(final HttpServer server, final ScheduledExecutorService workers, final ExecutorService http) {
+    private Dashboard(final HttpServer server, final ScheduledExecutorService workers, final ExecutorService http,
+            final Admin admin) {
         this.server = server;
+        this.admin = admin;
         this.workers = workers;
         this.http = http;
     }
@@ -104,7 +108,7 @@ public final class Dashboard implements AutoCloseable {
         final HttpServer server = HttpServer.create(new InetSocketAddress(bind, port), 0);
         final ScheduledExecutorService workers = Executors.newScheduledThreadPool(2, daemon("streamformer-dashboard-poll"));
         final ExecutorService http = Executors.newFixedThreadPool(2, daemon("streamformer-dashboard-http"));
-        final Dashboard d = new Dashboard(server, workers, http);
+        final Dashboard d = new Dashboard(server, workers, http, Admin.create(sources.kafka()));
         server.createContext("/", d::page);
         server.createContext("/api/state", exchange -> d.answer(exchange, 200, "application/json", d.stateJson()));
         server.setExecutor(http);
@@ -161,7 +165,7 @@ public final class Dashboard implements AutoCloseable {
     }
 
     private void pollLag(final Sources sources) {
-        try (Admin admin = Admin.create(sources.kafka())) {
+        try {
             final Map<TopicPartition, OffsetAndMetadata> committed = admin.listConsumerGroupOffsets(
                     sources.applicationId()).partitionsToOffsetAndMetadata().get(10, TimeUnit.SECONDS);
             final Set<TopicPartition> partitions = admin.describeTopics(List.of(sources.requestsTopic())).allTopicNames()
@@ -314,5 +318,6 @@ public final class Dashboard implements AutoCloseable {
         server.stop(0);
         workers.shutdownNow();
         http.shutdownNow();
+        admin.close(Duration.ofSeconds(5));
     }
 }

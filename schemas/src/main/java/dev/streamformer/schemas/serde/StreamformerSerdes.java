@@ -31,9 +31,18 @@ public final class StreamformerSerdes {
 
     /** @return the request schema of version 1, before requests could carry text */
     public static Schema tokenizedInputV1() {
-        try (InputStream in = StreamformerSerdes.class.getResourceAsStream(HISTORY + "TokenizedInput-1.avsc")) {
+        return History.TOKENIZED_INPUT_V1;
+    }
+
+    /** The earlier schemas, read from the class path once. */
+    private static final class History {
+        static final Schema TOKENIZED_INPUT_V1 = read("TokenizedInput-1.avsc");
+    }
+
+    private static Schema read(final String file) {
+        try (InputStream in = StreamformerSerdes.class.getResourceAsStream(HISTORY + file)) {
             if (in == null) {
-                throw new IllegalStateException(HISTORY + "TokenizedInput-1.avsc is missing from the class path");
+                throw new IllegalStateException(HISTORY + file + " is missing from the class path");
             }
             return new Schema.Parser().parse(in);
         } catch (IOException e) {
