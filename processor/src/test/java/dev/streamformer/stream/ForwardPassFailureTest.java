@@ -11,9 +11,6 @@ import java.util.Properties;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.IntStream;
 
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.TestInputTopic;
 import org.apache.kafka.streams.TestOutputTopic;
@@ -96,19 +93,17 @@ class ForwardPassFailureTest {
         props.put(StreamformerConfig.MODEL_DIR, modelDir.toString());
         props.put(StreamformerConfig.BATCH_SIZE, Integer.toString(batchSize));
         props.put(StreamformerConfig.BATCH_MAX_WAIT_MS, "60000");
-        final StreamformerConfig config = new StreamformerConfig(props);
         final ModelRegistry faulty = new ModelRegistry() {
             @Override
             protected InferenceModel load(final String dir, final EngineSettings engine) throws IOException {
                 return super.load(dir, engine).wrapped(FaultyPass::new);
             }
         };
-        driver = new TopologyTestDriver(StreamformerTopology.build(config, faulty), props);
-        requests = driver.createInputTopic(config.requestsTopic(), new ByteArraySerializer(), new ByteArraySerializer());
-        predictions = driver.createOutputTopic(config.predictionsTopic(), new StringDeserializer(),
-                StreamformerSerdes.prediction());
-        deadLetters = driver.createOutputTopic(config.deadLettersTopic(), new ByteArrayDeserializer(),
-                StreamformerSerdes.deadLetter());
+        final ProcessorDriver d = ProcessorDriver.start(props, faulty);
+        driver = d.driver();
+        requests = d.requests();
+        predictions = d.predictions();
+        deadLetters = d.deadLetters();
     }
 
     @AfterEach

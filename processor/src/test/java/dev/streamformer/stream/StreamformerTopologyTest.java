@@ -13,9 +13,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.TestInputTopic;
 import org.apache.kafka.streams.TestOutputTopic;
@@ -74,16 +71,13 @@ class StreamformerTopologyTest {
         props.put(StreamformerConfig.MODEL_DIR, modelDir.toString());
         props.put(StreamformerConfig.BATCH_SIZE, "1");
         props.putAll(extra);
-        final StreamformerConfig config = new StreamformerConfig(props);
         registry = new ModelRegistry();
-        driver = new TopologyTestDriver(StreamformerTopology.build(config, registry), props);
-        requests = driver.createInputTopic(config.requestsTopic(), new ByteArraySerializer(), new ByteArraySerializer());
-        predictions = driver.createOutputTopic(config.predictionsTopic(), new StringDeserializer(),
-                StreamformerSerdes.prediction());
-        latency = driver.createOutputTopic(config.latencyTopic(), new StringDeserializer(),
-                StreamformerSerdes.latencyEvent());
-        deadLetters = driver.createOutputTopic(config.deadLettersTopic(), new ByteArrayDeserializer(),
-                StreamformerSerdes.deadLetter());
+        final ProcessorDriver d = ProcessorDriver.start(props, registry);
+        driver = d.driver();
+        requests = d.requests();
+        predictions = d.predictions();
+        latency = d.latency();
+        deadLetters = d.deadLetters();
     }
 
     @AfterEach

@@ -17,9 +17,6 @@ import org.apache.avro.io.BinaryEncoder;
 import org.apache.avro.io.EncoderFactory;
 import org.apache.kafka.common.header.Headers;
 import org.apache.kafka.common.header.internals.RecordHeaders;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.TestInputTopic;
 import org.apache.kafka.streams.TestOutputTopic;
@@ -56,13 +53,11 @@ class TextRequestTest {
         props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
         props.put(StreamformerConfig.BATCH_SIZE, "1");
         props.putAll(extra);
-        final StreamformerConfig config = new StreamformerConfig(props);
-        driver = new TopologyTestDriver(StreamformerTopology.build(config, new ModelRegistry()), props);
-        requests = driver.createInputTopic(config.requestsTopic(), new ByteArraySerializer(), new ByteArraySerializer());
-        predictions = driver.createOutputTopic(config.predictionsTopic(), new StringDeserializer(),
-                StreamformerSerdes.prediction());
-        deadLetters = driver.createOutputTopic(config.deadLettersTopic(), new ByteArrayDeserializer(),
-                StreamformerSerdes.deadLetter());
+        final ProcessorDriver d = ProcessorDriver.start(props, new ModelRegistry());
+        driver = d.driver();
+        requests = d.requests();
+        predictions = d.predictions();
+        deadLetters = d.deadLetters();
     }
 
     @AfterEach
