@@ -21,8 +21,20 @@ public final class TinyModel {
      * @throws IOException when it cannot be written
      */
     public static Path save(final Path dir) throws IOException {
+        return save(dir, 5);
+    }
+
+    /**
+     * Another version of the same model: the same architecture, labels and vocabulary, other weights.
+     *
+     * @param dir where to write config.json and model.safetensors
+     * @param seed the seed of the weights
+     * @return the directory
+     * @throws IOException when it cannot be written
+     */
+    public static Path save(final Path dir, final long seed) throws IOException {
         Checkpoint.random(new ModelConfig(500, 16, 32, 2, 4, 4, 64, 64, 2, Activation.GELU_NEW, 1e-12, true,
-                SharingPlan.ALL, List.of("ham", "spam")), 5).save(dir);
+                SharingPlan.ALL, List.of("ham", "spam")), seed).save(dir);
         return dir;
     }
 }

@@ -20,7 +20,11 @@ import picocli.CommandLine.Command;
             ModelQuantizeCommand.class,
             ModelTradeoffCommand.class,
             ModelPredictCommand.class,
-            ModelExportCommand.class
+            ModelExportCommand.class,
+            ModelReleaseCommands.Publish.class,
+            ModelReleaseCommands.Promote.class,
+            ModelReleaseCommands.Rollback.class,
+            ModelReleaseCommands.Releases.class
         })
 final class ModelCommand implements Runnable {
 

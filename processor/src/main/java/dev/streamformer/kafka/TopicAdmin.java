@@ -33,8 +33,18 @@ public final class TopicAdmin {
      * @param partitions partitions
      * @param replicationFactor replication factor, or -1 for the broker default
      * @param retentionMs retention.ms, or -2 for the broker default
+     * @param configs more topic configs (cleanup.policy, max.message.bytes)
      */
-    public record Spec(int partitions, short replicationFactor, long retentionMs) {
+    public record Spec(int partitions, short replicationFactor, long retentionMs, Map<String, String> configs) {
+
+        /**
+         * @param partitions partitions
+         * @param replicationFactor replication factor, or -1 for the broker default
+         * @param retentionMs retention.ms, or -2 for the broker default
+         */
+        public Spec(final int partitions, final short replicationFactor, final long retentionMs) {
+            this(partitions, replicationFactor, retentionMs, Map.of());
+        }
     }
 
     private TopicAdmin() {
@@ -66,7 +76,7 @@ public final class TopicAdmin {
             for (final String name : missing) {
                 final NewTopic topic = new NewTopic(name, Optional.of(spec.partitions()),
                         spec.replicationFactor() < 0 ? Optional.empty() : Optional.of(spec.replicationFactor()));
-                final Map<String, String> configs = new HashMap<>();
+                final Map<String, String> configs = new HashMap<>(spec.configs());
                 if (spec.retentionMs() != -2) {
                     configs.put(TopicConfig.RETENTION_MS_CONFIG, Long.toString(spec.retentionMs()));
                 }

@@ -116,6 +116,17 @@ public final class InferenceModel implements AutoCloseable {
         return new InferenceModel(name, ModelDirectory.version(abs), config, OnnxModelFile.read(onnx).stats(), settings, forward);
     }
 
+    /**
+     * This model under another name (a model directory published under a name of its own), sharing
+     * this one's weights and pass: close this model, not the view.
+     *
+     * @param otherName the name predictions report
+     * @return the view
+     */
+    public InferenceModel named(final String otherName) {
+        return new InferenceModel(otherName, version, config, stats, settings, forward);
+    }
+
     /** @return the model name */
     public String name() {
         return name;

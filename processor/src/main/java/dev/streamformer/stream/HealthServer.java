@@ -32,17 +32,17 @@ final class HealthServer implements AutoCloseable {
      * @param bind the address to listen on (0.0.0.0: every interface)
      * @param port the port, 0 for any free port
      * @param state the processor's current state
-     * @param model the model name and version, for the answer
+     * @param model what is served (names, versions), for the answer
      * @param metrics the metrics in the Prometheus text format, for GET /metrics
      * @return the running server
      * @throws IOException when the port cannot be bound
      */
     static HealthServer start(final String bind, final int port, final Supplier<KafkaStreams.State> state,
-            final String model, final Supplier<String> metrics) throws IOException {
+            final Supplier<String> model, final Supplier<String> metrics) throws IOException {
         final HttpServer server = HttpServer.create(new InetSocketAddress(bind, port), 0);
-        server.createContext("/health/live", exchange -> answer(exchange, live(state.get()), state.get(), model));
+        server.createContext("/health/live", exchange -> answer(exchange, live(state.get()), state.get(), model.get()));
         server.createContext("/health/ready", exchange -> answer(exchange,
-                state.get() == KafkaStreams.State.RUNNING, state.get(), model));
+                state.get() == KafkaStreams.State.RUNNING, state.get(), model.get()));
         server.createContext("/metrics", exchange -> {
             final byte[] body = metrics.get().getBytes(StandardCharsets.UTF_8);
             exchange.getResponseHeaders().set("Content-Type", "text/plain; version=0.0.4; charset=utf-8");

@@ -18,8 +18,9 @@ import dev.streamformer.model.InferenceModel;
 /**
  * One loaded copy of each model per JVM. Every stream task borrows the model through a
  * {@link Lease}; the model is loaded by the first borrower and closed when the last lease closes.
- * The application holds a lease for its whole run, so tasks that come and go with rebalances never
- * cause a reload. With the model goes a gate that admits a fixed number of forward passes at once,
+ * The application's {@link ModelCatalog} holds a lease on every version a route names, so tasks
+ * that come and go with rebalances never cause a reload; a new version from the models topic is
+ * another lease, and the old one closes when the catalog and the last pass let go of it. With the model goes a gate that admits a fixed number of forward passes at once,
  * set by its first borrower.
  */
 public class ModelRegistry {

@@ -39,6 +39,8 @@ import dev.streamformer.schemas.LatencyEvent;
  *   streamformer_model_parameters{kind}         unique and logical parameters
  *   streamformer_model_sharing_ratio            logical / unique parameters
  *   streamformer_model_bytes{dtype}             stored weight bytes by dtype
+ *   streamformer_model_switches_total{model}    releases of a model name this JVM switched to (models topic)
+ *   streamformer_model_refusals_total{model}    releases it refused (the failed check is in the log)
  * </pre>
  * One instance serves every task of a topology; meters of one model are created once.
  */
@@ -62,6 +64,20 @@ public final class ServingMetrics {
     /** @return metrics that go nowhere (a registry with no backend) */
     public static ServingMetrics disabled() {
         return new ServingMetrics(new CompositeMeterRegistry());
+    }
+
+    /** Counts a release this JVM switched to. */
+    void switched(final String model) {
+        Counter.builder("streamformer.model.switches").tag("model", model)
+                .description("Releases of a model name this JVM switched to, from the models topic").register(registry)
+                .increment();
+    }
+
+    /** Counts a refused release. */
+    void refused(final String model) {
+        Counter.builder("streamformer.model.refusals").tag("model", model)
+                .description("Releases of a model name this JVM refused: a check failed, the log says which")
+                .register(registry).increment();
     }
 
     /** @return the registry */

@@ -20,6 +20,7 @@ import org.slf4j.LoggerFactory;
 
 import dev.streamformer.kafka.BrokerCheck;
 import dev.streamformer.kafka.TopicAdmin;
+import dev.streamformer.release.ModelReleases;
 
 /**
  * The running processor: checks or creates the topics, loads the model once, starts Kafka Streams
@@ -34,17 +35,19 @@ public final class StreamformerApp implements AutoCloseable {
     public static final int MAX_POLL_RECORDS = 100;
 
     private final KafkaStreams streams;
-    private final ModelRegistry.Lease lease;
+    private final ModelCatalog catalog;
+    private final ModelWatcher watcher;
     private final Duration shutdownTimeout;
     private final CountDownLatch stopped = new CountDownLatch(1);
     private final PrometheusMeterRegistry metrics;
     private final KafkaStreamsMetrics streamsMetrics;
     private HealthServer health;
 
-    private StreamformerApp(final KafkaStreams streams, final ModelRegistry.Lease lease, final Duration shutdownTimeout,
-            final PrometheusMeterRegistry metrics) {
+    private StreamformerApp(final KafkaStreams streams, final ModelCatalog catalog, final ModelWatcher watcher,
+            final Duration shutdownTimeout, final PrometheusMeterRegistry metrics) {
         this.streams = streams;
-        this.lease = lease;
+        this.catalog = catalog;
+        this.watcher = watcher;
         this.shutdownTimeout = shutdownTimeout;
         this.metrics = metrics;
         // Kafka Streams' and its clients' own metrics (thread state, process and commit rates, records lag).
@@ -140,18 +143,32 @@ public final class StreamformerApp implements AutoCloseable {
                 config.deadLettersTopic()), new TopicAdmin.Spec(config.getInt(StreamformerConfig.TOPIC_PARTITIONS),
                 config.getShort(StreamformerConfig.TOPIC_REPLICATION), config.getLong(StreamformerConfig.TOPIC_RETENTION_MS)),
                 config.getBoolean(StreamformerConfig.TOPICS_CREATE));
-        final ModelRegistry.Lease lease = registry.acquire(config.getString(StreamformerConfig.MODEL_DIR),
-                config.engineSettings(), config.forwardConcurrency());
+        final String modelsTopic = liveUpdates(kafka, config);
         final PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         metrics.config().meterFilter(new PrometheusNames());
+        final ModelCatalog catalog = new ModelCatalog(config, registry, new ServingMetrics(metrics));
+        catalog.attach();
         final KafkaStreams streams;
+        final ModelWatcher watcher;
         try {
-            streams = new KafkaStreams(StreamformerTopology.build(config, registry, new ServingMetrics(metrics)), kafka);
+            watcher = modelsTopic.isBlank() ? null : watcher(kafka, modelsTopic, catalog,
+                    Duration.ofMillis(Math.max(30_000, config.getLong(StreamformerConfig.CONNECT_TIMEOUT_MS))));
+            if (watcher != null) {
+                catalog.syncWith(() -> watcher.awaitCurrent(Duration.ofSeconds(60)));
+            }
+            try {
+                streams = new KafkaStreams(StreamformerTopology.build(config, catalog), kafka);
+            } catch (RuntimeException e) {
+                if (watcher != null) {
+                    watcher.close();
+                }
+                throw e;
+            }
         } catch (RuntimeException e) {
-            lease.close();
+            catalog.detach();
             throw e;
         }
-        final StreamformerApp app = new StreamformerApp(streams, lease,
+        final StreamformerApp app = new StreamformerApp(streams, catalog, watcher,
                 Duration.ofMillis(config.getLong(StreamformerConfig.SHUTDOWN_TIMEOUT_MS)), metrics);
         streams.setUncaughtExceptionHandler(new ThreadFailurePolicy());
         streams.setStateListener((now, before) -> {
@@ -164,22 +181,81 @@ public final class StreamformerApp implements AutoCloseable {
         if (healthPort >= 0) {
             try {
                 app.health = HealthServer.start(config.getString(StreamformerConfig.HEALTH_BIND), healthPort,
-                        streams::state, lease.model().name() + " " + lease.model().version(), metrics::scrape);
+                        streams::state, app::describeModels, metrics::scrape);
                 LOG.info("Health endpoint on {}:{}: /health/live, /health/ready, /metrics (Prometheus)",
                         config.getString(StreamformerConfig.HEALTH_BIND), app.health.port());
             } catch (java.io.IOException e) {
                 streams.close();
-                lease.close();
+                if (watcher != null) {
+                    watcher.close();
+                }
+                catalog.detach();
                 throw new IllegalStateException("Cannot serve the health endpoint on port " + healthPort + ": "
                         + e.getMessage() + " (choose a free " + StreamformerConfig.HEALTH_PORT + ")", e);
             }
         }
         streams.start();
-        LOG.info("Processor {} started: {} -> {}, {}, {}; {} stream threads, model {} version {}",
+        if (watcher != null) {
+            watcher.start();
+        }
+        LOG.info("Processor {} started: {} -> {}, {}, {}; {} stream threads, model {}",
                 kafka.get(StreamsConfig.APPLICATION_ID_CONFIG), config.requestsTopic(), config.predictionsTopic(),
                 config.latencyTopic(), config.deadLettersTopic(), kafka.get(StreamsConfig.NUM_STREAM_THREADS_CONFIG),
-                lease.model().name(), lease.model().version());
+                app.describeModels());
         return app;
+    }
+
+    /** @return what this processor serves now, by name: version, and candidate if any */
+    String describeModels() {
+        final StringBuilder sb = new StringBuilder();
+        catalog.routes().forEach((name, route) -> sb.append(sb.length() == 0 ? "" : "; ").append(name)
+                .append(" version ").append(route.describe()));
+        return sb.toString();
+    }
+
+    /** @return the versions this processor serves, by model name */
+    public ModelCatalog catalog() {
+        return catalog;
+    }
+
+    /**
+     * Makes sure the topics of live model updates exist: the models topic and the shadow topic. They
+     * are optional: on a cluster whose ACLs do not let this principal create or describe them the
+     * processor serves its configured models without live updates, and says how to turn them on.
+     *
+     * @return the models topic to follow, or empty for none
+     */
+    private static String liveUpdates(final Properties kafka, final StreamformerConfig config) {
+        final String modelsTopic = config.getString(StreamformerConfig.TOPIC_MODELS);
+        if (modelsTopic.isBlank()) {
+            return "";
+        }
+        final TopicAdmin.Spec spec = new TopicAdmin.Spec(config.getInt(StreamformerConfig.TOPIC_PARTITIONS),
+                config.getShort(StreamformerConfig.TOPIC_REPLICATION), config.getLong(StreamformerConfig.TOPIC_RETENTION_MS));
+        final boolean create = config.getBoolean(StreamformerConfig.TOPICS_CREATE);
+        try {
+            TopicAdmin.ensure(kafka, List.of(config.getString(StreamformerConfig.TOPIC_SHADOW)), spec, create);
+            ModelReleases.ensureTopic(kafka, modelsTopic, config.getInt(StreamformerConfig.MODELS_MAX_MESSAGE_BYTES),
+                    config.getShort(StreamformerConfig.TOPIC_REPLICATION), create);
+            return modelsTopic;
+        } catch (IllegalStateException e) {
+            LOG.warn("Live model updates are off: {}. The configured models serve; to publish versions to running"
+                    + " processors, let this principal read and describe {} (and write {}), or set {}= to silence this",
+                    e.getMessage(), modelsTopic, config.getString(StreamformerConfig.TOPIC_SHADOW),
+                    StreamformerConfig.TOPIC_MODELS);
+            return "";
+        }
+    }
+
+    private static ModelWatcher watcher(final Properties kafka, final String topic, final ModelCatalog catalog,
+            final Duration timeout) {
+        try {
+            return new ModelWatcher(kafka, topic, catalog, timeout);
+        } catch (org.apache.kafka.common.errors.AuthorizationException e) {
+            LOG.warn("Live model updates are off: {} (let this principal read and describe {}, or set {}=)",
+                    e.getMessage(), topic, StreamformerConfig.TOPIC_MODELS);
+            return null;
+        }
     }
 
     /**
@@ -276,9 +352,12 @@ public final class StreamformerApp implements AutoCloseable {
         if (health != null) {
             health.close();
         }
+        if (watcher != null) {
+            watcher.close();
+        }
         streamsMetrics.close();
         metrics.close();
-        lease.close();
+        catalog.detach();
         stopped.countDown();
         return clean;
     }

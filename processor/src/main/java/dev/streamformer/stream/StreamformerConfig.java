@@ -42,6 +42,16 @@ public final class StreamformerConfig extends AbstractConfig {
     public static final String TOPICS_CREATE = "streamformer.topics.create";
     /** Model directory; empty means the shipped default model. */
     public static final String MODEL_DIR = "streamformer.model.dir";
+    /** More models served beside the default one, as name=dir entries. */
+    public static final String MODELS = "streamformer.models";
+    /** The compacted topic of model releases. */
+    public static final String TOPIC_MODELS = "streamformer.topic.models";
+    /** The topic of shadow predictions. */
+    public static final String TOPIC_SHADOW = "streamformer.topic.shadow";
+    /** Where published versions are unpacked. */
+    public static final String MODELS_CACHE_DIR = "streamformer.models.cache.dir";
+    /** max.message.bytes of the models topic when the processor or a publisher creates it. */
+    public static final String MODELS_MAX_MESSAGE_BYTES = "streamformer.models.max.message.bytes";
     /** The engine that runs the forward pass. */
     public static final String ENGINE = "streamformer.engine";
     /** Whether ONNX Runtime prepacks constant matrices. */
@@ -99,6 +109,24 @@ public final class StreamformerConfig extends AbstractConfig {
             .define(MODEL_DIR, Type.STRING, "", Importance.HIGH,
                     "Model directory to serve (config.json with model.safetensors or model.onnx); empty serves the shipped"
                             + " default model.")
+            .define(MODELS, Type.LIST, "", Importance.MEDIUM,
+                    "More models to serve beside streamformer.model.dir, as name=directory entries separated by commas;"
+                            + " a request's model field picks one by name (empty picks the default model), an unknown"
+                            + " name is a VALIDATION dead letter. Each is loaded once per JVM.")
+            .define(TOPIC_MODELS, Type.STRING, "streamformer-models", Importance.MEDIUM,
+                    "Compacted topic of model releases (`streamformer model publish`, `promote`, `rollback`), keyed by"
+                            + " model name. Every instance reads it from the start, serves the latest accepted release of"
+                            + " each name, and switches to a new one between batches without a restart. Empty: no live"
+                            + " updates.")
+            .define(TOPIC_SHADOW, Type.STRING, "streamformer-shadow-predictions", Importance.LOW,
+                    "Topic the predictions of a shadow candidate go to (`model publish --shadow`); never the"
+                            + " predictions topic.")
+            .define(MODELS_CACHE_DIR, Type.STRING, "", Importance.LOW,
+                    "Directory published versions are unpacked to, one subdirectory per name and version; empty:"
+                            + " $STREAMFORMER_CACHE/releases, else ~/.cache/streamformer/releases.")
+            .define(MODELS_MAX_MESSAGE_BYTES, Type.INT, 64 << 20, Range.atLeast(1 << 20), Importance.LOW,
+                    "max.message.bytes of the models topic when it is created here: a release carries its files"
+                            + " inline when they fit (the stable version and a candidate), else a location.")
             .define(ENGINE, Type.STRING, InferenceEngine.DEFAULT.configName(), ConfigDef.ValidString.in(
                     InferenceEngine.ONNXRUNTIME.configName(), InferenceEngine.PYTORCH.configName()), Importance.HIGH,
                     "Engine of the forward pass: onnxruntime (one ONNX Runtime session per model, shared by every"
@@ -203,6 +231,35 @@ public final class StreamformerConfig extends AbstractConfig {
     public EngineSettings engineSettings() {
         return new EngineSettings(InferenceEngine.parse(getString(ENGINE)), getInt(INTRA_OP_THREADS),
                 getBoolean(ONNX_PREPACKING));
+    }
+
+    /** @return the models served beside the default one, by name, in the configured order */
+    public java.util.Map<String, String> extraModels() {
+        final java.util.Map<String, String> models = new java.util.LinkedHashMap<>();
+        for (final String entry : getList(MODELS)) {
+            final int eq = entry.indexOf('=');
+            if (eq <= 0 || eq == entry.length() - 1) {
+                throw new org.apache.kafka.common.config.ConfigException(MODELS, entry,
+                        "each entry is name=directory, for example spam=/models/spam");
+            }
+            final String name = entry.substring(0, eq).trim();
+            if (models.put(name, entry.substring(eq + 1).trim()) != null) {
+                throw new org.apache.kafka.common.config.ConfigException(MODELS, entry, "the name " + name
+                        + " is given twice");
+            }
+        }
+        return models;
+    }
+
+    /** @return where published versions are unpacked */
+    public java.nio.file.Path modelsCacheDir() {
+        final String configured = getString(MODELS_CACHE_DIR);
+        if (!configured.isBlank()) {
+            return java.nio.file.Path.of(configured);
+        }
+        final String env = System.getenv("STREAMFORMER_CACHE");
+        return (env != null && !env.isBlank() ? java.nio.file.Path.of(env)
+                : java.nio.file.Path.of(System.getProperty("user.home"), ".cache", "streamformer")).resolve("releases");
     }
 
     /** @return the request topic */

@@ -26,6 +26,7 @@ import dev.streamformer.schemas.serde.StreamformerSerdes;
  *   requests (bytes) --> inference --> predictions   (key: request id, Prediction)
  *                                 \--> latency       (key: request id, LatencyEvent)
  *                                 \--> dead letters  (key: original key bytes, DeadLetter)
+ *                                 \--> shadow        (key: request id, a shadow candidate's Prediction)
  * </pre>
  * Requests are read as bytes and decoded in the processor, so that undecodable records reach the
  * dead-letter topic with their original bytes instead of stopping the stream thread. With a batch
@@ -39,6 +40,7 @@ public final class StreamformerTopology {
     static final String PREDICTIONS_SINK = "predictions-sink";
     static final String LATENCY_SINK = "latency-sink";
     static final String DEAD_LETTER_SINK = "dead-letter-sink";
+    static final String SHADOW_SINK = "shadow-sink";
 
     private StreamformerTopology() {
     }
@@ -64,10 +66,22 @@ public final class StreamformerTopology {
      */
     public static Topology build(final StreamformerConfig config, final ModelRegistry registry,
             final ServingMetrics metrics) {
+        return build(config, new ModelCatalog(config, registry, metrics));
+    }
+
+    /**
+     * Builds the topology on a catalog of models that may change while it runs (the application's,
+     * which follows the models topic).
+     *
+     * @param config topic names and batching
+     * @param catalog the versions to serve, by model name
+     * @return the topology
+     */
+    public static Topology build(final StreamformerConfig config, final ModelCatalog catalog) {
         final InferenceProcessor.Settings settings = settings(config);
         final Topology topology = new Topology();
         topology.addSource(SOURCE, new ByteArrayDeserializer(), new ByteArrayDeserializer(), config.requestsTopic());
-        topology.addProcessor(INFERENCE, () -> new InferenceProcessor<byte[]>(registry, settings, k -> k, true, metrics), SOURCE);
+        topology.addProcessor(INFERENCE, () -> new InferenceProcessor<byte[]>(catalog, settings, k -> k, true), SOURCE);
         if (settings.batchSize() > 1) {
             topology.addStateStore(BatchBuffer.storeBuilder(), INFERENCE);
         }
@@ -77,6 +91,8 @@ public final class StreamformerTopology {
                 StreamformerSerdes.latencyEvent().serializer(), INFERENCE);
         topology.addSink(DEAD_LETTER_SINK, config.deadLettersTopic(), new ByteArraySerializer(),
                 StreamformerSerdes.deadLetter().serializer(), INFERENCE);
+        topology.addSink(SHADOW_SINK, config.getString(StreamformerConfig.TOPIC_SHADOW), new StringSerializer(),
+                StreamformerSerdes.prediction().serializer(), INFERENCE);
         return topology;
     }
 
@@ -126,6 +142,7 @@ public final class StreamformerTopology {
     public static Outputs addTo(final StreamsBuilder builder, final KStream<String, TokenizedInput> requests,
             final StreamformerConfig config, final ModelRegistry registry, final ServingMetrics metrics) {
         final InferenceProcessor.Settings settings = settings(config);
+        final ModelCatalog catalog = new ModelCatalog(config, registry, metrics);
         final SingleObjectSerde<TokenizedInput> serde = StreamformerSerdes.tokenizedInput();
         final String[] stores;
         if (settings.batchSize() > 1) {
@@ -136,14 +153,17 @@ public final class StreamformerTopology {
         }
         final KStream<Object, Object> out = requests
                 .mapValues(request -> request == null ? null : serde.serialize(null, request), Named.as("streamformer-encode"))
-                .process(() -> new InferenceProcessor<String>(registry, settings,
-                        key -> key.getBytes(StandardCharsets.UTF_8), false, metrics), Named.as(INFERENCE), stores);
+                .process(() -> new InferenceProcessor<String>(catalog, settings,
+                        key -> key.getBytes(StandardCharsets.UTF_8), false), Named.as(INFERENCE), stores);
         final Map<String, KStream<Object, Object>> branches = out.split(Named.as("streamformer-"))
                 .branch((k, v) -> v instanceof Prediction, Branched.as("predictions"))
                 .branch((k, v) -> v instanceof LatencyEvent, Branched.as("latency"))
+                .branch((k, v) -> v instanceof InferenceProcessor.Shadow, Branched.as("shadow"))
                 .defaultBranch(Branched.as("dead-letters"));
+        final KStream<String, Prediction> shadow = typed(branches.get("streamformer-shadow")
+                .mapValues(v -> (Object) ((InferenceProcessor.Shadow) v).prediction(), Named.as("streamformer-unwrap-shadow")));
         return new Outputs(typed(branches.get("streamformer-predictions")), typed(branches.get("streamformer-latency")),
-                typed(branches.get("streamformer-dead-letters")));
+                typed(branches.get("streamformer-dead-letters")), shadow);
     }
 
     /**
@@ -161,16 +181,16 @@ public final class StreamformerTopology {
      * @param predictions one per served request, keyed by request id
      * @param latency one latency event per served request, keyed by request id
      * @param deadLetters one per request that could not be served, keyed by the request's key bytes
+     * @param shadowPredictions a shadow candidate's predictions, keyed by request id (none unless the
+     *     catalog has one; {@link StreamformerTopology#addTo} alone never does)
      */
     public record Outputs(KStream<String, Prediction> predictions, KStream<String, LatencyEvent> latency,
-            KStream<byte[], DeadLetter> deadLetters) {
+            KStream<byte[], DeadLetter> deadLetters, KStream<String, Prediction> shadowPredictions) {
     }
 
     private static InferenceProcessor.Settings settings(final StreamformerConfig config) {
-        return new InferenceProcessor.Settings(
-                config.getString(StreamformerConfig.MODEL_DIR), config.getBoolean(StreamformerConfig.TRUNCATE),
+        return new InferenceProcessor.Settings(config.getBoolean(StreamformerConfig.TRUNCATE),
                 config.getInt(StreamformerConfig.BATCH_SIZE), config.getLong(StreamformerConfig.BATCH_MAX_WAIT_MS),
-                config.engineSettings(), config.forwardConcurrency(),
-                config.getBoolean(StreamformerConfig.BATCH_LENGTH_BUCKETS), config.getInt(StreamformerConfig.TEXT_MAX_TOKENS));
+                config.getInt(StreamformerConfig.TEXT_MAX_TOKENS));
     }
 }

@@ -34,7 +34,17 @@ record ProcessorDriver(TopologyTestDriver driver, TestInputTopic<byte[], byte[]>
      */
     static ProcessorDriver start(final Properties props, final ModelRegistry registry) {
         final StreamformerConfig config = new StreamformerConfig(props);
-        final TopologyTestDriver driver = new TopologyTestDriver(StreamformerTopology.build(config, registry), props);
+        return start(props, new ModelCatalog(config, registry, ServingMetrics.disabled()));
+    }
+
+    /**
+     * @param props the processor's properties
+     * @param catalog the versions to serve, which the test may change while the driver runs
+     * @return the driver of {@link StreamformerTopology#build(StreamformerConfig, ModelCatalog)}
+     */
+    static ProcessorDriver start(final Properties props, final ModelCatalog catalog) {
+        final StreamformerConfig config = new StreamformerConfig(props);
+        final TopologyTestDriver driver = new TopologyTestDriver(StreamformerTopology.build(config, catalog), props);
         return new ProcessorDriver(driver,
                 driver.createInputTopic(config.requestsTopic(), new ByteArraySerializer(), new ByteArraySerializer()),
                 driver.createOutputTopic(config.predictionsTopic(), new StringDeserializer(), StreamformerSerdes.prediction()),

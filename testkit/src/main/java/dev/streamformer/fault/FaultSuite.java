@@ -282,6 +282,8 @@ public final class FaultSuite {
                     "--requests-topic", topic, "--predictions-topic", name + "-predictions", "--latency-topic",
                     name + "-latency", "--dead-letter-topic", name + "-dead-letters",
                     "-p", "state.dir=" + dir.resolve("state-" + instance),
+                    // Batches of 8 whatever the default: the changelogged batch buffer is the path a kill can hurt.
+                    "-p", "streamformer.batch.size=8",
                     "-p", "streamformer.batch.max.wait.ms=200",
                     "-p", "producer.transaction.timeout.ms=10000",
                     "-p", "consumer.session.timeout.ms=6000"));

@@ -11,6 +11,7 @@ import org.apache.avro.Schema;
 import dev.streamformer.schemas.DeadLetter;
 import dev.streamformer.schemas.LatencyEvent;
 import dev.streamformer.schemas.LatencyStats;
+import dev.streamformer.schemas.ModelRelease;
 import dev.streamformer.schemas.Prediction;
 import dev.streamformer.schemas.TokenizedInput;
 
@@ -50,7 +51,7 @@ public final class StreamformerSerdes {
         }
     }
 
-    /** @return every schema of the four topics, current and earlier, by a name for people */
+    /** @return every schema of the topics, current and earlier, by a name for people */
     public static Map<String, Schema> schemas() {
         final Map<String, Schema> all = new LinkedHashMap<>();
         all.put("TokenizedInput", TokenizedInput.getClassSchema());
@@ -59,7 +60,13 @@ public final class StreamformerSerdes {
         all.put("LatencyEvent", LatencyEvent.getClassSchema());
         all.put("DeadLetter", DeadLetter.getClassSchema());
         all.put("LatencyStats", LatencyStats.getClassSchema());
+        all.put("ModelRelease", ModelRelease.getClassSchema());
         return all;
+    }
+
+    /** @return a serde for model releases (the models topic) */
+    public static SingleObjectSerde<ModelRelease> modelRelease() {
+        return new SingleObjectSerde<>(ModelRelease.class);
     }
 
     /** @return a serde for predictions */

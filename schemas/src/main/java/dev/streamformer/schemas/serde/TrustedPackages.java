@@ -24,6 +24,10 @@ final class TrustedPackages {
                 .add("dev.streamformer.schemas.LatencyEvent")
                 .add("dev.streamformer.schemas.DeadLetter")
                 .add("dev.streamformer.schemas.ErrorKind")
+                .add("dev.streamformer.schemas.LatencyStats")
+                .add("dev.streamformer.schemas.DurationStats")
+                .add("dev.streamformer.schemas.ModelRelease")
+                .add("dev.streamformer.schemas.ModelArtifact")
                 .build();
         ClassSecurityValidator.setGlobal(ClassSecurityValidator.composite(ClassSecurityValidator.getGlobal(), ours));
         done = true;

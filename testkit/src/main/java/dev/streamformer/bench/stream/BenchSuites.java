@@ -67,6 +67,9 @@ public final class BenchSuites {
     }
 
     private static final int PARTITIONS = 4;
+    /** The serving default before ONNX Runtime: pytorch, 2 stream threads x 1 intra-op thread, batch 16. */
+    private static final int PREVIOUS_DEFAULT_BATCH = 16;
+    private static final String PREVIOUS_DEFAULT_NAME = "previous default: pytorch 2x1 batch 16";
     private static final int MEMORY_RECORDS_PER_THREAD = 24;
 
     private final Plan plan;
@@ -310,9 +313,9 @@ public final class BenchSuites {
         // moves by 20 % on this kind of machine.
         final List<PipelineBenchmark.Run> defaultRuns = new ArrayList<>();
         final List<PipelineBenchmark.Run> oneThreadRuns = new ArrayList<>();
-        // The same default configuration on the other engine, where it can load the model.
-        final InferenceEngine otherEngine = plan.engine() == InferenceEngine.ONNXRUNTIME
-                ? InferenceEngine.PYTORCH : InferenceEngine.ONNXRUNTIME;
+        // The default before the ONNX Runtime engine (issue 11's "today's default"): the PyTorch engine, 2 stream
+        // threads of one intra-op thread, batches of 16.
+        final InferenceEngine otherEngine = InferenceEngine.PYTORCH;
         InferenceModel other = null;
         try {
             other = InferenceModel.load(modelDir, EngineSettings.of(otherEngine, 1));
@@ -330,8 +333,8 @@ public final class BenchSuites {
                 oneThreadRuns.add(bench.saturated(new PipelineBenchmark.Settings("1x1 batch " + defaultBatch
                         + repetition, 1, 1, defaultBatch, wait, false), topic, plan.records()));
                 if (otherBench != null) {
-                    otherRuns.add(otherBench.saturated(new PipelineBenchmark.Settings(name + " on " + otherEngine
-                            + repetition, streamThreads, intraOp, defaultBatch, wait, false), topic, plan.records()));
+                    otherRuns.add(otherBench.saturated(new PipelineBenchmark.Settings(PREVIOUS_DEFAULT_NAME
+                            + repetition, 2, 1, PREVIOUS_DEFAULT_BATCH, wait, false), topic, plan.records()));
                 }
             }
         } finally {
@@ -388,7 +391,7 @@ public final class BenchSuites {
             for (int r = 0; r < defaultRuns.size(); r++) {
                 byEngine.add(defaultRuns.get(r).recordsPerSecond() / otherRuns.get(r).recordsPerSecond());
             }
-            putMedian("default on " + plan.engine() + " / the same on " + otherEngine, byEngine);
+            putMedian(name + " on " + plan.engine() + " / " + PREVIOUS_DEFAULT_NAME, byEngine);
         }
         ratios.put("paced p99 processing / median full-batch inference",
                 paced.latencyMs().get("processing").get("p99") / ours.modelOnlyBatchMs());
@@ -493,10 +496,9 @@ public final class BenchSuites {
                 chart.addSeries("ONNX Runtime matmul ceiling as records/s, " + serving, x, y);
             }
             // One point per batch size (the median run where the default was repeated).
-            final String otherEngine = " on ";
             final List<PipelineBenchmark.Run> sweep = runs.stream().filter(r -> r.settings().streamThreads() == 2
                     && !r.settings().copyPerTask() && r.paceRecordsPerSecond() == 0
-                    && !r.settings().name().contains(otherEngine))
+                    && !r.settings().name().startsWith(PREVIOUS_DEFAULT_NAME))
                     .collect(java.util.stream.Collectors.groupingBy(r -> r.settings().batchSize(),
                             java.util.TreeMap::new, java.util.stream.Collectors.toList()))
                     .values().stream().map(same -> medianBy(same, PipelineBenchmark.Run::recordsPerSecond)).toList();

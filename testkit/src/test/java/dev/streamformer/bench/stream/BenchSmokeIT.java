@@ -46,9 +46,10 @@ class BenchSmokeIT {
                 assertThat(r.latencyMs()).containsKeys("processing", "inference", "batch_wait");
                 assertThat(r.cpuShare()).containsKeys("forward passes (wall)", "idle");
             }
-            assertThat(runs).extracting(r -> r.settings().name()).anyMatch(n -> n.endsWith("on pytorch"));
+            assertThat(runs).extracting(r -> r.settings().name())
+                    .anyMatch(n -> n.startsWith("previous default: pytorch 2x1 batch 16"));
             assertThat(((Map<String, Double>) json.get("ratios")).keySet()).hasSize(6)
-                    .anyMatch(k -> k.startsWith("default on onnxruntime / the same on pytorch"))
+                    .anyMatch(k -> k.contains(" on onnxruntime / previous default: pytorch 2x1 batch 16"))
                     .anyMatch(k -> k.startsWith("pipeline / model-only")).anyMatch(k -> k.contains("stream threads / 1"))
                     .anyMatch(k -> k.startsWith("paced p99")).anyMatch(k -> k.contains("baseline a, same threads"))
                     .anyMatch(k -> k.contains("baseline a, library defaults"));
