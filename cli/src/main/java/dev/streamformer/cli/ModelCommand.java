@@ -19,6 +19,7 @@ import picocli.CommandLine.Command;
             ModelPruneCommand.class,
             ModelQuantizeCommand.class,
             ModelTradeoffCommand.class,
+            ModelBaselineCommand.class,
             ModelPredictCommand.class,
             ModelExportCommand.class,
             ModelReleaseCommands.Publish.class,

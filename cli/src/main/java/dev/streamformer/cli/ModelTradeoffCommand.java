@@ -67,6 +67,11 @@ final class ModelTradeoffCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "42", description = "Seed of every row (default: ${DEFAULT-VALUE}).")
     private long seed;
 
+    @Option(names = "--add-baseline",
+            description = "Only add (or replace) the classic TF-IDF + logistic regression row (`model baseline`, under a"
+                    + " minute), keeping every other row.")
+    private boolean addBaseline;
+
     @Option(names = "--remeasure",
             description = "Only measure the records/s and RSS columns again (a few minutes): every row's architecture"
                     + " with seeded random weights runs as fast as the trained one; accuracy and sizes are kept from"
@@ -75,6 +80,11 @@ final class ModelTradeoffCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        if (addBaseline) {
+            TradeoffTable.addBaseline(out, data, System.out);
+            System.out.println("wrote " + out.resolve("TRADEOFF.md"));
+            return 0;
+        }
         if (remeasure) {
             TradeoffTable.remeasure(out, java.nio.file.Files.createTempDirectory("streamformer-tradeoff-"), System.out);
             System.out.printf("wrote %s%n", out.resolve("TRADEOFF.md"));

@@ -83,6 +83,7 @@ public final class TradeoffTable {
     static final String ONE_KV_HEAD = "all shared, 1 key/value head";
     static final String PRUNED = "all shared + pruned";
     static final String INT8 = "all shared + int8";
+    static final String CLASSIC = "classic: TF-IDF + logistic regression";
     /** The part of TRADEOFF.md written by hand, which regenerating keeps. */
     private static final String HAND_WRITTEN = "## Reading this run";
 
@@ -156,7 +157,67 @@ public final class TradeoffTable {
                     MemoryProbe.measure(e.getValue(), InferenceEngine.DEFAULT, true)[1]));
             log.printf(Locale.ROOT, "measured %s: %.1f records/s%n", e.getKey(), speed);
         }
+        rows.add(classicRow(messages, log));
         return rows;
+    }
+
+    /**
+     * The classic baseline's row: {@link ClassicFilter} trained and tested on both splits. Its
+     * records/s are messages classified from their text (features included) by one caller per core;
+     * it has no resident-memory figure (it runs inside this JVM).
+     *
+     * @param messages the corpus
+     * @param log progress
+     * @return the row
+     */
+    static Row classicRow(final List<Corpus.Message> messages, final PrintStream log) {
+        final Map<String, Evaluation> metrics = new LinkedHashMap<>();
+        ClassicFilter random = null;
+        List<Corpus.Message> randomTest = null;
+        for (final String split : SPLITS) {
+            final Corpus.Split parts = Corpus.split(split, messages, Datasets.SPLIT_SEED);
+            final ClassicFilter filter = ClassicFilter.train(parts.train(), ClassicFilter.Settings.defaults());
+            final Evaluation eval = ClassicFilter.evaluate(filter, parts.test()).evaluation();
+            metrics.put(split, eval);
+            log.printf(Locale.ROOT, "%s / %s: accuracy %.4f, spam F1 %.4f, ROC-AUC %.4f%n", split, CLASSIC,
+                    eval.accuracy(), eval.f1(), eval.rocAuc());
+            if (random == null) {
+                random = filter;
+                randomTest = parts.test();
+            }
+        }
+        final double speed = ClassicFilter.throughput(random, randomTest, SERVING.callers());
+        log.printf(Locale.ROOT, "measured %s: %.1f records/s%n", CLASSIC, speed);
+        return new Row(CLASSIC, random.parameters(), random.bytes(), metrics, speed, -1);
+    }
+
+    /**
+     * Adds (or replaces) the classic baseline's row in an existing table, keeping every other row
+     * and the table's note.
+     *
+     * @param outDir where TRADEOFF.md and tradeoff.json are
+     * @param dataDir the corpus
+     * @param log progress
+     * @throws Exception when a step fails
+     */
+    public static void addBaseline(final Path outDir, final Path dataDir, final PrintStream log) throws Exception {
+        final Stored stored = new GsonBuilder().create().fromJson(
+                Files.readString(outDir.resolve("tradeoff.json")), Stored.class);
+        final List<Row> rows = new ArrayList<>(stored.rows().stream().filter(r -> !r.name().equals(CLASSIC)).toList());
+        rows.add(classicRow(Corpus.read(dataDir), log));
+        final String md = Files.readString(outDir.resolve("TRADEOFF.md"));
+        final int tableEnd = md.indexOf("\n\n", md.indexOf("|---|"));
+        final int chart = md.indexOf("![accuracy against size]");
+        String note = tableEnd >= 0 && chart > tableEnd ? md.substring(tableEnd, chart).strip() : "";
+        final String added = "The classic row was added on " + java.time.LocalDate.now() + " by `java -jar"
+                + " cli/target/streamformer.jar model tradeoff --add-baseline`";
+        if (note.contains("The classic row was added")) {
+            note = note.substring(0, note.indexOf("The classic row was added")).strip();
+        }
+        note = (note.isEmpty() ? "" : note + "\n\n") + added + " (" + ClassicFilter.DESCRIPTION + "); its records/s"
+                + " are e-mails classified from their text, features included, one caller per core; the Transformers'"
+                + " start from token ids. Its file MB is its fp32 weights and IDF table; it has no RSS figure.";
+        write(rows, stored.setup(), stored.seconds(), stored.command(), outDir, note);
     }
 
     /**
@@ -292,9 +353,10 @@ public final class TradeoffTable {
         for (final Row r : rows) {
             final Evaluation a = r.metrics().get("random");
             final Evaluation b = r.metrics().get("later");
-            md.append(String.format(Locale.ROOT, "| %s | %,d | %.2f | %.4f | %.4f | %.4f | %.4f | %.1f | %.0f |%n",
+            md.append(String.format(Locale.ROOT, "| %s | %,d | %.2f | %.4f | %.4f | %.4f | %.4f | %.1f | %s |%n",
                     r.name(), r.uniqueParameters(), r.fileBytes() / 1e6, a.accuracy(), a.f1(), b.accuracy(), b.f1(),
-                    r.recordsPerSecond(), r.residentBytes() / 1e6));
+                    r.recordsPerSecond(), r.residentBytes() < 0 ? "-" : String.format(Locale.ROOT, "%.0f",
+                            r.residentBytes() / 1e6)));
         }
         if (note != null) {
             md.append('\n').append(note).append('\n');
