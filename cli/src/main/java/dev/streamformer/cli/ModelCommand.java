@@ -20,6 +20,7 @@ import picocli.CommandLine.Command;
             ModelQuantizeCommand.class,
             ModelTradeoffCommand.class,
             ModelBaselineCommand.class,
+            ModelPlanCommand.class,
             ModelPredictCommand.class,
             ModelExportCommand.class,
             ModelReleaseCommands.Publish.class,
