@@ -303,9 +303,14 @@ class ModelRolloutIT {
             awaitGeneration(app, 4);
             assertThat(serve(name, "promoted-", 50).values()).containsOnly(next);
         }
-        // A restarted instance serves the latest release at once.
+        // A release every instance refuses (another vocabulary) becomes the latest record ...
+        final Path otherVocabulary = TinyModel.save(tmp.resolve("tiny-trial-vocab"), 8);
+        Files.writeString(otherVocabulary.resolve(ModelDirectory.VOCAB), "[PAD]\n[UNK]\n[CLS]\n[SEP]\nsnow\n");
+        ModelReleases.publish(client(), topic, otherVocabulary, "tiny", ModelReleases.Rollout.REPLACE, 0, null, 64 << 20);
+        // ... and a restarted instance serves the latest accepted one, the promoted version, at once.
         try (StreamformerApp app = StreamformerApp.start(props, new ModelRegistry())) {
             assertThat(app.catalog().route("tiny").stable().model().version()).isEqualTo(next);
+            assertThat(app.awaitRunning(Duration.ofSeconds(60))).isTrue();
         }
     }
 }

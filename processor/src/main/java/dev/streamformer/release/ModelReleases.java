@@ -104,11 +104,28 @@ public final class ModelReleases {
      */
     public static Map<String, Offset> readToEnd(final KafkaConsumer<byte[], byte[]> consumer, final String topic,
             final Duration timeout) {
+        final Map<String, Offset> latest = new LinkedHashMap<>();
+        historyToEnd(consumer, topic, timeout).forEach((name, releases) -> latest.put(name,
+                releases.get(releases.size() - 1)));
+        return latest;
+    }
+
+    /**
+     * Assigns the topic's partition to a consumer and reads it from the start to its end, keeping
+     * every release of each name that compaction has not removed yet.
+     *
+     * @param consumer a consumer of {@link #consumer}
+     * @param topic the models topic
+     * @param timeout the longest to read
+     * @return every release of every name, oldest first (a tombstone forgets the name's earlier ones)
+     */
+    public static Map<String, List<Offset>> historyToEnd(final KafkaConsumer<byte[], byte[]> consumer,
+            final String topic, final Duration timeout) {
         final TopicPartition tp = new TopicPartition(topic, 0);
         consumer.assign(List.of(tp));
         consumer.seekToBeginning(List.of(tp));
         final long end = consumer.endOffsets(List.of(tp), timeout).get(tp);
-        final Map<String, Offset> latest = new LinkedHashMap<>();
+        final Map<String, List<Offset>> history = new LinkedHashMap<>();
         final long deadline = System.nanoTime() + timeout.toNanos();
         while (consumer.position(tp, timeout) < end) {
             if (System.nanoTime() > deadline) {
@@ -116,10 +133,17 @@ public final class ModelReleases {
                         + timeout.toSeconds() + " s");
             }
             for (final ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {
-                accept(latest, r);
+                final Map<String, Offset> one = new HashMap<>();
+                accept(one, r);
+                final String name = new String(r.key(), StandardCharsets.UTF_8);
+                if (one.containsKey(name)) {
+                    history.computeIfAbsent(name, k -> new java.util.ArrayList<>()).add(one.get(name));
+                } else {
+                    history.remove(name);
+                }
             }
         }
-        return latest;
+        return history;
     }
 
     /**

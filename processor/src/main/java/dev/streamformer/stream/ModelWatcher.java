@@ -2,6 +2,7 @@ package dev.streamformer.stream;
 
 import java.time.Duration;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.ExecutionException;
@@ -53,10 +54,18 @@ final class ModelWatcher implements AutoCloseable {
         this.consumer = ModelReleases.consumer(kafka);
         this.admin = Admin.create(ModelReleases.adminProperties(kafka));
         try {
-            final Map<String, ModelReleases.Offset> latest = ModelReleases.readToEnd(consumer, topic, timeout);
-            latest.values().forEach(o -> catalog.apply(o.release(), o.offset()));
+            final Map<String, List<ModelReleases.Offset>> history = ModelReleases.historyToEnd(consumer, topic, timeout);
+            // The latest release of each name, or when this JVM refuses it, the latest one it accepts
+            // (as long as compaction has kept it): what the instance served before it restarted.
+            for (final List<ModelReleases.Offset> releases : history.values()) {
+                for (int i = releases.size() - 1; i >= 0; i--) {
+                    if (catalog.apply(releases.get(i).release(), releases.get(i).offset()) == null) {
+                        break;
+                    }
+                }
+            }
             applied = consumer.position(partition, timeout);
-            LOG.info("Models topic {}: {} release(s) read; serving {}", topic, latest.size(), describe(catalog));
+            LOG.info("Models topic {}: releases of {} name(s) read; serving {}", topic, history.size(), describe(catalog));
         } catch (RuntimeException e) {
             consumer.close();
             admin.close();
