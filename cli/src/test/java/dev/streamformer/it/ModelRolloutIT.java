@@ -9,7 +9,6 @@ import java.net.http.HttpResponse.BodyHandlers;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -23,11 +22,7 @@ import java.util.stream.IntStream;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerConfig;
-import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.StringDeserializer;
-import org.apache.kafka.common.serialization.StringSerializer;
 import org.apache.kafka.streams.StreamsConfig;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -43,7 +38,6 @@ import dev.streamformer.model.ModelDirectory;
 import dev.streamformer.release.ModelReleases;
 import dev.streamformer.schemas.LatencyEvent;
 import dev.streamformer.schemas.Prediction;
-import dev.streamformer.schemas.TokenizedInput;
 import dev.streamformer.schemas.serde.StreamformerSerdes;
 import dev.streamformer.stream.ModelRegistry;
 import dev.streamformer.stream.StreamformerApp;
@@ -91,11 +85,12 @@ class ModelRolloutIT {
             admin.createTopics(List.of(new NewTopic("rollout-requests", 4, (short) 1))).all().get();
         }
         final AtomicInteger produced = new AtomicInteger();
-        final Thread producer = new Thread(() -> produce(produced), "paced-producer");
+        final Thread producer;
         final ChildProcess first = processor();
         first.start();
         first.await("-> RUNNING", 1, Duration.ofSeconds(120));
-        producer.start();
+        // About 60 requests per second over the four partitions.
+        producer = PacedRequests.start(kafka.bootstrapServers(), "rollout-requests", "rollout-", REQUESTS, 6, produced);
         while (produced.get() < REQUESTS / 2) {
             Thread.sleep(50);
         }
@@ -168,28 +163,6 @@ class ModelRolloutIT {
                 "-p", "state.dir=" + tmp.resolve("state"),
                 "-p", "producer.transaction.timeout.ms=10000",
                 "-p", "consumer.session.timeout.ms=6000"), tmp.resolve("processor.log"));
-    }
-
-    /** About 60 requests per second over the four partitions. */
-    private static void produce(final AtomicInteger produced) {
-        final Properties p = new Properties();
-        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
-        p.put(ProducerConfig.ACKS_CONFIG, "all");
-        try (KafkaProducer<String, TokenizedInput> producer = new KafkaProducer<>(p, new StringSerializer(),
-                StreamformerSerdes.tokenizedInput())) {
-            for (int i = 0; i < REQUESTS; i++) {
-                final String id = "rollout-" + i;
-                producer.send(new ProducerRecord<>("rollout-requests", id, Requests.of(id, new int[] {2, 5 + i % 400, 7, 3})));
-                produced.incrementAndGet();
-                if (i % 6 == 5) {
-                    producer.flush();
-                    Thread.sleep(100);
-                }
-            }
-            producer.flush();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
     }
 
     private static Properties inProcess(final String name) {

@@ -4,24 +4,17 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Path;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import java.util.Random;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerConfig;
-import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.StringDeserializer;
-import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
@@ -31,7 +24,6 @@ import org.junit.jupiter.api.io.TempDir;
 
 import dev.streamformer.TinyModel;
 import dev.streamformer.schemas.Prediction;
-import dev.streamformer.schemas.TokenizedInput;
 import dev.streamformer.schemas.serde.StreamformerSerdes;
 import dev.streamformer.testkit.ChildProcess;
 import dev.streamformer.testkit.EmbeddedKafka;
@@ -73,9 +65,9 @@ class ProcessorCrashIT {
             admin.createTopics(List.of(new NewTopic("streamformer-requests", 4, (short) 1))).all().get();
         }
         final AtomicInteger produced = new AtomicInteger();
-        final AtomicBoolean producing = new AtomicBoolean(true);
-        final Thread producer = new Thread(() -> produce(produced, producing), "paced-producer");
-        producer.start();
+        // About 50 requests per second, so batches are always filling when a kill lands.
+        final Thread producer = PacedRequests.start(kafka.bootstrapServers(), "streamformer-requests", "crash-",
+                REQUESTS, 5, produced);
 
         final Random random = new Random(17);
         final List<String> log = new ArrayList<>();
@@ -120,30 +112,5 @@ class ProcessorCrashIT {
                 "-p", "state.dir=" + tmp.resolve("state"),
                 "-p", "producer.transaction.timeout.ms=10000",
                 "-p", "consumer.session.timeout.ms=6000"), tmp.resolve("processor.log")).start();
-    }
-
-    /** Produces the requests at about 50 per second, so batches are always filling when a kill lands. */
-    private static void produce(final AtomicInteger produced, final AtomicBoolean producing) {
-        final Properties p = new Properties();
-        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
-        p.put(ProducerConfig.ACKS_CONFIG, "all");
-        try (KafkaProducer<String, TokenizedInput> producer = new KafkaProducer<>(p, new StringSerializer(),
-                StreamformerSerdes.tokenizedInput())) {
-            for (int i = 0; i < REQUESTS; i++) {
-                final String id = "crash-" + i;
-                producer.send(new ProducerRecord<>("streamformer-requests", id, TokenizedInput.newBuilder()
-                        .setRequestId(id).setTokenIds(List.of(2, 5 + i % 400, 7, 3)).setCreatedAt(Instant.now()).build()));
-                produced.incrementAndGet();
-                if (i % 5 == 4) {
-                    producer.flush();
-                    Thread.sleep(100);
-                }
-            }
-            producer.flush();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        } finally {
-            producing.set(false);
-        }
     }
 }
