@@ -16,6 +16,10 @@ import picocli.CommandLine.Option;
         sortOptions = false,
         description = {"Convert a model to another sharing plan: each new parameter set is the average of the sets"
                 + " its layers used; --kv-heads merges key/value heads by averaging each group.",
+            "--relax-rank r makes the sharing relaxed: every layer of a shared set keeps a rank-r delta B A on each"
+                + " weight matrix (the truncated SVD of its own weight minus the average) and the difference of each"
+                + " bias and LayerNorm vector, stored under albert.encoder.layer_deltas.<layer>.*. At full rank"
+                + " (r >= the smaller side of every matrix) the model computes what the source computed.",
             "Then recover accuracy with `model finetune` (optionally --teacher <the unshared model>)."})
 final class ModelShareCommand implements Callable<Integer> {
 
@@ -37,6 +41,11 @@ final class ModelShareCommand implements Callable<Integer> {
     @Option(names = "--kv-heads", paramLabel = "<G>", description = "Key/value heads per layer (default: unchanged).")
     private Integer kvHeads;
 
+    @Option(names = "--relax-rank", defaultValue = "0", paramLabel = "<r>",
+            description = "Rank of the per-layer deltas of relaxed sharing; 0 = plain sharing; capped per matrix at"
+                    + " min(rows, columns) (default: ${DEFAULT-VALUE}).")
+    private int relaxRank;
+
     @Option(names = "--out", required = true, paramLabel = "<dir>", description = "Directory to write.")
     private Path out;
 
@@ -45,8 +54,11 @@ final class ModelShareCommand implements Callable<Integer> {
         final Checkpoint source = Checkpoint.load(model).dequantized();
         final SharingPlan plan = new SharingPlan(SharingStrategy.parse(attention), groups, SharingStrategy.parse(ffn),
                 groups);
+        if (relaxRank < 0) {
+            throw new IllegalArgumentException("--relax-rank must be 0 (plain sharing) or positive, got " + relaxRank);
+        }
         final Checkpoint shared = Share.convert(source, plan,
-                kvHeads != null ? kvHeads : source.config().numKeyValueHeads());
+                kvHeads != null ? kvHeads : source.config().numKeyValueHeads(), relaxRank);
         return CompressionRun.write("share", model, source, shared, out);
     }
 }

@@ -58,8 +58,18 @@ final class TrainOptions {
             description = "Softmax temperature of the distillation (default: ${DEFAULT-VALUE}).")
     double temperature;
 
+    @Option(names = "--class-weights", defaultValue = "none",
+            description = "none, or balanced: weigh each e-mail's loss by n / (2 x n of its class), as if spam and ham"
+                    + " were equally frequent; for traffic whose spam share differs from the training part's"
+                    + " (default: ${DEFAULT-VALUE}).")
+    String classWeights;
+
     ModelTrainer.Settings settings() {
+        if (!classWeights.equals("none") && !classWeights.equals("balanced")) {
+            throw new IllegalArgumentException("--class-weights must be none or balanced, got '" + classWeights + "'");
+        }
         return new ModelTrainer.Settings(epochs, batchSize, learningRate, warmup, weightDecay, seed, threads,
-                teacher == null ? 0 : distillWeight, teacher == null ? 1 : temperature);
+                teacher == null ? 0 : distillWeight, teacher == null ? 1 : temperature,
+                classWeights.equals("balanced"));
     }
 }

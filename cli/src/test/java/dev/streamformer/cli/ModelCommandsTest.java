@@ -96,6 +96,49 @@ class ModelCommandsTest {
     }
 
     @Test
+    void shareWithRelaxRankWritesDeltasThatStatsCountAndBothEnginesServe() throws Exception {
+        final ModelConfig config = new ModelConfig(100, 16, 32, 6, 4, 4, 64, 32, 2, Activation.GELU_NEW, 1e-12, true,
+                SharingPlan.NONE, java.util.List.of("ham", "spam"));
+        final Path configFile = dir.resolve("none.json");
+        Files.writeString(configFile, config.toJson());
+        final Path none = dir.resolve("none");
+        assertThat(run("", "model", "init", "--config", configFile.toString(), "--out", none.toString()).exitCode())
+                .isZero();
+        final Path relaxed = dir.resolve("relaxed");
+        final Run share = run("", "model", "share", "--model", none.toString(), "--relax-rank", "4", "--out",
+                relaxed.toString());
+        assertThat(share.exitCode()).as(share.err()).isZero();
+        assertThat(share.out()).contains("layer deltas").contains("relaxed(rank 4)");
+        final JsonObject stats = JsonParser.parseString(run("", "model", "stats", relaxed.toString(), "--json").out())
+                .getAsJsonObject();
+        // Per layer: 4 x 4 x (32 + 32) + 4 x (64 + 32) + 2 x 4 x (32 + 64) factors, and the vectors.
+        final long factors = 4L * 4 * 64 + 4L * 96 * 2;
+        final long vectors = 4 * 32 + 64 + 32 + 4 * 32;
+        assertThat(stats.get("delta_parameters").getAsLong()).isEqualTo(6 * (factors + vectors));
+        assertThat(ModelConfig.read(relaxed).relaxRank()).isEqualTo(4);
+        final String[] outputs = new String[2];
+        int i = 0;
+        for (final String engine : new String[] {"onnxruntime", "pytorch"}) {
+            final Run predict = run("2,5,7,3\n", "model", "predict", "--model", relaxed.toString(), "--logits",
+                    "--engine", engine);
+            assertThat(predict.exitCode()).as(predict.err()).isZero();
+            outputs[i++] = predict.out();
+        }
+        final var a = JsonParser.parseString(outputs[0]).getAsJsonObject().getAsJsonArray("logits");
+        final var b = JsonParser.parseString(outputs[1]).getAsJsonObject().getAsJsonArray("logits");
+        assertThat(a.get(0).getAsFloat()).isCloseTo(b.get(0).getAsFloat(), within(1e-4f));
+
+        final Run negative = run("", "model", "share", "--model", none.toString(), "--relax-rank", "-1", "--out",
+                dir.resolve("bad").toString());
+        assertThat(negative.exitCode()).isEqualTo(1);
+        assertThat(negative.err()).contains("--relax-rank");
+        final Run unshared = run("", "model", "share", "--model", none.toString(), "--attention", "none", "--ffn",
+                "none", "--relax-rank", "4", "--out", dir.resolve("bad2").toString());
+        assertThat(unshared.exitCode()).isEqualTo(1);
+        assertThat(unshared.err()).contains("relax_rank=4 needs a plan in which layers share a set");
+    }
+
+    @Test
     void missingModelGivesAClearMessageAndExitCodeOne() {
         final Run r = run("", "model", "predict", "--model", dir.resolve("nowhere").toString());
         assertThat(r.exitCode()).isEqualTo(1);

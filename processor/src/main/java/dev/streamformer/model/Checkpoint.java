@@ -76,7 +76,8 @@ public record Checkpoint(ModelConfig config, Map<String, Tensor> tensors) {
 
     /**
      * A randomly initialised model, BERT style: weights from a normal distribution with standard
-     * deviation 0.02 truncated at two standard deviations, biases zero, LayerNorm gains one. The
+     * deviation 0.02 truncated at two standard deviations, biases zero, LayerNorm gains one; the
+     * deltas of relaxed sharing have a random A and a zero B. The
      * same config and seed always give the same weights.
      *
      * @param config the architecture
@@ -90,7 +91,8 @@ public record Checkpoint(ModelConfig config, Map<String, Tensor> tensors) {
             final float[] values = new float[Math.toIntExact(spec.count())];
             if (isNorm(spec.name()) && spec.name().endsWith(".weight")) {
                 Arrays.fill(values, 1f);
-            } else if (spec.name().endsWith(".weight")) {
+            } else if (spec.name().endsWith(".weight") || spec.name().endsWith(ParameterLayout.DELTA_A)) {
+                // A delta's B factor starts at zero (LoRA), so a relaxed model starts as its shared base.
                 for (int i = 0; i < values.length; i++) {
                     values[i] = (float) (0.02 * truncatedGaussian(random));
                 }

@@ -30,9 +30,15 @@ import com.google.gson.JsonParser;
  *   "attention_sharing": "cycle", "attention_groups": 3,
  *   "ffn_sharing": "cycle", "ffn_groups": 3,
  *   "num_key_value_heads": 4,
- *   "embedding_projection": true
+ *   "embedding_projection": true,
+ *   "relax_rank": 16
  * }
  * </pre>
+ * {@code relax_rank} r (absent or 0: none) makes the sharing relaxed: every layer whose attention
+ * or feed-forward set is used by more than one layer adds its own rank-r delta B A to each of that
+ * set's weight matrices (Bae et al. 2025, Relaxed Recursive Transformers), stored as
+ * {@code albert.encoder.layer_deltas.{layer}.{matrix}.lora_A} [r, in] and {@code .lora_B} [out, r]
+ * ({@link ParameterLayout#deltaPrefix}); r is capped at min(out, in) per matrix.
  * Without the extension the plan is ALBERT's: {@code num_hidden_groups} groups of consecutive
  * layers, every head with its own key and value, and an embedding projection.
  *
@@ -51,6 +57,7 @@ import com.google.gson.JsonParser;
  * @param plan which parameter set each layer uses
  * @param labels the label of every class, by index
  * @param headSize size of one attention head; H / A unless heads were pruned (0 = H / A)
+ * @param relaxRank rank of the per-layer deltas on shared matrices (0 = plain sharing)
  */
 public record ModelConfig(
         int vocabSize,
@@ -67,14 +74,15 @@ public record ModelConfig(
         boolean embeddingProjection,
         SharingPlan plan,
         List<String> labels,
-        int headSize) {
+        int headSize,
+        int relaxRank) {
 
 
     private static final String EXTENSION = "streamformer";
     /** Keys of the extension block; the layer maps are written for people and ignored when read. */
     private static final Set<String> EXTENSION_KEYS = Set.of("attention_sharing", "attention_groups", "ffn_sharing",
             "ffn_groups", "num_key_value_heads", "attention_head_size", "embedding_projection", "attention_layer_map",
-            "ffn_layer_map");
+            "ffn_layer_map", "relax_rank");
     /**
      * Keys of a Hugging Face ALBERT (or BERT) config.json. Other keys are allowed (configs carry many),
      * but one within two edits of a known key is taken for a misspelling of it.
@@ -110,7 +118,34 @@ public record ModelConfig(
             final int typeVocabSize, final Activation activation, final double layerNormEps,
             final boolean embeddingProjection, final SharingPlan plan, final List<String> labels) {
         this(vocabSize, embeddingSize, hiddenSize, numLayers, numHeads, numKeyValueHeads, intermediateSize, maxPositions,
-                typeVocabSize, activation, layerNormEps, embeddingProjection, plan, labels, 0);
+                typeVocabSize, activation, layerNormEps, embeddingProjection, plan, labels, 0, 0);
+    }
+
+    /**
+     * A config without relaxed sharing.
+     *
+     * @param vocabSize V
+     * @param embeddingSize E
+     * @param hiddenSize H
+     * @param numLayers L
+     * @param numHeads A
+     * @param numKeyValueHeads G
+     * @param intermediateSize F
+     * @param maxPositions longest sequence
+     * @param typeVocabSize segment ids
+     * @param activation feed-forward activation
+     * @param layerNormEps LayerNorm epsilon
+     * @param embeddingProjection whether E is projected to H
+     * @param plan the sharing plan
+     * @param labels the labels
+     * @param headSize the head size (0 = H / A)
+     */
+    public ModelConfig(final int vocabSize, final int embeddingSize, final int hiddenSize, final int numLayers,
+            final int numHeads, final int numKeyValueHeads, final int intermediateSize, final int maxPositions,
+            final int typeVocabSize, final Activation activation, final double layerNormEps,
+            final boolean embeddingProjection, final SharingPlan plan, final List<String> labels, final int headSize) {
+        this(vocabSize, embeddingSize, hiddenSize, numLayers, numHeads, numKeyValueHeads, intermediateSize, maxPositions,
+                typeVocabSize, activation, layerNormEps, embeddingProjection, plan, labels, headSize, 0);
     }
 
     /** Validates the dimensions; every problem is reported at once. */
@@ -151,13 +186,58 @@ public record ModelConfig(
             try {
                 plan.attentionMap(numLayers);
                 plan.ffnMap(numLayers);
+                if (relaxRank > 0 && !sharesAnySet(plan, numLayers)) {
+                    problems.add("relax_rank=" + relaxRank + " needs a plan in which layers share a set ("
+                            + plan.describe() + " shares none)");
+                }
             } catch (IllegalArgumentException e) {
                 problems.add(e.getMessage());
             }
         }
+        if (relaxRank < 0) {
+            problems.add("relax_rank must be 0 (none) or positive, got " + relaxRank);
+        }
         if (!problems.isEmpty()) {
             throw new IllegalArgumentException("Invalid model config: " + String.join("; ", problems));
         }
+    }
+
+    private static boolean sharesAnySet(final SharingPlan plan, final int layers) {
+        return usedTwice(plan.attentionMap(layers)) || usedTwice(plan.ffnMap(layers));
+    }
+
+    private static boolean usedTwice(final int[] map) {
+        return java.util.Arrays.stream(map).distinct().count() < map.length;
+    }
+
+    /**
+     * Whether a layer's attention set is shared with another layer and relaxed, so the layer
+     * has its own deltas on the attention matrices.
+     *
+     * @param layer the layer
+     * @return true when the layer's attention matrices carry deltas
+     */
+    public boolean relaxedAttention(final int layer) {
+        return relaxRank > 0 && usedByOthers(plan.attentionMap(numLayers), layer);
+    }
+
+    /**
+     * Whether a layer's feed-forward set is shared with another layer and relaxed.
+     *
+     * @param layer the layer
+     * @return true when the layer's feed-forward matrices carry deltas
+     */
+    public boolean relaxedFfn(final int layer) {
+        return relaxRank > 0 && usedByOthers(plan.ffnMap(numLayers), layer);
+    }
+
+    private static boolean usedByOthers(final int[] map, final int layer) {
+        for (int i = 0; i < map.length; i++) {
+            if (i != layer && map[i] == map[layer]) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static void positive(final List<String> problems, final String key, final int value) {
@@ -192,14 +272,15 @@ public record ModelConfig(
      * @return the groups, or empty when the plan needs the extension layout
      */
     public OptionalInt albertGroups() {
-        if (numKeyValueHeads != numHeads || !embeddingProjection || attentionSize() != hiddenSize) {
+        if (numKeyValueHeads != numHeads || !embeddingProjection || attentionSize() != hiddenSize || relaxRank > 0) {
             return OptionalInt.empty();
         }
         return plan.albertGroups(numLayers);
     }
 
     /**
-     * The same architecture with another sharing plan.
+     * The same architecture with another sharing plan, plainly shared: deltas belong to the plan
+     * they relax, so a relaxed config loses them here ({@link #withRelaxRank} adds them back).
      *
      * @param newPlan the plan
      * @return a new config
@@ -207,7 +288,7 @@ public record ModelConfig(
     public ModelConfig withPlan(final SharingPlan newPlan) {
         return new ModelConfig(vocabSize, embeddingSize, hiddenSize, numLayers, numHeads, numKeyValueHeads,
                 intermediateSize, maxPositions, typeVocabSize, activation, layerNormEps, embeddingProjection,
-                newPlan, labels, headSize);
+                newPlan, labels, headSize, 0);
     }
 
     /**
@@ -219,7 +300,7 @@ public record ModelConfig(
     public ModelConfig withKeyValueHeads(final int kvHeads) {
         return new ModelConfig(vocabSize, embeddingSize, hiddenSize, numLayers, numHeads, kvHeads,
                 intermediateSize, maxPositions, typeVocabSize, activation, layerNormEps, embeddingProjection,
-                plan, labels, headSize);
+                plan, labels, headSize, relaxRank);
     }
 
     /**
@@ -232,7 +313,20 @@ public record ModelConfig(
      */
     public ModelConfig withWidths(final int heads, final int kvHeads, final int intermediate) {
         return new ModelConfig(vocabSize, embeddingSize, hiddenSize, numLayers, heads, kvHeads, intermediate,
-                maxPositions, typeVocabSize, activation, layerNormEps, embeddingProjection, plan, labels, headSize);
+                maxPositions, typeVocabSize, activation, layerNormEps, embeddingProjection, plan, labels, headSize,
+                relaxRank);
+    }
+
+    /**
+     * The same architecture with relaxed sharing of rank r (0 = plain sharing).
+     *
+     * @param rank r
+     * @return a new config
+     */
+    public ModelConfig withRelaxRank(final int rank) {
+        return new ModelConfig(vocabSize, embeddingSize, hiddenSize, numLayers, numHeads, numKeyValueHeads,
+                intermediateSize, maxPositions, typeVocabSize, activation, layerNormEps, embeddingProjection, plan,
+                labels, headSize, rank);
     }
 
     private static int max(final int[] values) {
@@ -339,7 +433,8 @@ public record ModelConfig(
                 !ext.has("embedding_projection") || ext.get("embedding_projection").getAsBoolean(),
                 plan,
                 readLabels(o),
-                intOr(ext, "attention_head_size", 0));
+                intOr(ext, "attention_head_size", 0),
+                intOr(ext, "relax_rank", 0));
     }
 
     private static List<String> readLabels(final JsonObject o) {
@@ -422,6 +517,9 @@ public record ModelConfig(
         ext.put("embedding_projection", embeddingProjection);
         ext.put("attention_layer_map", SharingPlan.letters(plan.attentionMap(numLayers)));
         ext.put("ffn_layer_map", SharingPlan.letters(plan.ffnMap(numLayers)));
+        if (relaxRank > 0) {
+            ext.put("relax_rank", relaxRank);
+        }
         m.put(EXTENSION, ext);
         return GSON.toJson(m) + "\n";
     }

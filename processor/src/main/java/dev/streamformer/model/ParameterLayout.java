@@ -9,7 +9,14 @@ import java.util.OptionalInt;
  * the names are ALBERT's ({@code albert.encoder.albert_layer_groups.{g}.albert_layers.0.*}), so an
  * ALBERT checkpoint loads unchanged; otherwise attention and feed-forward sets are stored under
  * {@code albert.encoder.attention_sets.{s}.*} and {@code albert.encoder.ffn_sets.{s}.*} with the
- * same sub-names. Every set is listed once, however many layers use it.
+ * same sub-names. Every set is listed once, however many layers use it. A relaxed config
+ * ({@link ModelConfig#relaxRank()} r &gt; 0) adds, for every layer whose set another layer shares,
+ * a delta per weight matrix of that set: {@code albert.encoder.layer_deltas.{layer}.{matrix}.lora_A}
+ * [r, in] and {@code .lora_B} [out, r], with {matrix} one of {@link #ATTENTION_MATRICES} and
+ * {@link #FFN_MATRICES}; and a full-size difference for each bias and LayerNorm vector of the set,
+ * {@code albert.encoder.layer_deltas.{layer}.{same sub-name as in the set}} (for example
+ * {@code .attention.query.bias}, {@code .full_layer_layer_norm.weight}). The layer computes
+ * x (W + B A)^T + (b + delta b), and its LayerNorms use gain + delta and bias + delta.
  */
 public final class ParameterLayout {
 
@@ -37,7 +44,125 @@ public final class ParameterLayout {
     /** Tensor name (or name prefix) in the Hugging Face ALBERT layout. */
     public static final String CLASSIFIER_PREFIX = "classifier";
 
+    /** Name prefix of every delta of relaxed sharing. */
+    public static final String DELTAS = "albert.encoder.layer_deltas.";
+    /** Suffix of a delta's [r, in] factor. */
+    public static final String DELTA_A = ".lora_A";
+    /** Suffix of a delta's [out, r] factor. */
+    public static final String DELTA_B = ".lora_B";
+    /** Sub-names of an attention set's weight matrices, under the set's prefix. */
+    public static final List<String> ATTENTION_MATRICES = List.of("attention.query", "attention.key",
+            "attention.value", "attention.dense");
+    /** Sub-names of a feed-forward set's weight matrices, under the set's prefix. */
+    public static final List<String> FFN_MATRICES = List.of("ffn", "ffn_output");
+    /** Sub-name of an attention set's LayerNorm. */
+    public static final String ATTENTION_NORM = "attention.LayerNorm";
+    /** Sub-name of a feed-forward set's LayerNorm. */
+    public static final String FFN_NORM = "full_layer_layer_norm";
+
     private ParameterLayout() {
+    }
+
+    /**
+     * The name prefix of a layer's deltas, ending in a dot.
+     *
+     * @param layer the layer
+     * @return the prefix
+     */
+    public static String deltaPrefix(final int layer) {
+        return DELTAS + layer + ".";
+    }
+
+    /**
+     * @param layer a layer
+     * @return the component name of that layer's deltas, for example {@code delta[3]}
+     */
+    public static String deltaComponent(final int layer) {
+        return "delta[" + layer + "]";
+    }
+
+    /**
+     * The rank of a delta on an [out, in] matrix: r, capped at min(out, in), where it is exact.
+     *
+     * @param config the config
+     * @param out rows
+     * @param in columns
+     * @return the rank
+     */
+    public static int deltaRank(final ModelConfig config, final long out, final long in) {
+        return (int) Math.min(config.relaxRank(), Math.min(out, in));
+    }
+
+    /**
+     * The [out, in] shape of a weight matrix of a set.
+     *
+     * @param c the config
+     * @param matrix one of {@link #ATTENTION_MATRICES} or {@link #FFN_MATRICES}
+     * @return {out, in}
+     */
+    public static long[] matrixShape(final ModelConfig c, final String matrix) {
+        final long h = c.hiddenSize();
+        final long q = c.attentionSize();
+        final long kv = (long) c.numKeyValueHeads() * c.headSize();
+        return switch (matrix) {
+            case "attention.query" -> new long[] {q, h};
+            case "attention.key", "attention.value" -> new long[] {kv, h};
+            case "attention.dense" -> new long[] {h, q};
+            case "ffn" -> new long[] {c.intermediateSize(), h};
+            case "ffn_output" -> new long[] {h, c.intermediateSize()};
+            default -> throw new IllegalArgumentException("not a weight matrix of a set: " + matrix);
+        };
+    }
+
+    /**
+     * The vectors of a layer that carry a full-size delta: the biases of its relaxed matrices and
+     * the gains and biases of their sets' LayerNorms, as sub-names (for example
+     * {@code attention.query.bias}) under the set's or the layer's delta prefix.
+     *
+     * @param c the config
+     * @param layer the layer
+     * @return sub-names
+     */
+    public static List<String> relaxedVectors(final ModelConfig c, final int layer) {
+        final List<String> out = new ArrayList<>();
+        for (final String m : relaxedMatrices(c, layer)) {
+            out.add(m + ".bias");
+        }
+        for (final String norm : relaxedNorms(c, layer)) {
+            out.add(norm + ".weight");
+            out.add(norm + ".bias");
+        }
+        return out;
+    }
+
+    private static List<String> relaxedNorms(final ModelConfig c, final int layer) {
+        final List<String> out = new ArrayList<>();
+        if (c.relaxedAttention(layer)) {
+            out.add(ATTENTION_NORM);
+        }
+        if (c.relaxedFfn(layer)) {
+            out.add(FFN_NORM);
+        }
+        return out;
+    }
+
+    /**
+     * The matrices of a layer that carry a delta: its attention matrices when its attention set is
+     * shared and relaxed, its feed-forward matrices likewise.
+     *
+     * @param c the config
+     * @param layer the layer
+     * @return sub-names from {@link #ATTENTION_MATRICES} and {@link #FFN_MATRICES}
+     */
+    public static List<String> relaxedMatrices(final ModelConfig c, final int layer) {
+        final List<String> out = new ArrayList<>();
+        if (c.relaxedAttention(layer)) {
+            out.addAll(ATTENTION_MATRICES);
+        }
+        if (c.relaxedFfn(layer)) {
+            out.addAll(FFN_MATRICES);
+        }
+        return out;
     }
 
     /**
@@ -95,9 +220,6 @@ public final class ParameterLayout {
         final long v = c.vocabSize();
         final long e = c.embeddingSize();
         final long h = c.hiddenSize();
-        final long q = c.attentionSize();
-        final long kv = (long) c.numKeyValueHeads() * c.headSize();
-        final long f = c.intermediateSize();
         final List<ParameterSpec> specs = new ArrayList<>();
         specs.add(new ParameterSpec(WORD_EMBEDDINGS, new long[] {v, e}, EMBEDDINGS));
         specs.add(new ParameterSpec(POSITION_EMBEDDINGS, new long[] {c.maxPositions(), e}, EMBEDDINGS));
@@ -107,20 +229,35 @@ public final class ParameterLayout {
             addLinear(specs, PROJECTION_PREFIX, h, e, PROJECTION);
         }
         for (int s = 0; s < c.attentionSets(); s++) {
-            final String p = attentionPrefix(c, s) + "attention.";
             final String component = attentionComponent(s);
-            addLinear(specs, p + "query", q, h, component);
-            addLinear(specs, p + "key", kv, h, component);
-            addLinear(specs, p + "value", kv, h, component);
-            addLinear(specs, p + "dense", h, q, component);
-            addNorm(specs, p + "LayerNorm", h, component);
+            for (final String m : ATTENTION_MATRICES) {
+                final long[] shape = matrixShape(c, m);
+                addLinear(specs, attentionPrefix(c, s) + m, shape[0], shape[1], component);
+            }
+            addNorm(specs, attentionPrefix(c, s) + ATTENTION_NORM, h, component);
         }
         for (int s = 0; s < c.ffnSets(); s++) {
-            final String p = ffnPrefix(c, s);
             final String component = ffnComponent(s);
-            addLinear(specs, p + "ffn", f, h, component);
-            addLinear(specs, p + "ffn_output", h, f, component);
-            addNorm(specs, p + "full_layer_layer_norm", h, component);
+            for (final String m : FFN_MATRICES) {
+                final long[] shape = matrixShape(c, m);
+                addLinear(specs, ffnPrefix(c, s) + m, shape[0], shape[1], component);
+            }
+            addNorm(specs, ffnPrefix(c, s) + FFN_NORM, h, component);
+        }
+        for (int layer = 0; layer < c.numLayers(); layer++) {
+            for (final String m : relaxedMatrices(c, layer)) {
+                final long[] shape = matrixShape(c, m);
+                final long r = deltaRank(c, shape[0], shape[1]);
+                specs.add(new ParameterSpec(deltaPrefix(layer) + m + DELTA_A, new long[] {r, shape[1]},
+                        deltaComponent(layer)));
+                specs.add(new ParameterSpec(deltaPrefix(layer) + m + DELTA_B, new long[] {shape[0], r},
+                        deltaComponent(layer)));
+            }
+            for (final String vector : relaxedVectors(c, layer)) {
+                final long size = vector.endsWith(".bias") && !vector.startsWith(ATTENTION_NORM) && !vector.startsWith(FFN_NORM)
+                        ? matrixShape(c, vector.substring(0, vector.length() - ".bias".length()))[0] : h;
+                specs.add(new ParameterSpec(deltaPrefix(layer) + vector, new long[] {size}, deltaComponent(layer)));
+            }
         }
         addLinear(specs, POOLER_PREFIX, h, h, POOLER);
         addLinear(specs, CLASSIFIER_PREFIX, c.numLabels(), h, CLASSIFIER);

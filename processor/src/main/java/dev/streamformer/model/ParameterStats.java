@@ -35,7 +35,8 @@ public record ParameterStats(
     /**
      * One component of the breakdown.
      *
-     * @param name embeddings, projection, attention[X], ffn[X], pooler or classifier
+     * @param name embeddings, projection, attention[X], ffn[X], delta[layer] (relaxed sharing), pooler or
+     *     classifier
      * @param parameters its unique parameters
      * @param layers the layers that use it (empty for components outside the layer stack)
      */
@@ -84,13 +85,18 @@ public record ParameterStats(
         for (final Map.Entry<String, Long> e : byComponent.entrySet()) {
             components.add(new Component(e.getKey(), e.getValue(), layersUsing(e.getKey(), attention, ffn)));
         }
-        return new ParameterStats(config.plan().describe() + ", kv_heads=" + config.numKeyValueHeads()
+        return new ParameterStats(config.plan().describe()
+                + (config.relaxRank() > 0 ? " relaxed(rank " + config.relaxRank() + ")" : "")
+                + ", kv_heads=" + config.numKeyValueHeads()
                 + "/" + config.numHeads(), SharingPlan.letters(attention), SharingPlan.letters(ffn),
                 logical, unique, (double) logical / unique, new LinkedHashMap<>(bytes), components);
     }
 
     private static List<Integer> layersUsing(final String component, final int[] attention, final int[] ffn) {
         final List<Integer> layers = new ArrayList<>();
+        if (component.startsWith("delta[")) {
+            return List.of(Integer.parseInt(component.substring(6, component.length() - 1)));
+        }
         for (int i = 0; i < attention.length; i++) {
             if (component.equals(ParameterLayout.attentionComponent(attention[i]))
                     || component.equals(ParameterLayout.ffnComponent(ffn[i]))) {
@@ -98,6 +104,16 @@ public record ParameterStats(
             }
         }
         return layers;
+    }
+
+    /**
+     * Parameters of the per-layer deltas of relaxed sharing; the rest of the unique parameters is
+     * the shared base (and the layers outside the stack).
+     *
+     * @return the delta parameters, 0 for plain sharing
+     */
+    public long deltaParameters() {
+        return components.stream().filter(c -> c.name().startsWith("delta[")).mapToLong(Component::parameters).sum();
     }
 
     /** @return total stored bytes */
@@ -113,6 +129,8 @@ public record ParameterStats(
         m.put("ffn_layout", ffnLayout);
         m.put("logical_parameters", logicalParameters);
         m.put("unique_parameters", uniqueParameters);
+        m.put("base_parameters", uniqueParameters - deltaParameters());
+        m.put("delta_parameters", deltaParameters());
         m.put("sharing_ratio", sharingRatio);
         m.put("bytes_by_dtype", bytesByDtype);
         m.put("total_bytes", totalBytes());
@@ -136,6 +154,10 @@ public record ParameterStats(
         b.append(String.format(Locale.ROOT, "ffn layout         %s%n", ffnLayout));
         b.append(String.format(Locale.ROOT, "logical params     %,d%n", logicalParameters));
         b.append(String.format(Locale.ROOT, "unique params      %,d%n", uniqueParameters));
+        if (deltaParameters() > 0) {
+            b.append(String.format(Locale.ROOT, "  shared base      %,d%n", uniqueParameters - deltaParameters()));
+            b.append(String.format(Locale.ROOT, "  layer deltas     %,d (relaxed sharing)%n", deltaParameters()));
+        }
         b.append(String.format(Locale.ROOT, "sharing ratio      %.2fx%n", sharingRatio));
         bytesByDtype.forEach((dtype, n) -> b.append(String.format(Locale.ROOT, "bytes %-12s %,d (%.2f MB)%n",
                 dtype, n, n / 1e6)));

@@ -23,7 +23,9 @@ import ai.djl.nn.norm.LayerNorm;
  * <p>Every distinct tensor is one NDArray, created once in this encoder's manager; layers that
  * share a set hold the same NDArray objects. A forward pass only reads them, so many threads may
  * run forward passes at once. Every operation takes an activation as its first operand, so its
- * result belongs to the caller's manager, never to the weights' manager.
+ * result belongs to the caller's manager, never to the weights' manager. With relaxed sharing a
+ * layer's product with a shared matrix W adds its own low-rank delta, x W^T + (x A^T) B^T: the
+ * shared matrix is never copied per layer.
  */
 public final class SharedEncoder implements AutoCloseable {
 
@@ -70,6 +72,38 @@ public final class SharedEncoder implements AutoCloseable {
         }
         this.attentionMap = config.plan().attentionMap(config.numLayers());
         this.ffnMap = config.plan().ffnMap(config.numLayers());
+    }
+
+    /**
+     * A layer's product with a set's matrix: x W^T + b, plus, when the layer relaxes it, its delta
+     * (x A^T) B^T and its bias difference.
+     */
+    private NDArray linear(final NDArray x, final NDArray weight, final NDArray bias, final int layer,
+            final String matrix) {
+        final String delta = ParameterLayout.deltaPrefix(layer) + matrix;
+        final NDArray down = parameters.get(delta + ParameterLayout.DELTA_A);
+        if (down == null) {
+            return Linear.linear(x, weight, bias).singletonOrThrow();
+        }
+        final NDArray base = Linear.linear(x, weight, vector(bias, delta + ".bias", x.getManager()))
+                .singletonOrThrow();
+        final NDArray up = parameters.get(delta + ParameterLayout.DELTA_B);
+        final NDArray product = Linear.linear(Linear.linear(x, down).singletonOrThrow(), up).singletonOrThrow();
+        return trainable ? base.add(product) : base.addi(product);
+    }
+
+    /**
+     * A set's vector as a layer uses it: the vector, or with relaxed sharing the vector plus the
+     * layer's difference, computed in the caller's manager (the weights' manager never gains arrays).
+     */
+    private NDArray vector(final NDArray shared, final String delta, final NDManager caller) {
+        final NDArray difference = parameters.get(delta);
+        if (difference == null) {
+            return shared;
+        }
+        final NDArray sum = shared.add(difference);
+        sum.attach(caller);
+        return sum;
     }
 
     /**
@@ -178,17 +212,23 @@ public final class SharedEncoder implements AutoCloseable {
     private NDArray layer(final NDArray x, final NDArray maskBias, final int layer, final int b, final int s) {
         final AttentionSet a = attentionSets[attentionMap[layer]];
         final FfnSet f = ffnSets[ffnMap[layer]];
-        final NDArray attended = attention(x, maskBias, a, b, s);
+        final NDArray attended = attention(x, maskBias, a, b, s, layer);
         // In-place adds and scalings below write only into a fresh result whose producer does not need
         // it for its backward pass, so they are safe while gradients are recorded too.
-        final NDArray afterAttention = layerNorm(attended.addi(x), a.normWeight, a.normBias, config.hiddenSize());
-        NDArray inner = Linear.linear(afterAttention, f.inWeight, f.inBias).singletonOrThrow();
+        final String delta = ParameterLayout.deltaPrefix(layer);
+        final NDManager caller = x.getManager();
+        final NDArray afterAttention = layerNorm(attended.addi(x),
+                vector(a.normWeight, delta + ParameterLayout.ATTENTION_NORM + ".weight", caller),
+                vector(a.normBias, delta + ParameterLayout.ATTENTION_NORM + ".bias", caller), config.hiddenSize());
+        NDArray inner = linear(afterAttention, f.inWeight, f.inBias, layer, "ffn");
         inner = switch (config.activation()) {
             case GELU -> ai.djl.nn.Activation.gelu(inner);
             case GELU_NEW -> geluTanh(inner);
         };
-        final NDArray out = Linear.linear(inner, f.outWeight, f.outBias).singletonOrThrow();
-        return layerNorm(out.addi(afterAttention), f.normWeight, f.normBias, config.hiddenSize());
+        final NDArray out = linear(inner, f.outWeight, f.outBias, layer, "ffn_output");
+        return layerNorm(out.addi(afterAttention),
+                vector(f.normWeight, delta + ParameterLayout.FFN_NORM + ".weight", caller),
+                vector(f.normBias, delta + ParameterLayout.FFN_NORM + ".bias", caller), config.hiddenSize());
     }
 
     /**
@@ -196,17 +236,17 @@ public final class SharedEncoder implements AutoCloseable {
      * heads of one group are folded into the sequence axis, so keys and values are never copied.
      */
     private NDArray attention(final NDArray x, final NDArray maskBias, final AttentionSet a, final int b,
-            final int s) {
+            final int s, final int layer) {
         final int heads = config.numHeads();
         final int kvHeads = config.numKeyValueHeads();
         final int d = config.headSize();
         final int perGroup = heads / kvHeads;
-        final NDArray q = Linear.linear(x, a.queryWeight, a.queryBias).singletonOrThrow()
+        final NDArray q = linear(x, a.queryWeight, a.queryBias, layer, "attention.query")
                 .muli(1.0 / Math.sqrt(d))
                 .reshape(b, s, heads, d).transpose(0, 2, 1, 3);
-        final NDArray kT = Linear.linear(x, a.keyWeight, a.keyBias).singletonOrThrow()
+        final NDArray kT = linear(x, a.keyWeight, a.keyBias, layer, "attention.key")
                 .reshape(b, s, kvHeads, d).transpose(0, 2, 3, 1);
-        final NDArray v = Linear.linear(x, a.valueWeight, a.valueBias).singletonOrThrow()
+        final NDArray v = linear(x, a.valueWeight, a.valueBias, layer, "attention.value")
                 .reshape(b, s, kvHeads, d).transpose(0, 2, 1, 3);
         NDArray scores = perGroup == 1
                 ? q.matMul(kT)
@@ -219,7 +259,7 @@ public final class SharedEncoder implements AutoCloseable {
                 ? probs.matMul(v)
                 : probs.reshape(b, kvHeads, perGroup * s, s).matMul(v).reshape(b, heads, s, d);
         final NDArray merged = context.transpose(0, 2, 1, 3).reshape(b, s, config.attentionSize());
-        return Linear.linear(merged, a.denseWeight, a.denseBias).singletonOrThrow();
+        return linear(merged, a.denseWeight, a.denseBias, layer, "attention.dense");
     }
 
     /**

@@ -74,6 +74,60 @@ class OnnxEngineTest {
         assertThat(inGraph).as("values in the graph's weight initializers").isEqualTo(stored);
     }
 
+    static Stream<Arguments> relaxedPlans() {
+        return Stream.of(
+                Arguments.of("all, rank 3", SharingPlan.ALL, 4, 3),
+                Arguments.of("attention-only, rank 2", SharingPlan.ATTENTION_ONLY, 4, 2),
+                Arguments.of("ffn-only, rank 5", SharingPlan.FFN_ONLY, 4, 5),
+                Arguments.of("cycle-3, rank 4", SharingPlan.both(SharingStrategy.CYCLE, 3), 4, 4),
+                Arguments.of("all-kv1, rank 4", SharingPlan.ALL, 1, 4));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("relaxedPlans")
+    void relaxedSharingGivesTheSameLogitsOnBothEnginesAndKeepsTheSharedMatrixOneInitializer(final String label,
+            final SharingPlan plan, final int kvHeads, final int rank) {
+        final ModelConfig config = PyTorchReferenceTest.config(plan, kvHeads, Activation.GELU_NEW).withRelaxRank(rank);
+        final Checkpoint checkpoint = TestModels.randomized(config, label.hashCode());
+        final List<EncoderInput> batch = TestModels.paddedBatch();
+        try (InferenceModel onnx = new InferenceModel("m", "v", checkpoint, EngineSettings.of(InferenceEngine.ONNXRUNTIME, 1));
+                InferenceModel torch = new InferenceModel("m", "v", checkpoint, EngineSettings.of(InferenceEngine.PYTORCH, 1))) {
+            final List<ModelOutput> a = onnx.predict(batch);
+            final List<ModelOutput> b = torch.predict(batch);
+            for (int i = 0; i < batch.size(); i++) {
+                assertThat(a.get(i).logits()).as("sequence %d", i).containsExactly(b.get(i).logits(), within(1e-4f));
+            }
+        }
+        // The deltas change the result: without them (plain sharing of the same base) the logits move.
+        // The same base under the plain plan's names (a relaxed model's sets use the extension names).
+        final ModelConfig plainConfig = config.withRelaxRank(0);
+        final List<ParameterSpec> relaxedSpecs = ParameterLayout.of(config).stream()
+                .filter(p -> !p.name().startsWith(ParameterLayout.DELTAS)).toList();
+        final List<ParameterSpec> plainSpecs = ParameterLayout.of(plainConfig);
+        final java.util.Map<String, SafeTensors.Tensor> plain = new java.util.HashMap<>();
+        for (int i = 0; i < plainSpecs.size(); i++) {
+            plain.put(plainSpecs.get(i).name(), checkpoint.tensors().get(relaxedSpecs.get(i).name()));
+        }
+        try (InferenceModel base = new InferenceModel("m", "v", new Checkpoint(plainConfig, plain));
+                InferenceModel relaxed = new InferenceModel("m", "v", checkpoint)) {
+            assertThat(base.predict(batch).get(0).logits()).isNotEqualTo(relaxed.predict(batch).get(0).logits());
+        }
+        final OnnxModelFile graph = OnnxModelFile.of(EncoderGraph.build(checkpoint, label));
+        final Map<String, OnnxModelFile.Initializer> byName = new java.util.HashMap<>();
+        graph.initializers().forEach(i -> byName.put(i.name(), i));
+        for (final ParameterSpec spec : ParameterLayout.of(config)) {
+            assertThat(byName).as("initializer of %s", spec.name()).containsKey(spec.name());
+        }
+        final int[] ffn = plan.ffnMap(config.numLayers());
+        final String inner = ParameterLayout.ffnPrefix(config, ffn[0]) + "ffn.weight";
+        assertThat(byName.get(inner).users()).as("nodes reading %s", inner)
+                .isEqualTo((int) java.util.Arrays.stream(ffn).filter(s -> s == ffn[0]).count());
+        final long stored = ParameterLayout.of(config).stream().mapToLong(ParameterSpec::count).sum();
+        final long inGraph = graph.initializers().stream().filter(OnnxModelFile.Initializer::isWeight)
+                .mapToLong(OnnxModelFile.Initializer::elements).sum();
+        assertThat(inGraph).as("values in the graph's weight initializers").isEqualTo(stored);
+    }
+
     @Test
     void aModelDirectoryWithModelOnnxIsServedAsItIs() throws Exception {
         final Checkpoint checkpoint = TestModels.randomized(TestModels.small(SharingPlan.both(SharingStrategy.CYCLE, 2)), 9);

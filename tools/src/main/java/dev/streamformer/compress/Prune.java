@@ -35,6 +35,10 @@ public final class Prune {
             throw new IllegalArgumentException("keep 1.." + from.numHeads() + " heads and 1.." + from.intermediateSize()
                     + " neurons, got " + keepHeads + " and " + keepNeurons);
         }
+        if (from.relaxRank() > 0) {
+            throw new IllegalArgumentException("pruning a relaxed model (rank " + from.relaxRank() + " deltas) is not"
+                    + " supported: prune the model first, then relax it with `model share --relax-rank`");
+        }
         if (keepHeads < from.numHeads() && from.numKeyValueHeads() != from.numHeads()) {
             throw new IllegalArgumentException("pruning heads of a model with grouped key/value heads is not"
                     + " supported: prune neurons only (keep all " + from.numHeads() + " heads)");

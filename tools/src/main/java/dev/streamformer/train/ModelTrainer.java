@@ -51,9 +51,19 @@ public final class ModelTrainer {
      * @param threads intra-op threads
      * @param distillWeight weight of the teacher's soft targets in the loss (0 = none)
      * @param temperature softmax temperature of the distillation
+     * @param balancedClasses weight each example's loss by n / (classes x n of its class), as if every class
+     *     were equally frequent (for a test set whose class shares differ from the training part's)
      */
     public record Settings(int epochs, int batchSize, double learningRate, double warmupFraction, double weightDecay,
-            long seed, int threads, double distillWeight, double temperature) {
+            long seed, int threads, double distillWeight, double temperature, boolean balancedClasses) {
+
+        /** The settings without class weights. */
+        public Settings(final int epochs, final int batchSize, final double learningRate, final double warmupFraction,
+                final double weightDecay, final long seed, final int threads, final double distillWeight,
+                final double temperature) {
+            this(epochs, batchSize, learningRate, warmupFraction, weightDecay, seed, threads, distillWeight,
+                    temperature, false);
+        }
     }
 
     /** What to do after each epoch: evaluate, save a checkpoint. */
@@ -95,6 +105,7 @@ public final class ModelTrainer {
             final AdamW optimizer = new AdamW(base, 0.9, 0.999, 1e-6, s.weightDecay());
             final Map<String, NDArray> params = encoder.parameters();
             final Progress bar = new Progress(progress, totalSteps, s.batchSize());
+            final float[] classWeights = classWeights(examples, encoder.config().numLabels(), s.balancedClasses());
             int step = 0;
             for (int epoch = 1; epoch <= s.epochs(); epoch++) {
                 final List<Integer> order = new ArrayList<>();
@@ -104,7 +115,7 @@ public final class ModelTrainer {
                 Collections.shuffle(order, new Random(s.seed() * 1000 + epoch));
                 for (int start = 0; start < order.size(); start += s.batchSize(), step++) {
                     final List<Integer> batch = order.subList(start, Math.min(order.size(), start + s.batchSize()));
-                    final float loss = step(encoder, optimizer, params, examples, teacher, batch, s,
+                    final float loss = step(encoder, optimizer, params, examples, teacher, classWeights, batch, s,
                             schedule.at(step), base);
                     bar.step(epoch, loss, schedule.at(step));
                 }
@@ -117,15 +128,17 @@ public final class ModelTrainer {
     }
 
     private static float step(final SharedEncoder encoder, final AdamW optimizer, final Map<String, NDArray> params,
-            final List<Example> examples, final float[][] teacher, final List<Integer> batch, final Settings s,
-            final double learningRate, final NDManager base) {
+            final List<Example> examples, final float[][] teacher, final float[] classWeights,
+            final List<Integer> batch, final Settings s, final double learningRate, final NDManager base) {
         try (NDManager scratch = base.newSubManager()) {
             final List<EncoderInput> inputs = new ArrayList<>(batch.size());
             final int classes = encoder.config().numLabels();
             final float[] target = new float[batch.size() * classes];
+            final float[] weight = new float[batch.size()];
             for (int i = 0; i < batch.size(); i++) {
                 final Example e = examples.get(batch.get(i));
                 inputs.add(EncoderInput.of(e.tokenIds()));
+                weight[i] = classWeights[e.label()];
                 for (int c = 0; c < classes; c++) {
                     final float hard = e.label() == c ? 1f : 0f;
                     target[i * classes + c] = teacher == null ? hard
@@ -137,7 +150,8 @@ public final class ModelTrainer {
                 final NDArray logits = encoder.forward(scratch, inputs, false).logits();
                 final NDArray scaled = teacher == null ? logits : logits.div(s.temperature());
                 final NDArray targets = scratch.create(target, new Shape(batch.size(), classes));
-                final NDArray loss = scaled.logSoftmax(-1).mul(targets).sum(new int[] {1}).neg().mean();
+                final NDArray weights = scratch.create(weight, new Shape(batch.size()));
+                final NDArray loss = scaled.logSoftmax(-1).mul(targets).sum(new int[] {1}).neg().mul(weights).mean();
                 collector.backward(loss);
                 value = loss.getFloat();
             }
@@ -148,6 +162,25 @@ public final class ModelTrainer {
             }
             return Double.isFinite(norm) ? value : Float.NaN;
         }
+    }
+
+    /**
+     * Loss weight per class: 1 each, or with balancing n / (classes x n of the class), so that every class
+     * weighs as much in the loss as if the classes were equally frequent (scikit-learn's "balanced").
+     */
+    static float[] classWeights(final List<Example> examples, final int classes, final boolean balanced) {
+        final float[] weights = new float[classes];
+        java.util.Arrays.fill(weights, 1f);
+        if (balanced) {
+            final long[] counts = new long[classes];
+            for (final Example e : examples) {
+                counts[e.label()]++;
+            }
+            for (int c = 0; c < classes; c++) {
+                weights[c] = counts[c] == 0 ? 0f : (float) examples.size() / (classes * counts[c]);
+            }
+        }
+        return weights;
     }
 
     /**

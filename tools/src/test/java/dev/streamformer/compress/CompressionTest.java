@@ -13,6 +13,8 @@ import org.junit.jupiter.api.Test;
 import dev.streamformer.model.Activation;
 import dev.streamformer.model.Checkpoint;
 import dev.streamformer.model.EncoderInput;
+import dev.streamformer.model.EngineSettings;
+import dev.streamformer.model.InferenceEngine;
 import dev.streamformer.model.InferenceModel;
 import dev.streamformer.model.ModelConfig;
 import dev.streamformer.model.ModelOutput;
@@ -58,6 +60,104 @@ class CompressionTest {
         try (InferenceModel m = new InferenceModel("m", "v", c)) {
             return m.predict(BATCH);
         }
+    }
+
+    private static List<ModelOutput> run(final Checkpoint c, final InferenceEngine engine) {
+        try (InferenceModel m = new InferenceModel("m", "v", c, EngineSettings.of(engine, 1))) {
+            return m.predict(BATCH);
+        }
+    }
+
+    @Test
+    void relaxedSharingAtFullRankReproducesTheSourceLogitsOnBothEngines() {
+        final Checkpoint none = random(config(SharingPlan.NONE), 11);
+        for (final InferenceEngine engine : InferenceEngine.values()) {
+            final List<ModelOutput> source = run(none, engine);
+            // Full rank: H=32 and F=64, so rank 32 is min(rows, columns) of every matrix.
+            final Checkpoint relaxed = Share.convert(none, SharingPlan.ALL, 4, 32);
+            assertThat(relaxed.config().relaxRank()).isEqualTo(32);
+            assertSameLogits(source, run(relaxed, engine), 1e-4f);
+            final Checkpoint cycle = Share.convert(none, SharingPlan.both(SharingStrategy.CYCLE, 2), 4, 1000);
+            assertSameLogits(source, run(cycle, engine), 1e-4f);
+            // Plain sharing of the same layers moves the logits: the deltas are what carry them back.
+            final List<ModelOutput> plain = run(Share.convert(none, SharingPlan.ALL, 4), engine);
+            float moved = 0;
+            for (int i = 0; i < plain.size(); i++) {
+                for (int c = 0; c < 2; c++) {
+                    moved = Math.max(moved, Math.abs(plain.get(i).logits()[c] - source.get(i).logits()[c]));
+                }
+            }
+            assertThat(moved).as("largest logit change of plain sharing on %s", engine).isGreaterThan(0.01f);
+        }
+    }
+
+    @Test
+    void aRelaxedModelRelaxedAgainAtFullRankKeepsItsLogits() {
+        final Checkpoint relaxed = Share.convert(random(config(SharingPlan.NONE), 12), SharingPlan.ALL, 4, 4);
+        final Checkpoint grouped = Share.convert(relaxed, SharingPlan.both(SharingStrategy.SEQUENCE, 2), 4, 32);
+        assertSameLogits(run(relaxed), run(grouped), 1e-4f);
+    }
+
+    @Test
+    void rankRStoresRTimesRowsPlusColumnsPerMatrixAndLayer() {
+        final Checkpoint none = random(config(SharingPlan.NONE), 13);
+        final Checkpoint all = Share.convert(none, SharingPlan.ALL, 4);
+        for (final int rank : new int[] {1, 4, 16}) {
+            final Checkpoint relaxed = Share.convert(none, SharingPlan.ALL, 4, rank);
+            // Per layer: query, key, value, dense are 32 x 32; ffn 64 x 32 and ffn_output 32 x 64.
+            final long perLayer = rank * (4L * (32 + 32) + 2L * (64 + 32));
+            // And the full-size differences of the vectors: 4 attention biases of 32, ffn bias 64,
+            // ffn_output bias 32, two LayerNorms of gain and bias 32.
+            final long vectors = 4 * 32 + 64 + 32 + 4 * 32;
+            final ParameterStats stats = ParameterStats.of(relaxed);
+            long factors = 0;
+            for (final ParameterSpec spec : ParameterLayout.of(relaxed.config())) {
+                if (spec.name().endsWith(ParameterLayout.DELTA_A) || spec.name().endsWith(ParameterLayout.DELTA_B)) {
+                    factors += spec.count();
+                }
+            }
+            assertThat(factors).isEqualTo(6 * perLayer);
+            assertThat(stats.deltaParameters()).isEqualTo(6 * (perLayer + vectors));
+            assertThat(stats.uniqueParameters() - stats.deltaParameters())
+                    .as("the shared base is the plainly shared model").isEqualTo(ParameterStats.of(all).uniqueParameters());
+            final String a = ParameterLayout.deltaPrefix(5) + "ffn" + ParameterLayout.DELTA_A;
+            final String b = ParameterLayout.deltaPrefix(5) + "ffn" + ParameterLayout.DELTA_B;
+            assertThat(relaxed.tensors().get(a).shape()).containsExactly(rank, 32);
+            assertThat(relaxed.tensors().get(b).shape()).containsExactly(64, rank);
+            assertThat(stats.components()).filteredOn(c -> c.name().equals(ParameterLayout.deltaComponent(2)))
+                    .singleElement().satisfies(c -> assertThat(c.layers()).containsExactly(2));
+        }
+    }
+
+    @Test
+    void higherRankDeltasComeCloserToEveryLayersSourceWeights() {
+        final Checkpoint none = random(config(SharingPlan.NONE), 14);
+        double previous = Double.MAX_VALUE;
+        for (final int rank : new int[] {0, 1, 4, 16, 32}) {
+            final Checkpoint relaxed = Share.convert(none, SharingPlan.ALL, 4, rank);
+            double error = 0;
+            for (int layer = 0; layer < 6; layer++) {
+                for (final String matrix : List.of("attention.query", "attention.dense", "ffn", "ffn_output")) {
+                    final String suffix = matrix + ".weight";
+                    final boolean attention = matrix.startsWith("attention.");
+                    final float[] own = Share.layerTensor(none, layer, suffix, attention);
+                    final float[] served = Share.layerTensor(relaxed, layer, suffix, attention);
+                    for (int i = 0; i < own.length; i++) {
+                        error += (own[i] - served[i]) * (own[i] - served[i]);
+                    }
+                }
+            }
+            assertThat(error).as("squared weight error at rank %d", rank).isLessThan(previous);
+            previous = error;
+        }
+        assertThat(previous).as("at full rank").isLessThan(1e-6);
+    }
+
+    @Test
+    void pruningARelaxedModelIsRefusedWithTheOrderThatWorks() {
+        final Checkpoint relaxed = Share.convert(random(config(SharingPlan.NONE), 15), SharingPlan.ALL, 4, 2);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> Prune.prune(relaxed, 2, 32))
+                .hasMessageContaining("prune the model first, then relax it");
     }
 
     private static void assertSameLogits(final List<ModelOutput> a, final List<ModelOutput> b, final float tolerance) {

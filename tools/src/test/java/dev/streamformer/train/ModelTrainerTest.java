@@ -65,6 +65,45 @@ class ModelTrainerTest {
         }
     }
 
+    @Test
+    void aRelaxedModelFineTunesItsDeltasAndItsSharedBase() throws Exception {
+        final ModelConfig config = new ModelConfig(8000, 32, 64, 3, 2, 2, 128, 64, 2, Activation.GELU_NEW, 1e-12,
+                true, SharingPlan.ALL, List.of("ham", "spam")).withRelaxRank(4);
+        final Checkpoint start = Checkpoint.random(config, 2);
+        final String up = dev.streamformer.model.ParameterLayout.deltaPrefix(1) + "ffn"
+                + dev.streamformer.model.ParameterLayout.DELTA_B;
+        final String shared = dev.streamformer.model.ParameterLayout.ffnPrefix(config, 0) + "ffn.weight";
+        assertThat(start.floats(up)).as("B starts at zero (LoRA)").containsOnly(0f);
+        final List<Example> examples = tinySubset();
+        final ModelTrainer.Settings settings = new ModelTrainer.Settings(3, 16, 5e-3, 0.1, 0.0, 7, 2, 0, 1);
+        final Checkpoint tuned = ModelTrainer.train(start, examples, null, settings,
+                new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8), (epoch, model) -> { });
+        assertThat(tuned.config().relaxRank()).isEqualTo(4);
+        assertThat(maxAbs(tuned.floats(up))).as("a delta learned").isGreaterThan(1e-4f);
+        assertThat(maxAbsDifference(tuned.floats(shared), start.floats(shared))).as("the shared base learned")
+                .isGreaterThan(1e-4f);
+        try (InferenceModel before = new InferenceModel("m", "v", start);
+                InferenceModel after = new InferenceModel("m", "v", tuned)) {
+            assertThat(meanLoss(after, examples)).isLessThan(meanLoss(before, examples));
+        }
+    }
+
+    private static float maxAbs(final float[] v) {
+        float m = 0;
+        for (final float x : v) {
+            m = Math.max(m, Math.abs(x));
+        }
+        return m;
+    }
+
+    private static float maxAbsDifference(final float[] a, final float[] b) {
+        float m = 0;
+        for (int i = 0; i < a.length; i++) {
+            m = Math.max(m, Math.abs(a[i] - b[i]));
+        }
+        return m;
+    }
+
     private static double meanLoss(final InferenceModel m, final List<Example> examples) {
         double sum = 0;
         for (int start = 0; start < examples.size(); start += 32) {

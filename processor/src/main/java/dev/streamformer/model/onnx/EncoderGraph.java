@@ -31,7 +31,9 @@ import dev.streamformer.model.onnx.proto.Onnx.ModelProto;
  * and tanh GELU expressions (fused to Gelu and FastGelu, with the preceding bias), MatMul followed
  * by a scalar Mul (fused to FusedMatMul). Int8 matrices (from {@code model quantize}) run as
  * {@code DynamicQuantizeMatMul} with their per-output-channel scales: int8 products, never
- * dequantized at load; int8 embedding tables are looked up as int8 and scaled per row.
+ * dequantized at load; int8 embedding tables are looked up as int8 and scaled per row. A relaxed
+ * layer adds its delta's two thin products to the shared one, x W + (x A^T) B^T: the shared matrix
+ * stays one initializer.
  */
 public final class EncoderGraph {
 
@@ -77,7 +79,7 @@ public final class EncoderGraph {
         final int[] attention = config.plan().attentionMap(config.numLayers());
         final int[] ffn = config.plan().ffnMap(config.numLayers());
         for (int layer = 0; layer < config.numLayers(); layer++) {
-            hidden = layer(hidden, maskBias, ParameterLayout.attentionPrefix(config, attention[layer]) + "attention.",
+            hidden = layer(hidden, maskBias, layer, ParameterLayout.attentionPrefix(config, attention[layer]),
                     ParameterLayout.ffnPrefix(config, ffn[layer]));
         }
         final String first = g.op("Gather", List.of(hidden, g.longScalar(0)), attr("axis", 1L));
@@ -85,7 +87,8 @@ public final class EncoderGraph {
         linear(pooled, ParameterLayout.CLASSIFIER_PREFIX);
         g.renameLast(OUTPUT);
         g.floatOutput(OUTPUT, config.numLabels());
-        return g.build("streamformer", "Shared-parameter encoder " + name + " (" + config.plan().describe() + ", "
+        return g.build("streamformer", "Shared-parameter encoder " + name + " (" + config.plan().describe()
+                + (config.relaxRank() > 0 ? ", relaxed with rank " + config.relaxRank() + " deltas" : "") + ", "
                 + config.numKeyValueHeads() + "/" + config.numHeads() + " key/value heads)",
                 List.of(new String[] {"streamformer.model", name},
                         new String[] {"streamformer.plan", config.plan().describe()}));
@@ -106,12 +109,14 @@ public final class EncoderGraph {
         return config.embeddingProjection() ? linear(normed, ParameterLayout.PROJECTION_PREFIX) : normed;
     }
 
-    private String layer(final String x, final String maskBias, final String attention, final String ffn) {
-        final String attended = attention(x, maskBias, attention);
-        final String afterAttention = layerNorm(g.op("Add", List.of(attended, x)), attention + "LayerNorm");
-        final String inner = gelu(linear(afterAttention, ffn + "ffn"));
-        final String out = linear(inner, ffn + "ffn_output");
-        return layerNorm(g.op("Add", List.of(out, afterAttention)), ffn + "full_layer_layer_norm");
+    private String layer(final String x, final String maskBias, final int layer, final String attention,
+            final String ffn) {
+        final String attended = attention(x, maskBias, layer, attention);
+        final String afterAttention = layerNorm(g.op("Add", List.of(attended, x)), attention,
+                ParameterLayout.ATTENTION_NORM, layer);
+        final String inner = gelu(linear(afterAttention, ffn, "ffn", layer));
+        final String out = linear(inner, ffn, "ffn_output", layer);
+        return layerNorm(g.op("Add", List.of(out, afterAttention)), ffn, ParameterLayout.FFN_NORM, layer);
     }
 
     /**
@@ -119,16 +124,16 @@ public final class EncoderGraph {
      * group are folded into the sequence axis, as in the PyTorch encoder, so keys and values are
      * never repeated.
      */
-    private String attention(final String x, final String maskBias, final String prefix) {
+    private String attention(final String x, final String maskBias, final int layer, final String prefix) {
         final long heads = config.numHeads();
         final long kvHeads = config.numKeyValueHeads();
         final long d = config.headSize();
         final long perGroup = heads / kvHeads;
-        final String q = g.op("Transpose", List.of(g.op("Reshape", List.of(linear(x, prefix + "query"),
+        final String q = g.op("Transpose", List.of(g.op("Reshape", List.of(linear(x, prefix, "attention.query", layer),
                 g.longs(0, 0, heads, d)))), attr("perm", 0, 2, 1, 3));
-        final String kT = g.op("Transpose", List.of(g.op("Reshape", List.of(linear(x, prefix + "key"),
+        final String kT = g.op("Transpose", List.of(g.op("Reshape", List.of(linear(x, prefix, "attention.key", layer),
                 g.longs(0, 0, kvHeads, d)))), attr("perm", 0, 2, 3, 1));
-        final String v = g.op("Transpose", List.of(g.op("Reshape", List.of(linear(x, prefix + "value"),
+        final String v = g.op("Transpose", List.of(g.op("Reshape", List.of(linear(x, prefix, "attention.value", layer),
                 g.longs(0, 0, kvHeads, d)))), attr("perm", 0, 2, 1, 3));
         String scores = perGroup == 1
                 ? g.op("MatMul", List.of(q, kT))
@@ -142,7 +147,7 @@ public final class EncoderGraph {
                         g.op("Reshape", List.of(probs, g.longs(0, kvHeads, -1, 0))), v)), g.longs(0, heads, -1, d)));
         final String merged = g.op("Reshape", List.of(
                 g.op("Transpose", List.of(context), attr("perm", 0, 2, 1, 3)), g.longs(0, 0, heads * d)));
-        return linear(merged, prefix + "dense");
+        return linear(merged, prefix, "attention.dense", layer);
     }
 
     /** GELU written as the expressions ONNX Runtime fuses: erf for gelu, tanh for gelu_new. */
@@ -159,9 +164,49 @@ public final class EncoderGraph {
         return g.op("Mul", List.of(half, g.op("Add", List.of(g.op("Tanh", List.of(inner)), g.scalar(1f)))));
     }
 
+    /** A set's LayerNorm in a layer: with relaxed sharing its gain and bias plus the layer's differences. */
+    private String layerNorm(final String x, final String setPrefix, final String norm, final int layer) {
+        final String delta = ParameterLayout.deltaPrefix(layer) + norm;
+        if (!tensors.containsKey(delta + ".weight")) {
+            return layerNorm(x, setPrefix + norm);
+        }
+        return g.op("LayerNormalization", List.of(x, vector(setPrefix + norm + ".weight", delta + ".weight"),
+                vector(setPrefix + norm + ".bias", delta + ".bias")), attr("axis", -1L),
+                attr("epsilon", (float) config.layerNormEps()));
+    }
+
+    /** A set's vector plus a layer's difference: an Add of two initializers, folded by the optimizer. */
+    private String vector(final String shared, final String delta) {
+        return g.op("Add", List.of(stored(shared), stored(delta)));
+    }
+
     private String layerNorm(final String x, final String prefix) {
         return g.op("LayerNormalization", List.of(x, stored(prefix + ".weight"), stored(prefix + ".bias")),
                 attr("axis", -1L), attr("epsilon", (float) config.layerNormEps()));
+    }
+
+    /**
+     * A layer's product with a set's matrix: x W^T + b, plus (x A^T) B^T when the layer relaxes it.
+     * The delta's products run in fp32, or in int8 when its factors are int8.
+     */
+    private String linear(final String x, final String setPrefix, final String matrix, final int layer) {
+        final String delta = ParameterLayout.deltaPrefix(layer) + matrix;
+        if (!tensors.containsKey(delta + ParameterLayout.DELTA_A)) {
+            return linear(x, setPrefix + matrix);
+        }
+        final String down = product(x, delta + ParameterLayout.DELTA_A);
+        final String base = g.op("Add", List.of(product(x, setPrefix + matrix + ".weight"),
+                vector(setPrefix + matrix + ".bias", delta + ".bias")));
+        return g.op("Add", List.of(base, product(down, delta + ParameterLayout.DELTA_B)));
+    }
+
+    /** x M^T for a stored [out, in] matrix without a bias. */
+    private String product(final String x, final String matrix) {
+        if (isInt8(matrix)) {
+            return g.microsoft("DynamicQuantizeMatMul", List.of(x, transposed(matrix),
+                    stored(matrix + Checkpoint.SCALE_SUFFIX)));
+        }
+        return g.op("MatMul", List.of(x, transposed(matrix)));
     }
 
     /** x W^T + b for a stored [out, in] weight; int8 weights multiply in int8. */
