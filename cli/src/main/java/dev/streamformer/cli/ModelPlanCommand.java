@@ -18,7 +18,8 @@ import dev.streamformer.model.ModelConfig;
         mixinStandardHelpOptions = true,
         sortOptions = false,
         description = {"Choose the sharing granularity for this machine: read its cores, L2 and L3 caches (/sys) and"
-                + " memory; build the architecture of --config with each plan (none, 2, 3 and L/2 groups as cycle, all;"
+                + " memory; build the architecture of --config with each plan (none, 2, 3 and L/2 groups as cycle, all,"
+                + " all relaxed with rank --relax-rank deltas per layer;"
                 + " seeded random weights run as fast as trained ones); measure forward latency at batch 1 (one caller"
                 + " on every core) and records/s at batch 16 (one caller per core, as the processor serves) on ONNX"
                 + " Runtime; set each plan's weights beside the caches; recommend a plan for --goal.",
@@ -33,6 +34,11 @@ final class ModelPlanCommand implements Callable<Integer> {
             description = "latency (batch 1), throughput (batch 16) or memory (the smallest weights within 10 % of the"
                     + " best throughput) (default: ${DEFAULT-VALUE}).")
     private String goal;
+
+    @Option(names = "--relax-rank", defaultValue = "" + PlanAdvisor.DEFAULT_RELAX_RANK, paramLabel = "<r>",
+            description = "Rank of the relaxed plan's per-layer deltas (`model share --relax-rank`); 0 leaves the relaxed"
+                    + " plan out (default: ${DEFAULT-VALUE}).")
+    private int relaxRank;
 
     @Option(names = "--tokens", defaultValue = "128", description = "Tokens per sequence (default: ${DEFAULT-VALUE}).")
     private int tokens;
@@ -53,12 +59,15 @@ final class ModelPlanCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--goal is latency, throughput or memory, not '" + goal + "'");
         }
         final ModelConfig c = ModelConfig.read(config);
+        if (relaxRank < 0) {
+            throw new IllegalArgumentException("--relax-rank must be 0 (no relaxed plan) or positive, got " + relaxRank);
+        }
         if (tokens < 1 || tokens > c.maxPositions()) {
             throw new IllegalArgumentException("--tokens must be 1-" + c.maxPositions() + " (max_position_embeddings)");
         }
         final Path work = Files.createTempDirectory("streamformer-plan-");
         try {
-            final PlanAdvisor.Advice advice = PlanAdvisor.advise(c, tokens, repetitions, g, work, System.err);
+            final PlanAdvisor.Advice advice = PlanAdvisor.advise(c, relaxRank, tokens, repetitions, g, work, System.err);
             System.out.print(json ? new GsonBuilder().setPrettyPrinting().create().toJson(advice.toMap()) + "\n"
                     : advice.toTable());
         } finally {

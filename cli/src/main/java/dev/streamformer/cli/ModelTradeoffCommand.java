@@ -15,7 +15,7 @@ import picocli.CommandLine.Option;
         mixinStandardHelpOptions = true,
         sortOptions = false,
         description = {"Regenerate the trade-off table: not shared, all shared (scratch, and converted + fine-tuned),"
-                + " attention only, feed-forward only, 3 groups as sequence and cycle, all shared with 1 key/value head,"
+                + " relaxed with rank 4 and 16 deltas (converted + fine-tuned), attention only, feed-forward only, 3 groups as sequence and cycle, all shared with 1 key/value head,"
                 + " all shared + pruned, all shared + int8; same dimensions, data, seed and budget for every row, on"
                 + " both splits.",
             "Writes TRADEOFF.md, tradeoff.json and tradeoff.png into --out. Takes about an hour at the defaults."})
@@ -72,6 +72,12 @@ final class ModelTradeoffCommand implements Callable<Integer> {
                     + " minute), keeping every other row.")
     private boolean addBaseline;
 
+    @Option(names = "--add-relaxed",
+            description = "Only add (or replace) the relaxed rows (rank 4 and 16): trains the not-shared row again with"
+                    + " the table's setup on both splits, relaxes it (`model share --relax-rank`) and fine-tunes"
+                    + " (about 15 minutes), keeping every other row.")
+    private boolean addRelaxed;
+
     @Option(names = "--remeasure",
             description = "Only measure the records/s and RSS columns again (a few minutes): every row's architecture"
                     + " with seeded random weights runs as fast as the trained one; accuracy and sizes are kept from"
@@ -82,6 +88,11 @@ final class ModelTradeoffCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         if (addBaseline) {
             TradeoffTable.addBaseline(out, data, System.out);
+            System.out.println("wrote " + out.resolve("TRADEOFF.md"));
+            return 0;
+        }
+        if (addRelaxed) {
+            TradeoffTable.addRelaxed(out, data, work, System.out);
             System.out.println("wrote " + out.resolve("TRADEOFF.md"));
             return 0;
         }

@@ -43,6 +43,35 @@ class SharingPlanTest {
     }
 
     @Test
+    void aRelaxedConfigRoundTripsUsesTheExtensionNamesAndRelaxesOnlySharedSets() {
+        final ModelConfig config = TestModels.small(SharingPlan.ALL).withRelaxRank(8);
+        assertThat(config.toJson()).contains("\"relax_rank\": 8");
+        assertThat(TestModels.small(SharingPlan.ALL).toJson()).doesNotContain("relax_rank");
+        assertThat(ModelConfig.fromJson(config.toJson())).isEqualTo(config);
+        assertThat(config.albertGroups()).as("ALBERT cannot express deltas").isEmpty();
+        assertThat(ParameterLayout.attentionPrefix(config, 0)).isEqualTo("albert.encoder.attention_sets.0.");
+        // Feed-forward per layer, attention shared: only attention matrices carry deltas.
+        final ModelConfig attentionOnly = TestModels.small(SharingPlan.ATTENTION_ONLY).withRelaxRank(2);
+        assertThat(ParameterLayout.relaxedMatrices(attentionOnly, 3)).containsExactly("attention.query",
+                "attention.key", "attention.value", "attention.dense");
+        // Cycle with 2 groups over 6 layers: every set is used three times.
+        final ModelConfig cycle = TestModels.small(SharingPlan.both(SharingStrategy.CYCLE, 2)).withRelaxRank(2);
+        assertThat(ParameterLayout.relaxedMatrices(cycle, 5)).hasSize(6);
+        assertThat(ParameterLayout.deltaRank(config, 64, 32)).isEqualTo(8);
+        assertThat(TestModels.small(SharingPlan.ALL).withRelaxRank(100).relaxRank()).isEqualTo(100);
+        assertThat(ParameterLayout.deltaRank(TestModels.small(SharingPlan.ALL).withRelaxRank(100), 64, 32))
+                .as("capped at the smaller side").isEqualTo(32);
+    }
+
+    @Test
+    void relaxingAPlanThatSharesNothingOrANegativeRankIsRefused() {
+        assertThatThrownBy(() -> TestModels.small(SharingPlan.NONE).withRelaxRank(4))
+                .hasMessageContaining("relax_rank=4 needs a plan in which layers share a set");
+        assertThatThrownBy(() -> TestModels.small(SharingPlan.ALL).withRelaxRank(-1))
+                .hasMessageContaining("relax_rank must be 0 (none) or positive");
+    }
+
+    @Test
     void readsAPlainAlbertConfigAsSequenceGroups() {
         final String json = """
                 {"model_type": "albert", "vocab_size": 30000, "embedding_size": 128, "hidden_size": 768,

@@ -150,11 +150,16 @@ public final class PlanAdvisor {
         return new Machine(Runtime.getRuntime().availableProcessors(), memory, caches);
     }
 
+    /** Rank of the relaxed plan's deltas unless another is asked for. */
+    public static final int DEFAULT_RELAX_RANK = 16;
+
     /**
      * @param config the architecture (its own plan is ignored)
-     * @return the plans measured: none, 2, 3 and L/2 groups (cycle), all; each distinct and valid for L
+     * @param relaxRank rank of the relaxed plan's deltas (0 = no relaxed plan)
+     * @return the plans measured, as configs: none, 2, 3 and L/2 groups (cycle), all, and all relaxed with
+     *     rank-r deltas; each distinct and valid for L
      */
-    public static List<SharingPlan> plans(final ModelConfig config) {
+    public static List<ModelConfig> plans(final ModelConfig config, final int relaxRank) {
         final List<SharingPlan> plans = new ArrayList<>(List.of(SharingPlan.NONE));
         for (final int groups : new int[] {config.numLayers() / 2, 3, 2}) {  // most groups first
             final SharingPlan p = SharingPlan.both(SharingStrategy.CYCLE, groups);
@@ -163,13 +168,21 @@ public final class PlanAdvisor {
             }
         }
         plans.add(SharingPlan.ALL);
-        return plans;
+        final List<ModelConfig> configs = new ArrayList<>();
+        for (final SharingPlan p : plans) {
+            configs.add(config.withPlan(p));
+        }
+        if (relaxRank > 0 && config.numLayers() > 1) {
+            configs.add(config.withPlan(SharingPlan.ALL).withRelaxRank(relaxRank));
+        }
+        return configs;
     }
 
     /**
      * Measures every plan and recommends one.
      *
      * @param config the architecture
+     * @param relaxRank rank of the relaxed plan's deltas (0 = no relaxed plan)
      * @param tokens tokens per sequence
      * @param repetitions timed rounds per figure
      * @param goal what to recommend for
@@ -178,19 +191,19 @@ public final class PlanAdvisor {
      * @return the advice
      * @throws IOException when a model cannot be written or read
      */
-    public static Advice advise(final ModelConfig config, final int tokens, final int repetitions, final Goal goal,
-            final Path work, final PrintStream log) throws IOException {
+    public static Advice advise(final ModelConfig config, final int relaxRank, final int tokens,
+            final int repetitions, final Goal goal, final Path work, final PrintStream log) throws IOException {
         final Machine machine = machine();
         final List<Plan> plans = new ArrayList<>();
         final ModelBenchmark.Layout latencyLayout = new ModelBenchmark.Layout(1, machine.cores());
         final ModelBenchmark.Layout servingLayout = new ModelBenchmark.Layout(machine.cores(), 1);
         final List<ModelBenchmark.Variant> variants = new ArrayList<>();
         final Map<String, ParameterStats> stats = new LinkedHashMap<>();
-        for (final SharingPlan plan : plans(config)) {
+        for (final ModelConfig plan : plans(config, relaxRank)) {
             final String name = name(plan);
             final Path dir = work.resolve(name.replaceAll("[^a-z0-9]+", "-"));
             log.printf("plan %s: building%n", name);
-            final Checkpoint checkpoint = Checkpoint.random(config.withPlan(plan), 7);
+            final Checkpoint checkpoint = Checkpoint.random(plan, 7);
             checkpoint.save(dir);
             stats.put(name, ParameterStats.of(checkpoint));
             variants.add(new ModelBenchmark.Variant(name, dir, InferenceEngine.ONNXRUNTIME));
@@ -234,7 +247,11 @@ public final class PlanAdvisor {
         return new Advice(machine, tokens, plans, goal, chosen.name(), why);
     }
 
-    static String name(final SharingPlan plan) {
+    static String name(final ModelConfig config) {
+        final SharingPlan plan = config.plan();
+        if (config.relaxRank() > 0) {
+            return "all + rank " + config.relaxRank() + " deltas";
+        }
         if (plan.equals(SharingPlan.NONE)) {
             return "none";
         }

@@ -84,6 +84,9 @@ public final class TradeoffTable {
     static final String PRUNED = "all shared + pruned";
     static final String INT8 = "all shared + int8";
     static final String CLASSIC = "classic: TF-IDF + logistic regression";
+    /** Ranks of the relaxed rows: all shared plus per-layer deltas, from the not-shared model. */
+    static final List<Integer> RELAXED_RANKS = List.of(4, 16);
+    private static final String RELAXED = "relaxed, rank ";
     /** The part of TRADEOFF.md written by hand, which regenerating keeps. */
     private static final String HAND_WRITTEN = "## Reading this run";
 
@@ -124,6 +127,7 @@ public final class TradeoffTable {
                     dir, tokenizer, built);
             finetune(log, split, CONVERTED, Share.convert(none, SharingPlan.ALL,
                     rowConfig(CONVERTED, setup).numKeyValueHeads()), data, setup, dir, tokenizer, built, none);
+            relaxedRows(log, split, none, data, setup, dir, tokenizer, built);
             train(log, split, ATTENTION_ONLY, rowConfig(ATTENTION_ONLY, setup), data, setup, dir, tokenizer,
                     built);
             train(log, split, FFN_ONLY, rowConfig(FFN_ONLY, setup), data, setup, dir, tokenizer, built);
@@ -148,17 +152,124 @@ public final class TradeoffTable {
         }
         final List<Row> rows = new ArrayList<>();
         for (final Map.Entry<String, Path> e : models.get(SPLITS.get(0)).entrySet()) {
-            final Checkpoint c = Checkpoint.load(e.getValue());
-            final double speed = ModelBenchmark.run(List.of(ModelBenchmark.Variant.of(e.getValue(),
-                    InferenceEngine.DEFAULT)), List.of(SERVING), List.of(8), setup.maxLength(), 5).rows().get(0)
-                    .recordsPerSecond();
-            rows.add(new Row(e.getKey(), ParameterStats.of(c).uniqueParameters(),
-                    Files.size(e.getValue().resolve(ModelDirectory.WEIGHTS)), metrics.get(e.getKey()), speed,
-                    MemoryProbe.measure(e.getValue(), InferenceEngine.DEFAULT, true)[1]));
-            log.printf(Locale.ROOT, "measured %s: %.1f records/s%n", e.getKey(), speed);
+            rows.add(measured(e.getKey(), e.getValue(), metrics.get(e.getKey()), setup, log));
         }
         rows.add(classicRow(messages, log));
         return rows;
+    }
+
+    /** A row of a trained model: its size, the metrics, and records/s and RSS measured now. */
+    private static Row measured(final String name, final Path model, final Map<String, Evaluation> metrics,
+            final Setup setup, final PrintStream log) throws Exception {
+        final Checkpoint c = Checkpoint.load(model);
+        final double speed = ModelBenchmark.run(List.of(ModelBenchmark.Variant.of(model, InferenceEngine.DEFAULT)),
+                List.of(SERVING), List.of(8), setup.maxLength(), 5).rows().get(0).recordsPerSecond();
+        log.printf(Locale.ROOT, "measured %s: %.1f records/s%n", name, speed);
+        return new Row(name, ParameterStats.of(c).uniqueParameters(), Files.size(model.resolve(ModelDirectory.WEIGHTS)),
+                metrics, speed, MemoryProbe.measure(model, InferenceEngine.DEFAULT, true)[1]);
+    }
+
+    /** The name of the relaxed row of rank r. */
+    static String relaxedRow(final int rank) {
+        return RELAXED + rank + " (from not-shared + fine-tune)";
+    }
+
+    /**
+     * The relaxed rows: the not-shared model made all-shared with rank-r deltas (truncated SVD),
+     * then fine-tuned with distillation from it, the recipe of the converted row.
+     */
+    private static void relaxedRows(final PrintStream log, final String split, final Checkpoint none,
+            final Datasets.Tokenized data, final Setup setup, final Path dir, final Path tokenizer,
+            final Map<String, Path> built) throws IOException {
+        for (final int rank : RELAXED_RANKS) {
+            final String name = relaxedRow(rank);
+            finetune(log, split, name, Share.convert(none, SharingPlan.ALL, rowConfig(name, setup).numKeyValueHeads(),
+                    rank), data, setup, dir, tokenizer, built, none);
+        }
+    }
+
+    /**
+     * Adds (or replaces) the relaxed rows in an existing table: trains the not-shared row again with
+     * the table's setup on both splits (same seed and budget), relaxes it at each rank and
+     * fine-tunes; keeps every other row and the table's note.
+     *
+     * @param outDir where TRADEOFF.md and tradeoff.json are
+     * @param dataDir the corpus
+     * @param work where the models are written
+     * @param log progress
+     * @throws Exception when a step fails
+     */
+    public static void addRelaxed(final Path outDir, final Path dataDir, final Path work, final PrintStream log)
+            throws Exception {
+        final long start = System.nanoTime();
+        final Stored stored = new GsonBuilder().create().fromJson(
+                Files.readString(outDir.resolve("tradeoff.json")), Stored.class);
+        final Setup setup = stored.setup();
+        final List<Corpus.Message> messages = Corpus.read(dataDir);
+        final Map<String, Map<String, Evaluation>> metrics = new LinkedHashMap<>();
+        Map<String, Path> randomModels = null;
+        for (final String split : SPLITS) {
+            final Path dir = work.resolve(split);
+            final Path tokenizer = dir.resolve("tokenizer");
+            final Corpus.Split parts = Corpus.split(split, messages, Datasets.SPLIT_SEED);
+            TokenizerFiles.write(tokenizer, WordPieceTrainer.train(parts.train().stream().map(Corpus.Message::text)
+                    .toList(), setup.vocab(), 2));
+            final Datasets.Tokenized data = Datasets.load(dataDir, split, tokenizer, setup.maxLength());
+            final Checkpoint none = train(log, split, NOT_SHARED, rowConfig(NOT_SHARED, setup), data, setup, dir,
+                    tokenizer, new LinkedHashMap<>());
+            final Map<String, Path> built = new LinkedHashMap<>();
+            relaxedRows(log, split, none, data, setup, dir, tokenizer, built);
+            for (final Map.Entry<String, Path> e : built.entrySet()) {
+                try (InferenceModel m = InferenceModel.load(e.getValue())) {
+                    final Evaluation eval = Evaluation.of(m, data.test(), 32);
+                    metrics.computeIfAbsent(e.getKey(), k -> new LinkedHashMap<>()).put(split, eval);
+                    log.printf(Locale.ROOT, "%s / %s: accuracy %.4f, spam F1 %.4f, ROC-AUC %.4f%n", split, e.getKey(),
+                            eval.accuracy(), eval.f1(), eval.rocAuc());
+                }
+            }
+            if (randomModels == null) {
+                randomModels = built;
+            }
+        }
+        final List<Row> added = new ArrayList<>();
+        for (final Map.Entry<String, Path> e : randomModels.entrySet()) {
+            added.add(measured(e.getKey(), e.getValue(), metrics.get(e.getKey()), setup, log));
+        }
+        final List<Row> rows = new ArrayList<>();
+        boolean placed = false;
+        for (final Row r : stored.rows()) {
+            if (!r.name().startsWith(RELAXED)) {
+                rows.add(r);
+            }
+            if (r.name().equals(CONVERTED)) {
+                rows.addAll(added);
+                placed = true;
+            }
+        }
+        if (!placed) {
+            rows.addAll(added);
+        }
+        final double minutes = (System.nanoTime() - start) / 60e9;
+        write(rows, setup, stored.seconds(), stored.command(), outDir, noteWith(outDir, "The relaxed rows were added",
+                String.format(Locale.ROOT, "The relaxed rows were added on %s by `java -jar cli/target/streamformer.jar"
+                        + " model tradeoff --add-relaxed` in %.0f minutes (the not-shared model trained again with this"
+                        + " setup on each split, made all-shared with rank-r deltas by truncated SVD, then %d epoch(s)"
+                        + " of fine-tuning with distillation from it, the converted row's recipe).",
+                        java.time.LocalDate.now(), minutes, setup.finetuneEpochs())));
+    }
+
+    /** The note under the table with one paragraph (starting with marker) added or replaced. */
+    private static String noteWith(final Path outDir, final String marker, final String paragraph) throws IOException {
+        final String md = Files.readString(outDir.resolve("TRADEOFF.md"));
+        final int tableEnd = md.indexOf("\n\n", md.indexOf("|---|"));
+        final int chart = md.indexOf("![accuracy against size]");
+        String note = tableEnd >= 0 && chart > tableEnd ? md.substring(tableEnd, chart).strip() : "";
+        final int old = note.indexOf(marker);
+        if (old >= 0) {
+            final int end = note.indexOf("\n\n", old);
+            note = (note.substring(0, old) + (end < 0 ? "" : note.substring(end))).strip();
+        }
+        return (note.isEmpty() ? "" : note + "\n\n") + paragraph;
     }
 
     /**
@@ -205,18 +316,11 @@ public final class TradeoffTable {
                 Files.readString(outDir.resolve("tradeoff.json")), Stored.class);
         final List<Row> rows = new ArrayList<>(stored.rows().stream().filter(r -> !r.name().equals(CLASSIC)).toList());
         rows.add(classicRow(Corpus.read(dataDir), log));
-        final String md = Files.readString(outDir.resolve("TRADEOFF.md"));
-        final int tableEnd = md.indexOf("\n\n", md.indexOf("|---|"));
-        final int chart = md.indexOf("![accuracy against size]");
-        String note = tableEnd >= 0 && chart > tableEnd ? md.substring(tableEnd, chart).strip() : "";
-        final String added = "The classic row was added on " + java.time.LocalDate.now() + " by `java -jar"
-                + " cli/target/streamformer.jar model tradeoff --add-baseline`";
-        if (note.contains("The classic row was added")) {
-            note = note.substring(0, note.indexOf("The classic row was added")).strip();
-        }
-        note = (note.isEmpty() ? "" : note + "\n\n") + added + " (" + ClassicFilter.DESCRIPTION + "); its records/s"
-                + " are e-mails classified from their text, features included, one caller per core; the Transformers'"
-                + " start from token ids. Its file MB is its fp32 weights and IDF table; it has no RSS figure.";
+        final String note = noteWith(outDir, "The classic row was added", "The classic row was added on "
+                + java.time.LocalDate.now() + " by `java -jar cli/target/streamformer.jar model tradeoff --add-baseline` ("
+                + ClassicFilter.DESCRIPTION + "); its records/s are e-mails classified from their text, features"
+                + " included, one caller per core; the Transformers' start from token ids. Its file MB is its fp32"
+                + " weights and IDF table; it has no RSS figure.");
         write(rows, stored.setup(), stored.seconds(), stored.command(), outDir, note);
     }
 
@@ -259,6 +363,10 @@ public final class TradeoffTable {
      */
     static ModelConfig rowConfig(final String row, final Setup setup) {
         final ModelConfig base = config(setup);
+        if (row.startsWith(RELAXED)) {
+            final int from = RELAXED.length();
+            return base.withPlan(SharingPlan.ALL).withRelaxRank(Integer.parseInt(row.substring(from, row.indexOf(' ', from))));
+        }
         return switch (row) {
             case NOT_SHARED -> base.withPlan(SharingPlan.NONE);
             case ALL_SHARED, CONVERTED, PRUNED, INT8 -> base.withPlan(SharingPlan.ALL);

@@ -22,16 +22,18 @@ class PlanAdvisorTest {
     void measuresEveryPlanOfASmallConfigAndRecommendsOneForTheGoal() throws Exception {
         final ModelConfig config = new ModelConfig(300, 16, 32, 6, 4, 4, 64, 32, 2, Activation.GELU_NEW, 1e-12, true,
                 SharingPlan.NONE, List.of("ham", "spam"));
-        final PlanAdvisor.Advice advice = PlanAdvisor.advise(config, 16, 2, PlanAdvisor.Goal.MEMORY, work,
+        final PlanAdvisor.Advice advice = PlanAdvisor.advise(config, 4, 16, 2, PlanAdvisor.Goal.MEMORY, work,
                 System.out);
         assertThat(advice.plans()).extracting(PlanAdvisor.Plan::name).containsExactly("none", "3 groups", "2 groups",
-                "all");
+                "all", "all + rank 4 deltas");
         assertThat(advice.plans()).allSatisfy(p -> {
             assertThat(p.latencyMs()).isPositive();
             assertThat(p.recordsPerSecond()).isPositive();
         });
-        // Fewer groups, fewer stored parameters.
-        assertThat(advice.plans()).extracting(PlanAdvisor.Plan::uniqueParameters).isSortedAccordingTo((a, b) -> Long.compare(b, a));
+        // Fewer groups, fewer stored parameters; the relaxed plan stores all's plus its deltas.
+        final List<Long> parameters = advice.plans().stream().map(PlanAdvisor.Plan::uniqueParameters).toList();
+        assertThat(parameters.subList(0, 4)).isSortedAccordingTo((a, b) -> Long.compare(b, a));
+        assertThat(parameters.get(4)).isGreaterThan(parameters.get(3));
         assertThat(advice.plans()).extracting(PlanAdvisor.Plan::name).contains(advice.recommended());
         final Map<String, Object> json = advice.toMap();
         assertThat(json).containsKeys("cache", "plans", "recommended");

@@ -49,4 +49,25 @@ class QuantizedOnnxTest {
             }
         }
     }
+
+    @Test
+    void aRelaxedModelQuantizesItsDeltasToInt8ProductsToo() {
+        final ModelConfig none = TestModels.small(SharingPlan.NONE);
+        final Checkpoint relaxed = Share.convert(Checkpoint.random(none, 22), SharingPlan.ALL, 4, 4);
+        final Checkpoint int8 = Quantize.int8(relaxed);
+        final OnnxModelFile file = OnnxModelFile.of(EncoderGraph.build(int8, "q"));
+        // Per layer: 6 shared products, 12 delta products (A then B on each matrix); the rest: projection,
+        // pooler, classifier.
+        assertThat(file.opCounts().get("com.microsoft.DynamicQuantizeMatMul")).isEqualTo(18 * none.numLayers() + 3);
+        final List<EncoderInput> batch = TestModels.paddedBatch();
+        try (InferenceModel q = new InferenceModel("q", "v", int8);
+                InferenceModel dequantized = new InferenceModel("d", "v", int8.dequantized(),
+                        EngineSettings.of(InferenceEngine.PYTORCH, 1))) {
+            final List<ModelOutput> a = q.predict(batch);
+            final List<ModelOutput> b = dequantized.predict(batch);
+            for (int i = 0; i < batch.size(); i++) {
+                assertThat(a.get(i).logits()).as("sequence %d", i).containsExactly(b.get(i).logits(), within(0.05f));
+            }
+        }
+    }
 }
