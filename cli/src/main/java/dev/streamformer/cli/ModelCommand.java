@@ -13,6 +13,7 @@ import picocli.CommandLine.Command;
             ModelInitCommand.class,
             ModelVocabCommand.class,
             ModelTrainCommand.class,
+            ModelPretrainCommand.class,
             ModelFinetuneCommand.class,
             ModelEvalCommand.class,
             ModelShareCommand.class,

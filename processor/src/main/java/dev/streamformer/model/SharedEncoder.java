@@ -173,6 +173,23 @@ public final class SharedEncoder implements AutoCloseable {
      * @return logits and pooled vectors
      */
     public Output forward(final NDManager manager, final EncoderBatch batch, final boolean freePerLayer) {
+        final NDArray hidden = encode(manager, batch, freePerLayer);
+        final NDArray first = hidden.get(":, 0, :");
+        final NDArray pooled = linear(first, ParameterLayout.POOLER_PREFIX).tanh();
+        final NDArray logits = linear(pooled, ParameterLayout.CLASSIFIER_PREFIX);
+        return new Output(logits, pooled);
+    }
+
+    /**
+     * The last layer's hidden states of a padded batch, before the pooler: what masked-language-model
+     * pre-training reads.
+     *
+     * @param manager the caller's manager; the result and every activation belong to it
+     * @param batch the padded batch
+     * @param freePerLayer close each layer's intermediates as soon as the layer is done (inference)
+     * @return B x S x H
+     */
+    public NDArray encode(final NDManager manager, final EncoderBatch batch, final boolean freePerLayer) {
         final int b = batch.size();
         final int s = batch.length();
         NDArray hidden = embed(manager, batch);
@@ -191,10 +208,7 @@ public final class SharedEncoder implements AutoCloseable {
                 hidden = layer(hidden, maskBias, layer, b, s);
             }
         }
-        final NDArray first = hidden.get(":, 0, :");
-        final NDArray pooled = linear(first, ParameterLayout.POOLER_PREFIX).tanh();
-        final NDArray logits = linear(pooled, ParameterLayout.CLASSIFIER_PREFIX);
-        return new Output(logits, pooled);
+        return hidden;
     }
 
     private NDArray embed(final NDManager manager, final EncoderBatch batch) {

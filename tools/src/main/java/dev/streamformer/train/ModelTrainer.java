@@ -223,7 +223,7 @@ public final class ModelTrainer {
     }
 
     /** Progress lines: step, loss, learning rate, throughput and ETA. */
-    private static final class Progress {
+    static final class Progress {
         private final PrintStream out;
         private final int total;
         private final int batchSize;
