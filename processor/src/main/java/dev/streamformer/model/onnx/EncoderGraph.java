@@ -195,9 +195,10 @@ public final class EncoderGraph {
             return linear(x, setPrefix + matrix);
         }
         final String down = product(x, delta + ParameterLayout.DELTA_A);
-        final String base = g.op("Add", List.of(product(x, setPrefix + matrix + ".weight"),
-                vector(setPrefix + matrix + ".bias", delta + ".bias")));
-        return g.op("Add", List.of(base, product(down, delta + ParameterLayout.DELTA_B)));
+        final String products = g.op("Add", List.of(product(x, setPrefix + matrix + ".weight"),
+                product(down, delta + ParameterLayout.DELTA_B)));
+        // The bias last, so that ONNX Runtime folds it into the GELU or skip-LayerNorm that follows.
+        return g.op("Add", List.of(products, vector(setPrefix + matrix + ".bias", delta + ".bias")));
     }
 
     /** x M^T for a stored [out, in] matrix without a bias. */
