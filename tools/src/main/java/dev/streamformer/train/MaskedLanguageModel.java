@@ -2,7 +2,6 @@ package dev.streamformer.train;
 
 import java.io.PrintStream;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -16,8 +15,6 @@ import ai.djl.ndarray.types.SparseFormat;
 import ai.djl.nn.core.Embedding;
 import ai.djl.nn.core.Linear;
 import ai.djl.nn.norm.LayerNorm;
-import ai.djl.pytorch.engine.PtNDArray;
-import ai.djl.pytorch.jni.JniUtils;
 import ai.djl.training.GradientCollector;
 
 import dev.streamformer.model.Checkpoint;
@@ -100,11 +97,7 @@ public final class MaskedLanguageModel {
             final ModelTrainer.Progress bar = new ModelTrainer.Progress(progress, totalSteps, s.batchSize());
             int step = 0;
             for (int epoch = 1; epoch <= s.epochs(); epoch++) {
-                final List<Integer> order = new ArrayList<>();
-                for (int i = 0; i < texts.size(); i++) {
-                    order.add(i);
-                }
-                Collections.shuffle(order, new Random(s.seed() * 1000 + epoch));
+                final List<Integer> order = ModelTrainer.shuffled(texts.size(), s.seed(), epoch);
                 for (int start = 0; start < order.size(); start += s.batchSize(), step++) {
                     final List<int[]> batch = new ArrayList<>();
                     for (final int i : order.subList(start, Math.min(order.size(), start + s.batchSize()))) {
@@ -189,12 +182,7 @@ public final class MaskedLanguageModel {
                 collector.backward(loss);
                 value = loss.getFloat();
             }
-            final double norm = optimizer.update(params, learningRate, ModelTrainer.MAX_GRADIENT_NORM, scratch);
-            for (final NDArray p : params.values()) {
-                JniUtils.zeroGrad((PtNDArray) p);
-            }
-
-            return Double.isFinite(norm) ? value : Float.NaN;
+            return ModelTrainer.update(optimizer, params, learningRate, scratch, value);
         }
     }
 

@@ -108,11 +108,7 @@ public final class ModelTrainer {
             final float[] classWeights = classWeights(examples, encoder.config().numLabels(), s.balancedClasses());
             int step = 0;
             for (int epoch = 1; epoch <= s.epochs(); epoch++) {
-                final List<Integer> order = new ArrayList<>();
-                for (int i = 0; i < examples.size(); i++) {
-                    order.add(i);
-                }
-                Collections.shuffle(order, new Random(s.seed() * 1000 + epoch));
+                final List<Integer> order = shuffled(examples.size(), s.seed(), epoch);
                 for (int start = 0; start < order.size(); start += s.batchSize(), step++) {
                     final List<Integer> batch = order.subList(start, Math.min(order.size(), start + s.batchSize()));
                     final float loss = step(encoder, optimizer, params, examples, teacher, classWeights, batch, s,
@@ -155,13 +151,34 @@ public final class ModelTrainer {
                 collector.backward(loss);
                 value = loss.getFloat();
             }
-            final double norm = optimizer.update(params, learningRate, MAX_GRADIENT_NORM, scratch);
-            for (final NDArray p : params.values()) {
-                // zero_() in place: subtracting a gradient from itself would keep NaN and infinity.
-                JniUtils.zeroGrad((PtNDArray) p);
-            }
-            return Double.isFinite(norm) ? value : Float.NaN;
+            return update(optimizer, params, learningRate, scratch, value);
         }
+    }
+
+    /** The order of an epoch: 0..n-1 shuffled by the seed and the epoch, the same in every run. */
+    static List<Integer> shuffled(final int n, final long seed, final int epoch) {
+        final List<Integer> order = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            order.add(i);
+        }
+        Collections.shuffle(order, new Random(seed * 1000 + epoch));
+        return order;
+    }
+
+    /**
+     * The end of a step, after the backward pass: one AdamW update with global-norm clipping, the
+     * gradients zeroed for the next step.
+     *
+     * @return the step's loss, or NaN when the gradient was not finite and the update was skipped
+     */
+    static float update(final AdamW optimizer, final Map<String, NDArray> params, final double learningRate,
+            final NDManager scratch, final float loss) {
+        final double norm = optimizer.update(params, learningRate, MAX_GRADIENT_NORM, scratch);
+        for (final NDArray p : params.values()) {
+            // zero_() in place: subtracting a gradient from itself would keep NaN and infinity.
+            JniUtils.zeroGrad((PtNDArray) p);
+        }
+        return Double.isFinite(norm) ? loss : Float.NaN;
     }
 
     /**

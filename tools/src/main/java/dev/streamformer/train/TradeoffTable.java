@@ -116,10 +116,7 @@ public final class TradeoffTable {
         for (final String split : SPLITS) {
             final Path dir = work.resolve(split);
             final Path tokenizer = dir.resolve("tokenizer");
-            final Corpus.Split parts = Corpus.split(split, messages, Datasets.SPLIT_SEED);
-            TokenizerFiles.write(tokenizer, WordPieceTrainer.train(parts.train().stream().map(Corpus.Message::text)
-                    .toList(), setup.vocab(), 2));
-            final Datasets.Tokenized data = Datasets.load(dataDir, split, tokenizer, setup.maxLength());
+            final Datasets.Tokenized data = prepare(dataDir, split, messages, tokenizer, setup);
             final Map<String, Path> built = new LinkedHashMap<>();
             final Checkpoint none = train(log, split, NOT_SHARED, rowConfig(NOT_SHARED, setup), data, setup, dir,
                     tokenizer, built);
@@ -156,6 +153,15 @@ public final class TradeoffTable {
         }
         rows.add(classicRow(messages, log));
         return rows;
+    }
+
+    /** A split's vocabulary learned on its training part, written to tokenizer, and its parts tokenized with it. */
+    private static Datasets.Tokenized prepare(final Path dataDir, final String split,
+            final List<Corpus.Message> messages, final Path tokenizer, final Setup setup) throws IOException {
+        final Corpus.Split parts = Corpus.split(split, messages, Datasets.SPLIT_SEED);
+        TokenizerFiles.write(tokenizer, WordPieceTrainer.train(parts.train().stream().map(Corpus.Message::text)
+                .toList(), setup.vocab(), 2));
+        return Datasets.load(dataDir, split, tokenizer, setup.maxLength());
     }
 
     /** A row of a trained model: its size, the metrics, and records/s and RSS measured now. */
@@ -211,10 +217,7 @@ public final class TradeoffTable {
         for (final String split : SPLITS) {
             final Path dir = work.resolve(split);
             final Path tokenizer = dir.resolve("tokenizer");
-            final Corpus.Split parts = Corpus.split(split, messages, Datasets.SPLIT_SEED);
-            TokenizerFiles.write(tokenizer, WordPieceTrainer.train(parts.train().stream().map(Corpus.Message::text)
-                    .toList(), setup.vocab(), 2));
-            final Datasets.Tokenized data = Datasets.load(dataDir, split, tokenizer, setup.maxLength());
+            final Datasets.Tokenized data = prepare(dataDir, split, messages, tokenizer, setup);
             final Checkpoint none = train(log, split, NOT_SHARED, rowConfig(NOT_SHARED, setup), data, setup, dir,
                     tokenizer, new LinkedHashMap<>());
             final Map<String, Path> built = new LinkedHashMap<>();
