@@ -3,7 +3,10 @@ package dev.streamformer.corpus;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.Reader;
+import java.nio.charset.StandardCharsets;
 import java.util.Locale;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import org.apache.james.mime4j.dom.Body;
 import org.apache.james.mime4j.dom.Entity;
@@ -20,6 +23,13 @@ import org.jsoup.Jsoup;
  * their charset; HTML is reduced to its visible text; in multipart/alternative the plain part is
  * preferred over the HTML one; non-text parts (images, attachments) are dropped.
  *
+ * <p>Malformed MIME, common in spam, is read the way a mail client shows it: a body that is HTML
+ * but declares no type (so defaults to text/plain) is reduced like text/html, and a message whose
+ * body is multipart but whose headers declare no Content-Type (the parts' boundary and headers
+ * appear in the body) is parsed as multipart/mixed with the boundary its body uses, its preamble
+ * (the text before the first boundary) kept. Left raw, both would hand the classifier tag soup and
+ * MIME headers where well-formed messages give it text.
+ *
  * <p>Header policy: only Subject is kept. Routing and address headers (Received, From, To,
  * Return-Path, X-*) are dropped because in this corpus they mostly identify the collecting
  * mailboxes and lists, which would let a model learn the collection instead of the content.
@@ -27,6 +37,18 @@ import org.jsoup.Jsoup;
 public final class MailText {
 
     private static final int MAX_PART_CHARS = 200_000;
+
+    /** Opening tags that mark a body as HTML whatever its declared type. */
+    private static final Pattern HTML_TAG = Pattern.compile(
+            "<(html|body|head|title|meta|font|table|tr|td|div|p|br|center|img|a)[\\s>/]",
+            Pattern.CASE_INSENSITIVE);
+
+    /** Tags it takes before a text/plain body is read as HTML: one tag can be prose about HTML. */
+    private static final int HTML_TAGS_TO_DETECT = 3;
+
+    /** A MIME boundary line directly followed (blank lines aside) by a part's Content-Type. */
+    private static final Pattern UNDECLARED_BOUNDARY = Pattern.compile(
+            "^--(\\S{6,})\\s*\\R(?:\\s*\\R)?content-type:", Pattern.CASE_INSENSITIVE | Pattern.MULTILINE);
 
     private MailText() {
     }
@@ -45,13 +67,55 @@ public final class MailText {
             if (message.getSubject() != null) {
                 text.append(message.getSubject()).append('\n');
             }
-            appendBody(message, text);
+            final Message undeclared = message.getHeader().getField("Content-Type") == null
+                    ? undeclaredMultipart(builder, raw) : null;
+            if (undeclared != null && undeclared.getBody() instanceof Multipart multipart
+                    && multipart.getPreamble() != null) {
+                text.append(multipart.getPreamble()).append('\n');
+            }
+            appendBody(undeclared == null ? message : undeclared, text);
             message.dispose();
+            if (undeclared != null) {
+                undeclared.dispose();
+            }
             return normalize(text.toString());
         } catch (IOException | RuntimeException e) {
             // A message mime4j cannot parse is still text: keep it whole rather than lose it.
             return normalize(new String(raw, java.nio.charset.StandardCharsets.ISO_8859_1));
         }
+    }
+
+    /**
+     * @return the body parsed as multipart/mixed with the boundary it uses, or null when the body
+     *     shows no boundary followed by a part's Content-Type
+     */
+    private static Message undeclaredMultipart(final DefaultMessageBuilder builder, final byte[] raw)
+            throws IOException {
+        final String message = new String(raw, StandardCharsets.ISO_8859_1);
+        final Matcher end = Pattern.compile("\\R\\R").matcher(message);
+        if (!end.find()) {
+            return null;
+        }
+        final String body = message.substring(end.end());
+        final Matcher boundary = UNDECLARED_BOUNDARY.matcher(body);
+        if (!boundary.find()) {
+            return null;
+        }
+        final String header = "Content-Type: multipart/mixed; boundary=\"" + boundary.group(1) + "\"\r\n\r\n";
+        return builder.parseMessage(new ByteArrayInputStream((header + body).getBytes(StandardCharsets.ISO_8859_1)));
+    }
+
+    /**
+     * @param text a body's text
+     * @return whether it carries enough HTML tags to be HTML, whatever its declared type
+     */
+    static boolean looksLikeHtml(final String text) {
+        final Matcher tag = HTML_TAG.matcher(text);
+        int tags = 0;
+        while (tags < HTML_TAGS_TO_DETECT && tag.find()) {
+            tags++;
+        }
+        return tags == HTML_TAGS_TO_DETECT;
     }
 
     private static void appendBody(final Entity entity, final StringBuilder out) throws IOException {
@@ -77,7 +141,8 @@ public final class MailText {
             appendBody(nested, out);
         } else if (body instanceof TextBody textBody && mime.startsWith("text/")) {
             final String text = read(textBody);
-            out.append(mime.equals("text/html") ? Jsoup.parse(text).text() : text).append('\n');
+            final boolean html = mime.equals("text/html") || looksLikeHtml(text);
+            out.append(html ? Jsoup.parse(text).text() : text).append('\n');
         }
     }
 

@@ -52,4 +52,36 @@ class MailTextTest {
         assertThat(text).contains("Pokémon");
         assertThat(text).doesNotContain("Received:").doesNotContain("Return-Path").doesNotContain("Message-Id");
     }
+
+    @Test
+    void readsAnHtmlBodyThatDeclaresNoTypeAsHtml() throws Exception {
+        final String text = text("undeclared-html");
+        assertThat(text).isEqualTo("You Won The First Round! claim# 9462 27747 You Have Won The First Round!"
+                + " Claim Your Entry Now! Collect The Prize Of The Week! Click Here To Collect! We apologize for"
+                + " any email you may have inadvertently received. Please CLICK HERE to be removed from future"
+                + " mailings.");
+    }
+
+    @Test
+    void parsesAMultipartBodyWhoseHeadersDeclareNoType() throws Exception {
+        final String text = text("undeclared-multipart");
+        assertThat(text).startsWith("See the VIDEO Britney Wants BANNED! See the VIDEO Britney Wants BANNED!"
+                + " STOLEN HOME VIDEO OF BRITNEY SPEARS");
+        assertThat(text).doesNotContain("NextPart").doesNotContain("Content-Type").doesNotContain("<");
+    }
+
+    @Test
+    void keepsTheTextBeforeTheFirstBoundaryOfAnUndeclaredMultipart() throws Exception {
+        final String text = text("quoted-mime");
+        assertThat(text).startsWith("[Spambayes] Re: [Python-Dev] Getting started with GBayes testing >>> Tim Peters");
+        assertThat(text).contains("on my todo is to feed the prologue into the system as well");
+    }
+
+    @Test
+    void keepsPlainTextThatMentionsATagOrAnAddressInBrackets() {
+        assertThat(MailText.looksLikeHtml("Put a <br> after the line, and mail <jm@example.org>.")).isFalse();
+        assertThat(MailText.looksLikeHtml("<p>One</p><p>Two</p><br>")).isTrue();
+        assertThat(MailText.looksLikeHtml("<A HREF=\"x\">a</A> <FONT size=2>b <Br/>")).isTrue();
+        assertThat(MailText.looksLikeHtml("<pre> <address> <tr-x>")).isFalse();
+    }
 }
