@@ -108,6 +108,12 @@ final class BenchCommand implements Callable<Integer> {
                     + " '' for glibc's defaults (default: ${DEFAULT-VALUE}, as the Dockerfile sets).")
     private String malloc;
 
+    @Option(names = "--processor-property", paramLabel = "<key=value>",
+            description = {"A processor property (Kafka Streams, client or streamformer.* key) set over the defaults in"
+                    + " every pipeline run, e.g. commit.interval.ms=100; repeatable. The previous-default run keeps its"
+                    + " own 100 ms commit interval."})
+    private Map<String, String> processorProperties = new java.util.LinkedHashMap<>();
+
     @Option(names = "--out", defaultValue = "bench-results", paramLabel = "<dir>",
             description = "Where bench.json and the charts go (default: ${DEFAULT-VALUE}).")
     private Path out;
@@ -121,7 +127,7 @@ final class BenchCommand implements Callable<Integer> {
         final boolean all = "all".equals(s);
         final BenchSuites.Plan plan = new BenchSuites.Plan(all || "model".equals(s), all || "pipeline".equals(s),
                 all || "memory".equals(s), threads, batches, length, repetitions, records, pacedRecords, maxWaitMs,
-                memoryThreads, modelOnlySeconds, malloc, pipelineRepetitions, engine);
+                memoryThreads, modelOnlySeconds, malloc, pipelineRepetitions, engine, processorProperties);
         if (pipelineRepetitions < 1) {
             throw new IllegalArgumentException("--pipeline-repetitions must be at least 1");
         }

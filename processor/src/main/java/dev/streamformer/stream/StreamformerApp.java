@@ -58,9 +58,12 @@ public final class StreamformerApp implements AutoCloseable {
         new ProcessorMetrics().bindTo(metrics);
     }
 
+    /** The commit interval the processor sets (Kafka's exactly-once default is 100 ms). */
+    public static final long COMMIT_INTERVAL_MS = 500;
+
     /**
      * The defaults under the user's properties: application id {@code streamformer},
-     * exactly_once_v2, 2 stream threads, a 100 ms commit interval, and at most
+     * exactly_once_v2, 2 stream threads, a {@value #COMMIT_INTERVAL_MS} ms commit interval, and at most
      * {@value #MAX_POLL_RECORDS} requests per poll of the main consumer.
      *
      * <p>The last one matters because a request costs milliseconds of compute, not microseconds. A
@@ -97,8 +100,12 @@ public final class StreamformerApp implements AutoCloseable {
                     "no prediction lost or duplicated; `at_least_once` (`run --at-least-once`) is faster and may"
                             + " duplicate after a crash"),
             new KafkaDefault(StreamsConfig.NUM_STREAM_THREADS_CONFIG, "2", "one per core on a 2-core machine"),
-            new KafkaDefault(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, "100",
-                    "the EOS default: outputs become visible to read_committed consumers within about this"),
+            new KafkaDefault(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, Long.toString(COMMIT_INTERVAL_MS),
+                    "outputs become visible to read_committed consumers within about this after they are computed. Each"
+                            + " commit ends a transaction, with a marker on every output and changelog partition: at Kafka's"
+                            + " exactly-once default of 100 ms the transactions took 17-20 % of two cores in the pipeline"
+                            + " benchmark, at 500 ms 9-10 %, for 1.2x the records/s (docs/BENCHMARKS.md). Set 100 where"
+                            + " consumers must see each prediction sooner"),
             new KafkaDefault(StreamsConfig.mainConsumerPrefix(ConsumerConfig.MAX_POLL_RECORDS_CONFIG),
                     Integer.toString(MAX_POLL_RECORDS),
                     "a stream thread finishes what one poll returned before it polls again, and may not commit during"

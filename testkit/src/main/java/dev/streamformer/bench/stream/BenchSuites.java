@@ -60,16 +60,38 @@ public final class BenchSuites {
      * @param pipelineRepetitions how many times the default and the one-thread runs are repeated, alternating;
      *     their ratios are medians over the repetitions
      * @param engine the engine of the pipeline and memory suites (the model suite compares both)
+     * @param processorProperties processor properties set over the defaults in every pipeline run (the previous
+     *     default keeps its own commit interval)
      */
     public record Plan(boolean model, boolean pipeline, boolean memory, int intraOpThreads, List<Integer> batches,
             int length, int repetitions, int records, int pacedRecords, long maxWaitMs, List<Integer> memoryThreads,
-            int modelOnlySeconds, String malloc, int pipelineRepetitions, InferenceEngine engine) {
+            int modelOnlySeconds, String malloc, int pipelineRepetitions, InferenceEngine engine,
+            Map<String, String> processorProperties) {
+
+        /** The plan without processor properties of the user's. */
+        public Plan(final boolean model, final boolean pipeline, final boolean memory, final int intraOpThreads,
+                final List<Integer> batches, final int length, final int repetitions, final int records,
+                final int pacedRecords, final long maxWaitMs, final List<Integer> memoryThreads,
+                final int modelOnlySeconds, final String malloc, final int pipelineRepetitions,
+                final InferenceEngine engine) {
+            this(model, pipeline, memory, intraOpThreads, batches, length, repetitions, records, pacedRecords,
+                    maxWaitMs, memoryThreads, modelOnlySeconds, malloc, pipelineRepetitions, engine, Map.of());
+        }
+
+        /** Copies the properties. */
+        public Plan {
+            processorProperties = Map.copyOf(processorProperties);
+        }
     }
 
     private static final int PARTITIONS = 4;
-    /** The serving default before ONNX Runtime: pytorch, 2 stream threads x 1 intra-op thread, batch 16. */
+    /**
+     * The serving default before ONNX Runtime: pytorch, 2 stream threads x 1 intra-op thread, batch 16, and
+     * Kafka's exactly-once commit interval of 100 ms.
+     */
     private static final int PREVIOUS_DEFAULT_BATCH = 16;
-    private static final String PREVIOUS_DEFAULT_NAME = "previous default: pytorch 2x1 batch 16";
+    private static final String PREVIOUS_DEFAULT_COMMIT_INTERVAL_MS = "100";
+    private static final String PREVIOUS_DEFAULT_NAME = "previous default: pytorch 2x1 batch 16, commit 100 ms";
     private static final int MEMORY_RECORDS_PER_THREAD = 24;
 
     private final Plan plan;
@@ -295,7 +317,7 @@ public final class BenchSuites {
         out.printf("== pipeline: through the broker, outputs committed (exactly_once_v2), %d partitions, on %s%n",
                 PARTITIONS, plan.engine());
         final PipelineBenchmark bench = new PipelineBenchmark(bootstrap, m, modelDir, work.resolve("state"),
-                plan.length(), PARTITIONS, Duration.ofSeconds(plan.modelOnlySeconds()), out);
+                plan.length(), PARTITIONS, Duration.ofSeconds(plan.modelOnlySeconds()), out, plan.processorProperties());
         final String topic = bench.prefill(plan.records());
         final long wait = plan.maxWaitMs();
         final List<PipelineBenchmark.Run> runs = new ArrayList<>();
@@ -324,8 +346,11 @@ public final class BenchSuites {
         }
         final List<PipelineBenchmark.Run> otherRuns = new ArrayList<>();
         try {
+            final Map<String, String> previous = new LinkedHashMap<>(plan.processorProperties());
+            previous.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, PREVIOUS_DEFAULT_COMMIT_INTERVAL_MS);
             final PipelineBenchmark otherBench = other == null ? null : new PipelineBenchmark(bootstrap, other, modelDir,
-                    work.resolve("state"), plan.length(), PARTITIONS, Duration.ofSeconds(plan.modelOnlySeconds()), out);
+                    work.resolve("state"), plan.length(), PARTITIONS, Duration.ofSeconds(plan.modelOnlySeconds()), out,
+                    previous);
             for (int r = 1; r <= plan.pipelineRepetitions(); r++) {
                 final String repetition = plan.pipelineRepetitions() > 1 ? " #" + r : "";
                 defaultRuns.add(bench.saturated(new PipelineBenchmark.Settings(name + repetition, streamThreads,
@@ -369,15 +394,18 @@ public final class BenchSuites {
         runs.add(paced);
 
         out.println();
-        out.printf("%-40s %9s %10s %9s %7s %10s %10s %10s %5s %5s%n", "run", "records/s", "model-only", "of model",
-                "batch", "proc p50", "proc p99", "infer p50", "dup", "miss");
+        out.printf("%-40s %9s %10s %9s %7s %10s %10s %10s %10s %5s %5s%n", "run", "records/s", "model-only", "of model",
+                "batch", "proc p50", "proc p99", "infer p50", "visib p99", "dup", "miss");
         for (final PipelineBenchmark.Run r : runs) {
-            out.printf(Locale.ROOT, "%-40s %9.1f %10.1f %8.0f%% %7d %10.1f %10.1f %10.1f %5d %5d%n",
+            out.printf(Locale.ROOT, "%-40s %9.1f %10.1f %8.0f%% %7d %10.1f %10.1f %10.1f %10s %5d %5d%n",
                     r.settings().name() + (r.paceRecordsPerSecond() > 0 ? String.format(Locale.ROOT, " (%.0f/s)",
                             r.paceRecordsPerSecond()) : ""),
                     r.recordsPerSecond(), r.modelOnlyRecordsPerSecond(), 100 * r.ofModelOnly(), r.settings().batchSize(),
                     r.latencyMs().get("processing").get("p50"), r.latencyMs().get("processing").get("p99"),
-                    r.latencyMs().get("inference").get("p50"), r.duplicates(), r.missing());
+                    r.latencyMs().get("inference").get("p50"), r.paceRecordsPerSecond() > 0
+                            ? String.format(Locale.ROOT, "%.1f", r.latencyMs().get(PipelineBenchmark.VISIBLE).get("p99"))
+                            : "-",
+                    r.duplicates(), r.missing());
         }
         final List<Double> ofModelOnly = defaultRuns.stream().map(PipelineBenchmark.Run::ofModelOnly).toList();
         final List<Double> scaling = new ArrayList<>();

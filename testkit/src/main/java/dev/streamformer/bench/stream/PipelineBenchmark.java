@@ -100,6 +100,14 @@ public final class PipelineBenchmark {
     private final int partitions;
     private final Duration modelOnly;
     private final PrintStream log;
+    private final Map<String, String> processorOverrides;
+
+    /**
+     * The latency a consumer of the outputs sees: request record timestamp to the latency event's arrival at a
+     * read_committed reader (same clock: the benchmark produces the requests), so the commit interval is in it.
+     * Meaningful for paced runs; in a saturated run it is mostly the time the request waited in the topic.
+     */
+    public static final String VISIBLE = "visible_read_committed";
 
     /**
      * @param bootstrap the broker
@@ -114,6 +122,25 @@ public final class PipelineBenchmark {
     public PipelineBenchmark(final String bootstrap, final InferenceModel model, final Path modelDir,
             final Path stateDir, final int length, final int partitions, final Duration modelOnly,
             final PrintStream log) {
+        this(bootstrap, model, modelDir, stateDir, length, partitions, modelOnly, log, Map.of());
+    }
+
+    /**
+     * @param bootstrap the broker
+     * @param model the model, already loaded (its directory is given to the processor)
+     * @param modelDir its directory
+     * @param stateDir where the processors keep their state
+     * @param length tokens per request
+     * @param partitions partitions of each request topic
+     * @param modelOnly how long each run's model-only figure is measured
+     * @param log where progress goes
+     * @param processorOverrides processor properties (Kafka Streams, client or {@code streamformer.*} keys) set
+     *     over the benchmark's own in every run, for measuring a configuration of one's own
+     */
+    public PipelineBenchmark(final String bootstrap, final InferenceModel model, final Path modelDir,
+            final Path stateDir, final int length, final int partitions, final Duration modelOnly,
+            final PrintStream log, final Map<String, String> processorOverrides) {
+        this.processorOverrides = Map.copyOf(processorOverrides);
         this.bootstrap = bootstrap;
         this.model = model;
         this.modelDir = modelDir.toString();
@@ -220,12 +247,16 @@ public final class PipelineBenchmark {
         final String id = "bench-" + s.name().replaceAll("[^a-zA-Z0-9]+", "-") + "-" + UUID.randomUUID().toString()
                 .substring(0, 8);
         final Properties props = processorProperties(bootstrap, id, s, topic, partitions, modelDir, stateDir, model.engine());
+        props.putAll(processorOverrides);
         final ModelRegistry registry = s.copyPerTask() ? new CopyingRegistry() : ModelRegistry.shared();
         log.printf(Locale.ROOT, "  %s: %d stream x %d intra-op threads, batch %d, wait %d ms%s, %d requests%s%n",
                 s.name(), s.streamThreads(), s.intraOpThreads(), s.batchSize(), s.maxWaitMs(),
                 s.copyPerTask() ? ", a model copy per task" : "", records,
                 rate > 0 ? String.format(Locale.ROOT, " paced at %.1f/s", rate) : " already in the topic");
         final LatencySummary summary = new LatencySummary();
+        // From the request's record timestamp (this JVM's producer clock) to its latency event reaching a
+        // read_committed reader: what a consumer of the outputs waits, commit interval included.
+        final List<Long> visibleMs = new ArrayList<>();
         final Set<String> seen = new HashSet<>();
         int duplicates = 0;
         final double perSecond;
@@ -263,6 +294,7 @@ public final class PipelineBenchmark {
                     final LatencyEvent event = serde.deserialize(r.topic(), r.value());
                     if (seen.add(event.getRequestId())) {
                         summary.add(event);
+                        visibleMs.add(System.currentTimeMillis() - event.getRecordTimestampMs().toEpochMilli());
                         if (warmAt != 0) {
                             inferenceSeconds += event.getInferenceUs() / 1e6 / event.getBatchSize();
                         }
@@ -298,10 +330,12 @@ public final class PipelineBenchmark {
         }
         final double[] alone = modelOnly(s.streamThreads(), s.intraOpThreads(), s.batchSize(), modelOnly);
         final Run run = new Run(s, records, rate, perSecond, alone[0], alone[1], duplicates, records - seen.size(),
-                percentiles(summary), cpuShare);
+                percentiles(summary, visibleMs), cpuShare);
         log.printf(Locale.ROOT, "    %.1f records/s through Kafka, %.1f model only (%.0f %%); processing p50 %.1f ms,"
-                + " p99 %.1f ms%n", run.recordsPerSecond(), run.modelOnlyRecordsPerSecond(), 100 * run.ofModelOnly(),
-                run.latencyMs().get("processing").get("p50"), run.latencyMs().get("processing").get("p99"));
+                + " p99 %.1f ms%s%n", run.recordsPerSecond(), run.modelOnlyRecordsPerSecond(), 100 * run.ofModelOnly(),
+                run.latencyMs().get("processing").get("p50"), run.latencyMs().get("processing").get("p99"),
+                rate > 0 ? String.format(Locale.ROOT, "; visible to read_committed p50 %.1f ms, p99 %.1f ms",
+                        run.latencyMs().get(VISIBLE).get("p50"), run.latencyMs().get(VISIBLE).get("p99")) : "");
         final StringBuilder cpu = new StringBuilder("    CPU of all cores:");
         cpuShare.forEach((k, v) -> cpu.append(String.format(Locale.ROOT, " %s %.0f %%,", k, 100 * v)));
         log.println(cpu.substring(0, cpu.length() - 1));
@@ -341,7 +375,8 @@ public final class PipelineBenchmark {
         return props;
     }
 
-    private static Map<String, Map<String, Double>> percentiles(final LatencySummary summary) {
+    private static Map<String, Map<String, Double>> percentiles(final LatencySummary summary,
+            final List<Long> visibleMs) {
         final Map<String, Map<String, Double>> m = new LinkedHashMap<>();
         for (final String name : LatencySummary.DURATIONS.keySet()) {
             final Map<String, Double> p = new LinkedHashMap<>();
@@ -351,6 +386,13 @@ public final class PipelineBenchmark {
             p.put("max", summary.percentileUs(name, 100) / 1e3);
             m.put(name, p);
         }
+        final List<Long> visible = visibleMs.stream().sorted().toList();
+        final Map<String, Double> p = new LinkedHashMap<>();
+        for (final int q : new int[] {50, 95, 99, 100}) {
+            p.put(q == 100 ? "max" : "p" + q, visible.isEmpty() ? Double.NaN
+                    : (double) visible.get(Math.min(visible.size() - 1, (int) Math.ceil(q / 100.0 * visible.size()) - 1)));
+        }
+        m.put(VISIBLE, p);
         return m;
     }
 
