@@ -13,7 +13,8 @@ import picocli.CommandLine.Option;
         mixinStandardHelpOptions = true,
         description = {"Store the weight matrices as int8 with one fp32 scale per output channel (I8 tensor X plus"
                 + " F32 X_scale in model.safetensors); biases and LayerNorm stay fp32.",
-            "The processor dequantizes at load and computes in fp32."})
+            "On onnxruntime the matrix products run in int8 (DynamicQuantizeMatMul); on pytorch the weights are"
+                    + " dequantized at load and computed in fp32."})
 final class ModelQuantizeCommand implements Callable<Integer> {
 
     @Option(names = "--model", required = true, paramLabel = "<dir>", description = "The model to quantize.")
