@@ -179,15 +179,17 @@ public final class WordPieceTrainer {
     }
 
     /**
-     * Splits text into words as BERT's basic tokenizer does: lowercase, strip accents, split on
-     * whitespace, and make every punctuation character a word of its own. Control characters are
-     * dropped.
+     * Splits text into words as the written tokenizer does: long runs of repeated punctuation cut
+     * short ({@link TokenizerFiles#cutRuns}), then as BERT's basic tokenizer does: lowercase, strip
+     * accents, split on whitespace, and make every punctuation character a word of its own. Control
+     * characters are dropped.
      *
      * @param text the text
      * @return the words
      */
     public static List<String> preTokenize(final String text) {
-        final String lower = Normalizer.normalize(text.toLowerCase(Locale.ROOT), Normalizer.Form.NFD);
+        final String lower = Normalizer.normalize(TokenizerFiles.cutRuns(text).toLowerCase(Locale.ROOT),
+                Normalizer.Form.NFD);
         final List<String> words = new ArrayList<>();
         final StringBuilder current = new StringBuilder();
         for (int i = 0; i < lower.length(); ) {

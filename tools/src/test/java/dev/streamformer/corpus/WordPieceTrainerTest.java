@@ -45,4 +45,20 @@ class WordPieceTrainerTest {
             assertThat(tokenizer.encode("Subscribe to OFFERS")).isEqualTo(ids);
         }
     }
+
+    @Test
+    void cutsLongRunsOfPunctuationTheSameWayAsTheWrittenTokenizer() throws Exception {
+        final String text = "Call now!!!!!!!! Only $$$$$ 99.......... ============== see --- you... ??";
+        final String cut = "Call now!!! Only $$$ 99... === see --- you... ??";
+        assertThat(TokenizerFiles.cutRuns(text)).isEqualTo(cut);
+        assertThat(WordPieceTrainer.preTokenize(text)).isEqualTo(WordPieceTrainer.preTokenize(cut))
+                .containsSubsequence("now", "!", "!", "!", "only", "$", "$", "$", "99", ".", ".", ".", "=", "=", "=",
+                        "see");
+        final List<String> vocab = WordPieceTrainer.train(Collections.nCopies(5, text), 60, 1);
+        TokenizerFiles.write(dir, vocab);
+        try (TextTokenizer tokenizer = TextTokenizer.load(dir, 64)) {
+            assertThat(tokenizer.encode(text)).isEqualTo(tokenizer.encode(cut));
+            assertThat(tokenizer.encode(text).length).isEqualTo(WordPieceTrainer.preTokenize(cut).size() + 2);
+        }
+    }
 }
