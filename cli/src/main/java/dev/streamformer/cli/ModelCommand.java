@@ -19,6 +19,7 @@ import picocli.CommandLine.Command;
             ModelShareCommand.class,
             ModelPruneCommand.class,
             ModelQuantizeCommand.class,
+            ModelPriorCommand.class,
             ModelTradeoffCommand.class,
             ModelBaselineCommand.class,
             ModelPlanCommand.class,

@@ -19,6 +19,9 @@ import dev.streamformer.train.ModelTrainer;
 /** Runs training from the options of train or finetune and writes the model directory. */
 final class TrainingRun {
 
+    /** The training.json key of the training examples per label (label name to count). */
+    static final String LABEL_COUNTS = "train_label_counts";
+
     private TrainingRun() {
     }
 
@@ -56,6 +59,12 @@ final class TrainingRun {
         record.put("max_length", o.maxLength);
         record.put("teacher", o.teacher == null ? null : o.teacher.toString());
         record.put("train_examples", data.train().size());
+        final Map<String, Long> byLabel = new LinkedHashMap<>();
+        for (final String label : trained.config().labels()) {
+            byLabel.put(label, 0L);
+        }
+        data.train().forEach(e -> byLabel.merge(trained.config().labels().get(e.label()), 1L, Long::sum));
+        record.put(LABEL_COUNTS, byLabel);
         record.put("history", history);
         record.put("seconds", (System.nanoTime() - start) / 1e9);
         write(o.out.resolve("training.json"), record);

@@ -139,6 +139,42 @@ class ModelCommandsTest {
     }
 
     @Test
+    void priorMovesTheLogitDifferenceByTheLogOddsOfTheSharesAndComposes() throws Exception {
+        final ModelConfig config = new ModelConfig(100, 16, 32, 2, 4, 4, 64, 32, 2, Activation.GELU_NEW, 1e-12, true,
+                SharingPlan.ALL, java.util.List.of("ham", "spam"));
+        final Path configFile = dir.resolve("all.json");
+        Files.writeString(configFile, config.toJson());
+        final Path model = dir.resolve("trained");
+        assertThat(run("", "model", "init", "--config", configFile.toString(), "--out", model.toString()).exitCode())
+                .isZero();
+        final Run bare = run("", "model", "prior", "--model", model.toString(), "--share", "spam=0.5", "--out",
+                dir.resolve("bad").toString());
+        assertThat(bare.exitCode()).isEqualTo(1);
+        assertThat(bare.err()).contains("no training.json").contains("--trained-share spam=<share>");
+
+        final Path half = dir.resolve("half");
+        final Run shift = run("", "model", "prior", "--model", model.toString(), "--trained-share", "spam=0.2",
+                "--share", "spam=0.5", "--out", half.toString());
+        assertThat(shift.exitCode()).as(shift.err()).isZero();
+        assertThat(shift.out()).contains("spam         training share 0.2000 -> served share 0.5000");
+        assertThat(half.resolve("prior.json")).isRegularFile();
+        // Shifting again starts from the shares the shifted model serves (0.5), not from the training data's.
+        final Path back = dir.resolve("back");
+        assertThat(run("", "model", "prior", "--model", half.toString(), "--share", "spam=0.2", "--out",
+                back.toString()).exitCode()).isZero();
+        final double[] difference = new double[3];
+        int i = 0;
+        for (final Path m : new Path[] {model, half, back}) {
+            final var logits = JsonParser.parseString(run("2,5,7,3\n", "model", "predict", "--model", m.toString(),
+                    "--logits").out()).getAsJsonObject().getAsJsonArray("logits");
+            difference[i++] = logits.get(1).getAsDouble() - logits.get(0).getAsDouble();
+        }
+        // log odds of spam move by log((0.5 / 0.5) / (0.2 / 0.8)) = log 4, and back.
+        assertThat(difference[1] - difference[0]).isCloseTo(Math.log(4), within(1e-4));
+        assertThat(difference[2]).isCloseTo(difference[0], within(1e-4));
+    }
+
+    @Test
     void missingModelGivesAClearMessageAndExitCodeOne() {
         final Run r = run("", "model", "predict", "--model", dir.resolve("nowhere").toString());
         assertThat(r.exitCode()).isEqualTo(1);
