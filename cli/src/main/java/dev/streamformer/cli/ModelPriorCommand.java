@@ -59,6 +59,12 @@ final class ModelPriorCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        if (!Files.isRegularFile(model.resolve(ModelDirectory.WEIGHTS))
+                && Files.isRegularFile(model.resolve(ModelDirectory.ONNX))) {
+            throw new IllegalArgumentException(model + " is an ONNX model without " + ModelDirectory.WEIGHTS
+                    + ": model prior moves the classifier bias stored there. Shift the model it was exported from"
+                    + " and export that again");
+        }
         final Checkpoint source = Checkpoint.load(model);
         final List<String> labels = source.config().labels();
         final double[] trained = trainedShares(labels);

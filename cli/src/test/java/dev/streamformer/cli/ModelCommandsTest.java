@@ -151,6 +151,13 @@ class ModelCommandsTest {
                 dir.resolve("bad").toString());
         assertThat(bare.exitCode()).isEqualTo(1);
         assertThat(bare.err()).contains("no training.json").contains("--trained-share spam=<share>");
+        final Path onnxOnly = dir.resolve("onnx-only");
+        Files.createDirectories(onnxOnly);
+        Files.writeString(onnxOnly.resolve("model.onnx"), "not read");
+        final Run onnx = run("", "model", "prior", "--model", onnxOnly.toString(), "--share", "spam=0.5", "--out",
+                dir.resolve("bad2").toString());
+        assertThat(onnx.exitCode()).isEqualTo(1);
+        assertThat(onnx.err()).contains("is an ONNX model without model.safetensors");
 
         final Path half = dir.resolve("half");
         final Run shift = run("", "model", "prior", "--model", model.toString(), "--trained-share", "spam=0.2",
