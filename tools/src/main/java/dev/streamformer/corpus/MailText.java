@@ -46,6 +46,9 @@ public final class MailText {
     /** Tags it takes before a text/plain body is read as HTML: one tag can be prose about HTML. */
     private static final int HTML_TAGS_TO_DETECT = 3;
 
+    /** The blank line between a message's headers and its body. */
+    private static final Pattern HEADER_END = Pattern.compile("\\R\\R");
+
     /** A MIME boundary line directly followed (blank lines aside) by a part's Content-Type. */
     private static final Pattern UNDECLARED_BOUNDARY = Pattern.compile(
             "^--(\\S{6,})\\s*\\R(?:\\s*\\R)?content-type:", Pattern.CASE_INSENSITIVE | Pattern.MULTILINE);
@@ -92,7 +95,7 @@ public final class MailText {
     private static Message undeclaredMultipart(final DefaultMessageBuilder builder, final byte[] raw)
             throws IOException {
         final String message = new String(raw, StandardCharsets.ISO_8859_1);
-        final Matcher end = Pattern.compile("\\R\\R").matcher(message);
+        final Matcher end = HEADER_END.matcher(message);
         if (!end.find()) {
             return null;
         }
