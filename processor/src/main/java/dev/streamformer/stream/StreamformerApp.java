@@ -103,8 +103,8 @@ public final class StreamformerApp implements AutoCloseable {
             new KafkaDefault(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, Long.toString(COMMIT_INTERVAL_MS),
                     "outputs become visible to read_committed consumers within about this after they are computed. Each"
                             + " commit ends a transaction, with a marker on every output and changelog partition: at Kafka's"
-                            + " exactly-once default of 100 ms the transactions took 17-20 % of two cores in the pipeline"
-                            + " benchmark, at 500 ms 9-10 %, for 1.2x the records/s (docs/BENCHMARKS.md). Set 100 where"
+                            + " exactly-once default of 100 ms the broker and the transactions took 17-20 % of two cores in"
+                            + " the pipeline benchmark, at 500 ms 9-10 %, for 1.2x the records/s (docs/BENCHMARKS.md). Set 100 where"
                             + " consumers must see each prediction sooner"),
             new KafkaDefault(StreamsConfig.mainConsumerPrefix(ConsumerConfig.MAX_POLL_RECORDS_CONFIG),
                     Integer.toString(MAX_POLL_RECORDS),

@@ -9,6 +9,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import com.google.gson.GsonBuilder;
 
@@ -38,6 +39,9 @@ public final class TokenizerFiles {
     public static final String RUN_CHARACTERS = ".-_=*!~#+<>$?:/|";
     /** The longest run of one of {@link #RUN_CHARACTERS} that is kept as it is. */
     public static final int MAX_RUN = 3;
+    /** The run patterns, in the order of {@link #RUN_CHARACTERS}. */
+    private static final List<Pattern> RUNS = RUN_CHARACTERS.chars().mapToObj(c -> Pattern.compile(runPattern((char) c)))
+            .toList();
 
     private TokenizerFiles() {
     }
@@ -51,8 +55,9 @@ public final class TokenizerFiles {
      */
     public static String cutRuns(final String text) {
         String out = text;
-        for (final char c : RUN_CHARACTERS.toCharArray()) {
-            out = out.replaceAll(runPattern(c), Matcher.quoteReplacement(String.valueOf(c).repeat(MAX_RUN)));
+        for (int i = 0; i < RUNS.size(); i++) {
+            out = RUNS.get(i).matcher(out).replaceAll(Matcher.quoteReplacement(
+                    String.valueOf(RUN_CHARACTERS.charAt(i)).repeat(MAX_RUN)));
         }
         return out;
     }
