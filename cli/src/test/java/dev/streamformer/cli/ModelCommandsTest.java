@@ -57,6 +57,18 @@ class ModelCommandsTest {
         }
     }
 
+    /** A seeded random model (vocabulary 100, E=16, H=32, 4 heads, F=64) written by `model init`. */
+    private Path init(final String name, final int layers, final SharingPlan plan) throws Exception {
+        final ModelConfig config = new ModelConfig(100, 16, 32, layers, 4, 4, 64, 32, 2, Activation.GELU_NEW, 1e-12,
+                true, plan, java.util.List.of("ham", "spam"));
+        final Path configFile = dir.resolve(name + ".json");
+        Files.writeString(configFile, config.toJson());
+        final Path model = dir.resolve(name);
+        final Run init = run("", "model", "init", "--config", configFile.toString(), "--out", model.toString());
+        assertThat(init.exitCode()).as(init.err()).isZero();
+        return model;
+    }
+
     @Test
     void initStatsAndPredictWorkFromTheCommandLine() throws Exception {
         final ModelConfig config = new ModelConfig(100, 16, 32, 6, 4, 2, 64, 32, 2, Activation.GELU, 1e-12, true,
@@ -97,13 +109,7 @@ class ModelCommandsTest {
 
     @Test
     void shareWithRelaxRankWritesDeltasThatStatsCountAndBothEnginesServe() throws Exception {
-        final ModelConfig config = new ModelConfig(100, 16, 32, 6, 4, 4, 64, 32, 2, Activation.GELU_NEW, 1e-12, true,
-                SharingPlan.NONE, java.util.List.of("ham", "spam"));
-        final Path configFile = dir.resolve("none.json");
-        Files.writeString(configFile, config.toJson());
-        final Path none = dir.resolve("none");
-        assertThat(run("", "model", "init", "--config", configFile.toString(), "--out", none.toString()).exitCode())
-                .isZero();
+        final Path none = init("none", 6, SharingPlan.NONE);
         final Path relaxed = dir.resolve("relaxed");
         final Run share = run("", "model", "share", "--model", none.toString(), "--relax-rank", "4", "--out",
                 relaxed.toString());
@@ -140,13 +146,7 @@ class ModelCommandsTest {
 
     @Test
     void priorMovesTheLogitDifferenceByTheLogOddsOfTheSharesAndComposes() throws Exception {
-        final ModelConfig config = new ModelConfig(100, 16, 32, 2, 4, 4, 64, 32, 2, Activation.GELU_NEW, 1e-12, true,
-                SharingPlan.ALL, java.util.List.of("ham", "spam"));
-        final Path configFile = dir.resolve("all.json");
-        Files.writeString(configFile, config.toJson());
-        final Path model = dir.resolve("trained");
-        assertThat(run("", "model", "init", "--config", configFile.toString(), "--out", model.toString()).exitCode())
-                .isZero();
+        final Path model = init("trained", 2, SharingPlan.ALL);
         final Run bare = run("", "model", "prior", "--model", model.toString(), "--share", "spam=0.5", "--out",
                 dir.resolve("bad").toString());
         assertThat(bare.exitCode()).isEqualTo(1);

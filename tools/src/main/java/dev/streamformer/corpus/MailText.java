@@ -23,7 +23,7 @@ import org.jsoup.Jsoup;
  * their charset; HTML is reduced to its visible text; in multipart/alternative the plain part is
  * preferred over the HTML one; non-text parts (images, attachments) are dropped.
  *
- * <p>Malformed MIME, common in spam, is read the way a mail client shows it: a body that is HTML
+ * <p>Malformed MIME, common in spam, is read as its sender meant it: a body that is HTML
  * but declares no type (so defaults to text/plain) is reduced like text/html, and a message whose
  * body is multipart but whose headers declare no Content-Type (the parts' boundary and headers
  * appear in the body) is parsed as multipart/mixed with the boundary its body uses, its preamble
