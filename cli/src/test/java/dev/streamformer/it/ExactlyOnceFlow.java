@@ -114,6 +114,15 @@ final class ExactlyOnceFlow {
                 r -> new String(r.key()), r -> r.value().getErrorKind()));
         assertThat(found).isEqualTo(bad);
         assertThat(registry.loads()).as("model loads in this JVM").isEqualTo(1);
+
+        // The batch buffer's store is cached: its changelog is written at commits, so a request whose
+        // batch ran within one commit interval leaves a tombstone only, not its entry and a tombstone.
+        final List<ConsumerRecord<byte[], byte[]>> changelog = TopicReader.readAll(bootstrap,
+                prefix + "processor-streamformer-batch-buffer-changelog", new ByteArrayDeserializer(),
+                new ByteArrayDeserializer(), 1, Duration.ofSeconds(30));
+        final long entries = changelog.stream().filter(r -> r.value() != null).count();
+        assertThat(entries).as("requests written whole to the changelog (waiting at a commit)").isLessThan(VALID / 10);
+        assertThat(changelog.size()).as("changelog records for %d buffered requests", VALID).isLessThan(VALID * 3 / 2);
     }
 
     /** Produces the valid requests and the bad records; returns the expected dead-letter kinds by key. */

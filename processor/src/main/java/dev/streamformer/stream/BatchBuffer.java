@@ -25,6 +25,12 @@ import org.apache.kafka.streams.state.Stores;
  * consumed offsets, so after a crash the buffer is restored exactly as of the last commit: a
  * request whose offset was committed is in the buffer or already has its outputs, never neither
  * and never both.
+ *
+ * <p>The store is cached: its changelog is written when the task commits, not on every put and
+ * delete. A request whose batch ran within one commit interval leaves one tombstone in the
+ * changelog instead of its entry and a tombstone; only requests still waiting at a commit are
+ * written whole. The cache is flushed before the transaction commits, so the changelog still holds
+ * exactly the buffer as of each commit.
  */
 final class BatchBuffer {
 
@@ -38,9 +44,10 @@ final class BatchBuffer {
         this.store = store;
     }
 
-    /** @return a builder of the changelogged in-memory store */
+    /** @return a builder of the cached, changelogged in-memory store */
     static StoreBuilder<KeyValueStore<Long, byte[]>> storeBuilder() {
         return Stores.keyValueStoreBuilder(Stores.inMemoryKeyValueStore(STORE), Serdes.Long(), Serdes.ByteArray())
+                .withCachingEnabled()
                 .withLoggingEnabled(Map.of());
     }
 

@@ -152,7 +152,9 @@ public final class StreamformerConfig extends AbstractConfig {
                             + " requests in a changelogged state store (<application.id>-streamformer-batch-buffer-changelog)"
                             + " until the batch is full or the oldest has waited streamformer.batch.max.wait.ms; the"
                             + " buffer commits with the outputs, so a crash neither loses nor duplicates a request under"
-                            + " exactly_once_v2. 1 runs every request as it arrives, with no store.")
+                            + " exactly_once_v2. The store is cached and its changelog written at each commit: a request"
+                            + " served within one commit interval costs the changelog one tombstone. 1 runs every request"
+                            + " as it arrives, with no store.")
             .define(BATCH_LENGTH_BUCKETS, Type.BOOLEAN, true, Importance.MEDIUM,
                     "Run each batch as one forward pass per length bucket (1-16, 17-32, 33-64, 65-128, ... tokens),"
                             + " so a short request is not padded to the longest of its batch: 1.64x faster for a batch of"
