@@ -48,10 +48,10 @@ final class ClassifyCommand implements Callable<Integer> {
             description = "Engine of the forward pass: onnxruntime or pytorch (default: ${DEFAULT-VALUE}).")
     private InferenceEngine engine;
 
-    @Option(names = "--max-length", defaultValue = "128",
-            description = "Tokens per text, [CLS] and [SEP] included; longer texts are truncated (default:"
-                    + " ${DEFAULT-VALUE}, what the shipped model was trained on).")
-    private int maxLength;
+    @Option(names = "--max-length", paramLabel = "<tokens>",
+            description = "Tokens per text, [CLS] and [SEP] included; longer texts are truncated (default: the"
+                    + " model's input length, the one it was trained at: 128 for the shipped model).")
+    private Integer maxLength;
 
     @Option(names = "--json", description = "Print JSON lines instead of a table.")
     private boolean json;
@@ -73,7 +73,8 @@ final class ClassifyCommand implements Callable<Integer> {
         final Path dir = model != null ? model : DefaultModel.directory();
         try (InferenceModel m = InferenceModel.load(dir, model != null ? dir.toAbsolutePath().normalize()
                 .getFileName().toString() : DefaultModel.NAME, EngineSettings.of(engine, 0));
-                TextTokenizer tokenizer = TextTokenizer.load(dir, Math.min(maxLength, m.config().maxPositions()))) {
+                TextTokenizer tokenizer = TextTokenizer.load(dir, maxLength != null
+                        ? Math.min(maxLength, m.config().maxPositions()) : TextTokenizer.inputLength(dir))) {
             final List<EncoderInput> encoded = new ArrayList<>();
             for (final String text : inputs) {
                 encoded.add(EncoderInput.of(tokenizer.encode(text)));

@@ -31,7 +31,8 @@ final class DemoCommand implements Callable<Integer> {
             description = "Engine of the forward pass: onnxruntime or pytorch (default: ${DEFAULT-VALUE}).")
     private InferenceEngine engine;
 
-    @Option(names = "--max-length", defaultValue = "128", description = "Tokens per request (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--max-length", paramLabel = "<tokens>", defaultValue = "0",
+            description = "Tokens per request; 0 = the shipped model's input length, 128 (default: ${DEFAULT-VALUE}).")
     private int maxLength;
 
     @Option(names = "--partitions", defaultValue = "4", description = "Request topic partitions (default: ${DEFAULT-VALUE}).")

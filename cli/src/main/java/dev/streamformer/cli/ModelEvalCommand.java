@@ -11,6 +11,7 @@ import dev.streamformer.corpus.Corpus;
 import dev.streamformer.model.EngineSettings;
 import dev.streamformer.model.InferenceEngine;
 import dev.streamformer.model.InferenceModel;
+import dev.streamformer.text.TextTokenizer;
 import dev.streamformer.train.Datasets;
 import dev.streamformer.train.Evaluation;
 import picocli.CommandLine.Command;
@@ -34,8 +35,9 @@ final class ModelEvalCommand implements Callable<Integer> {
     @Option(names = "--part", defaultValue = "test", description = "train, validation or test (default: ${DEFAULT-VALUE}).")
     private String part;
 
-    @Option(names = "--max-length", defaultValue = "128", description = "Tokens per e-mail (default: ${DEFAULT-VALUE}).")
-    private int maxLength;
+    @Option(names = "--max-length", paramLabel = "<tokens>",
+            description = "Tokens per e-mail (default: the model's input length, the one it was trained at).")
+    private Integer maxLength;
 
     @Option(names = "--json", description = "Print JSON.")
     private boolean json;
@@ -50,7 +52,8 @@ final class ModelEvalCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        final Datasets.Tokenized tokenized = Datasets.load(data, split, model, maxLength);
+        final Datasets.Tokenized tokenized = Datasets.load(data, split, model,
+                maxLength != null ? maxLength : TextTokenizer.inputLength(model));
         try (InferenceModel m = InferenceModel.load(model, EngineSettings.of(engine, threads))) {
             final Evaluation e = Evaluation.of(m, tokenized.part(part), 32);
             if (json) {

@@ -4,6 +4,7 @@ import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
 import dev.streamformer.model.Checkpoint;
+import dev.streamformer.text.TextTokenizer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -25,6 +26,7 @@ final class ModelFinetuneCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        return TrainingRun.run("finetune", Checkpoint.load(model).dequantized(), model, options);
+        return TrainingRun.run("finetune", Checkpoint.load(model).dequantized(), model, options,
+                TextTokenizer.inputLength(model));
     }
 }

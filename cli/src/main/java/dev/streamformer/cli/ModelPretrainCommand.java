@@ -11,6 +11,7 @@ import dev.streamformer.model.DefaultModel;
 import dev.streamformer.model.ModelConfig;
 import dev.streamformer.model.ModelDirectory;
 import dev.streamformer.model.ParameterStats;
+import dev.streamformer.text.TokenizerFiles;
 import dev.streamformer.train.Datasets;
 import dev.streamformer.train.Example;
 import dev.streamformer.train.MaskedLanguageModel;
@@ -76,7 +77,9 @@ final class ModelPretrainCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "42", description = "Initialisation, masking and shuffling seed (default: ${DEFAULT-VALUE}).")
     private long seed;
 
-    @Option(names = "--max-length", defaultValue = "128", description = "Tokens per e-mail (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--max-length", defaultValue = "128",
+            description = "Tokens per e-mail; written to the model's tokenizer.json as the length it reads texts at"
+                    + " (default: ${DEFAULT-VALUE}).")
     private int maxLength;
 
     @Option(names = "--threads", defaultValue = "2", description = "Intra-op threads (default: ${DEFAULT-VALUE}).")
@@ -104,6 +107,7 @@ final class ModelPretrainCommand implements Callable<Integer> {
         final Checkpoint trained = MaskedLanguageModel.pretrain(initial, texts, settings, System.out,
                 (epoch, weights) -> weights.save(out.resolve("checkpoints").resolve("epoch-" + epoch)));
         ModelDirectory.save(trained, tokenizerDir, out);
+        TokenizerFiles.writeInputLength(out, maxLength);
         final Map<String, Object> record = new LinkedHashMap<>();
         record.put("command", "pretrain");
         record.put("split", split);

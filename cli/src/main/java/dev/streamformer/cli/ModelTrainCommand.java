@@ -19,6 +19,9 @@ import picocli.CommandLine.Option;
                 + " per epoch) and checkpoints/epoch-N. Prints progress with loss, throughput and ETA."})
 final class ModelTrainCommand implements Callable<Integer> {
 
+    /** Tokens per e-mail without --max-length. */
+    static final int DEFAULT_LENGTH = 128;
+
     @Option(names = "--config", paramLabel = "<config.json>",
             description = "Architecture and sharing plan (default: the shipped model's config).")
     private Path config;
@@ -34,6 +37,7 @@ final class ModelTrainCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         final Path tokenizerDir = tokenizer != null ? tokenizer : DefaultModel.directory();
         final ModelConfig architecture = ModelConfig.read(config != null ? config : DefaultModel.directory());
-        return TrainingRun.run("train", Checkpoint.random(architecture, options.seed), tokenizerDir, options);
+        return TrainingRun.run("train", Checkpoint.random(architecture, options.seed), tokenizerDir, options,
+                DEFAULT_LENGTH);
     }
 }

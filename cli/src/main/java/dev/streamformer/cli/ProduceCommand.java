@@ -64,10 +64,10 @@ final class ProduceCommand implements Callable<Integer> {
             description = "Produce n messages of the bundled demo sample instead of reading input (default: ${DEFAULT-VALUE}).")
     private int sample;
 
-    @Option(names = "--max-length", paramLabel = "<tokens>", defaultValue = "128",
-            description = "Truncate texts to this many tokens, at most the model's max_position_embeddings; the shipped"
-                    + " model was trained on 128 (default: ${DEFAULT-VALUE}).")
-    private int maxLength;
+    @Option(names = "--max-length", paramLabel = "<tokens>",
+            description = "Truncate texts to this many tokens, at most the model's max_position_embeddings (default:"
+                    + " the model's input length, the one it was trained at: 128 for the shipped model).")
+    private Integer maxLength;
 
     @Option(names = "--rate", paramLabel = "<records/s>", defaultValue = "0",
             description = "Pace the records; 0 = as fast as possible (default: ${DEFAULT-VALUE}).")
@@ -108,7 +108,8 @@ final class ProduceCommand implements Callable<Integer> {
             }
         } else {
             final Path dir = model != null ? model : DefaultModel.directory();
-            final int max = Math.min(maxLength, ModelConfig.read(dir).maxPositions());
+            final int max = maxLength != null ? Math.min(maxLength, ModelConfig.read(dir).maxPositions())
+                    : TextTokenizer.inputLength(dir);
             try (TextTokenizer tokenizer = TextTokenizer.load(dir, max)) {
                 for (final Text t : texts) {
                     requests.add(request(prefix + requests.size(), tokenizer.encode(t.text()), Map.of()));

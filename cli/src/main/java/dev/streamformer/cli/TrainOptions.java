@@ -40,8 +40,10 @@ final class TrainOptions {
     @Option(names = "--seed", defaultValue = "42", description = "Initialisation and shuffling seed (default: ${DEFAULT-VALUE}).")
     long seed;
 
-    @Option(names = "--max-length", defaultValue = "128", description = "Tokens per e-mail (default: ${DEFAULT-VALUE}).")
-    int maxLength;
+    @Option(names = "--max-length", paramLabel = "<tokens>",
+            description = "Tokens per e-mail, [CLS] and [SEP] included; written to the model's tokenizer.json as the"
+                    + " length it reads texts at (default: 128 for train, the starting model's for finetune).")
+    Integer maxLength;
 
     @Option(names = "--threads", defaultValue = "2", description = "Intra-op threads (default: ${DEFAULT-VALUE}).")
     int threads;

@@ -12,6 +12,7 @@ import dev.streamformer.model.Checkpoint;
 import dev.streamformer.model.InferenceModel;
 import dev.streamformer.model.ModelDirectory;
 import dev.streamformer.model.ParameterStats;
+import dev.streamformer.text.TokenizerFiles;
 import dev.streamformer.train.Datasets;
 import dev.streamformer.train.Evaluation;
 import dev.streamformer.train.ModelTrainer;
@@ -25,13 +26,21 @@ final class TrainingRun {
     private TrainingRun() {
     }
 
-    static int run(final String command, final Checkpoint initial, final Path tokenizerDir, final TrainOptions o)
-            throws Exception {
+    /**
+     * @param defaultLength the tokens per e-mail without --max-length
+     */
+    static int run(final String command, final Checkpoint initial, final Path tokenizerDir, final TrainOptions o,
+            final int defaultLength) throws Exception {
         final long start = System.nanoTime();
+        final int maxLength = o.maxLength != null ? o.maxLength : defaultLength;
+        if (maxLength < 2 || maxLength > initial.config().maxPositions()) {
+            throw new IllegalArgumentException("--max-length must be 2-" + initial.config().maxPositions()
+                    + " (the model's max_position_embeddings), got " + maxLength);
+        }
         System.out.printf("%s: %s%n", command, ParameterStats.of(initial).plan());
-        final Datasets.Tokenized data = Datasets.load(o.data, o.split, tokenizerDir, o.maxLength);
+        final Datasets.Tokenized data = Datasets.load(o.data, o.split, tokenizerDir, maxLength);
         System.out.printf("split %s: %d train, %d validation, %d test examples (at most %d tokens)%n", o.split,
-                data.train().size(), data.validation().size(), data.test().size(), o.maxLength);
+                data.train().size(), data.validation().size(), data.test().size(), maxLength);
         float[][] teacher = null;
         if (o.teacher != null) {
             try (InferenceModel t = InferenceModel.load(o.teacher)) {
@@ -52,11 +61,12 @@ final class TrainingRun {
                     }
                 });
         ModelDirectory.save(trained, tokenizerDir, o.out);
+        TokenizerFiles.writeInputLength(o.out, maxLength);
         final Map<String, Object> record = new LinkedHashMap<>();
         record.put("command", command);
         record.put("split", o.split);
         record.put("settings", o.settings());
-        record.put("max_length", o.maxLength);
+        record.put("max_length", maxLength);
         record.put("teacher", o.teacher == null ? null : o.teacher.toString());
         record.put("train_examples", data.train().size());
         final Map<String, Long> byLabel = new LinkedHashMap<>();

@@ -71,7 +71,7 @@ final class InferenceProcessor<K> implements Processor<K, byte[], Object, Object
      * @param truncate truncate too-long requests instead of dead-lettering them
      * @param batchSize requests per forward pass; 1 runs each request as it arrives, without a buffer
      * @param maxWaitMs the longest a buffered request waits for its batch to fill
-     * @param textMaxTokens the most tokens a text request is cut to; 0 = the model's max_position_embeddings
+     * @param textMaxTokens the most tokens a text request is cut to; 0 = the model's input length
      */
     record Settings(boolean truncate, int batchSize, long maxWaitMs, int textMaxTokens) {
     }
@@ -201,9 +201,8 @@ final class InferenceProcessor<K> implements Processor<K, byte[], Object, Object
             })) {
                 LOG.debug("Task {} dropped the tokenizers of retired versions", context.taskId());
             }
-            final int maxPositions = served.model().config().maxPositions();
-            final TaskTokenizer tokenizer = new TaskTokenizer(served.dir(), settings.textMaxTokens() > 0
-                    ? Math.min(settings.textMaxTokens(), maxPositions) : maxPositions);
+            final TaskTokenizer tokenizer = new TaskTokenizer(served.dir(), settings.textMaxTokens(),
+                    served.model().config().maxPositions());
             v = new TaskVersion(new RequestValidator(served.model(), settings.truncate(), tokenizer), tokenizer);
             versions.put(served, v);
         }

@@ -170,7 +170,9 @@ public final class StreamformerConfig extends AbstractConfig {
                     "A request may carry text instead of token ids (TokenizedInput version 2): the processor tokenizes"
                             + " it with the served model's own tokenizer.json and cuts it to this many tokens, [CLS] and"
                             + " [SEP] included (the prediction's num_tokens and truncated say what was used). 0 = the"
-                            + " model's max_position_embeddings; a smaller value serves long texts faster.")
+                            + " model's input length: where its tokenizer.json truncates (model train writes the length"
+                            + " it trained at; 128 for the shipped model), else its max_position_embeddings. A smaller"
+                            + " value serves long texts faster.")
             .define(HEALTH_PORT, Type.INT, -1, Range.atLeast(-1), Importance.MEDIUM,
                     "Port of the HTTP health endpoint: GET /health/live answers 200 unless the processor failed,"
                             + " GET /health/ready answers 200 only while every stream thread runs (503 otherwise)."

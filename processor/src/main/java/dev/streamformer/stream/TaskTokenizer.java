@@ -17,16 +17,20 @@ final class TaskTokenizer implements Supplier<TextTokenizer>, AutoCloseable {
 
     private final String modelDir;
     private final int maxTokens;
+    private final int maxPositions;
     private TextTokenizer tokenizer;
     private String unavailable;
 
     /**
      * @param modelDir the served model directory, empty for the shipped default model
-     * @param maxTokens the most tokens a text is cut to, [CLS] and [SEP] included
+     * @param maxTokens the most tokens a text is cut to, [CLS] and [SEP] included; 0 = the model's input
+     *     length ({@link TextTokenizer#inputLength(Path, int)})
+     * @param maxPositions the model's max_position_embeddings, the most tokens in any case
      */
-    TaskTokenizer(final String modelDir, final int maxTokens) {
+    TaskTokenizer(final String modelDir, final int maxTokens, final int maxPositions) {
         this.modelDir = modelDir;
         this.maxTokens = maxTokens;
+        this.maxPositions = maxPositions;
     }
 
     @Override
@@ -34,7 +38,8 @@ final class TaskTokenizer implements Supplier<TextTokenizer>, AutoCloseable {
         if (tokenizer == null && unavailable == null) {
             try {
                 final Path dir = modelDir == null || modelDir.isBlank() ? DefaultModel.directory() : Path.of(modelDir);
-                tokenizer = TextTokenizer.load(dir, maxTokens);
+                tokenizer = TextTokenizer.load(dir, maxTokens > 0 ? Math.min(maxTokens, maxPositions)
+                        : TextTokenizer.inputLength(dir, maxPositions));
             } catch (IOException | RuntimeException e) {
                 unavailable = "cannot tokenize text: " + e.getMessage();
             }

@@ -7,6 +7,11 @@ import java.nio.file.Path;
 import ai.djl.huggingface.tokenizers.Encoding;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 
+import com.google.gson.JsonElement;
+import com.google.gson.JsonParseException;
+import com.google.gson.JsonParser;
+
+import dev.streamformer.model.ModelConfig;
 import dev.streamformer.model.ModelDirectory;
 
 /**
@@ -47,6 +52,46 @@ public final class TextTokenizer implements AutoCloseable {
                 .optPadding(false)
                 .build();
         return new TextTokenizer(tokenizer, maxLength);
+    }
+
+    /**
+     * The length a model reads texts at: where its tokenizer.json truncates (Hugging Face's
+     * {@code truncation.max_length}, which {@code model train} sets to the length it trained at), at
+     * most {@code max_position_embeddings}. A tokenizer that does not truncate, or none, gives
+     * {@code max_position_embeddings}: position embeddings past the trained length were never
+     * trained, so a model reads best at the length it learned.
+     *
+     * @param modelDir a model directory
+     * @param maxPositions its max_position_embeddings
+     * @return the most tokens per text to give it, [CLS] and [SEP] included
+     * @throws IOException when tokenizer.json cannot be read
+     */
+    public static int inputLength(final Path modelDir, final int maxPositions) throws IOException {
+        final Path file = modelDir.resolve(ModelDirectory.TOKENIZER);
+        if (!Files.isRegularFile(file)) {
+            return maxPositions;
+        }
+        final JsonElement truncation;
+        try {
+            truncation = JsonParser.parseString(Files.readString(file)).getAsJsonObject().get("truncation");
+        } catch (JsonParseException | IllegalStateException e) {
+            throw new IOException(file + " is not a tokenizer.json: " + e.getMessage(), e);
+        }
+        if (truncation == null || !truncation.isJsonObject() || !truncation.getAsJsonObject().has("max_length")) {
+            return maxPositions;
+        }
+        return Math.min(truncation.getAsJsonObject().get("max_length").getAsInt(), maxPositions);
+    }
+
+    /**
+     * {@link #inputLength(Path, int)} with the directory's own config.json.
+     *
+     * @param modelDir a model directory
+     * @return the most tokens per text to give it
+     * @throws IOException when config.json or tokenizer.json cannot be read
+     */
+    public static int inputLength(final Path modelDir) throws IOException {
+        return inputLength(modelDir, ModelConfig.read(modelDir).maxPositions());
     }
 
     /**

@@ -12,6 +12,8 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 import com.google.gson.GsonBuilder;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
 
 import dev.streamformer.model.ModelDirectory;
 
@@ -76,6 +78,29 @@ public final class TokenizerFiles {
         Files.createDirectories(dir);
         Files.write(dir.resolve(ModelDirectory.VOCAB), vocab, StandardCharsets.UTF_8);
         Files.writeString(dir.resolve(ModelDirectory.TOKENIZER), tokenizerJson(vocab), StandardCharsets.UTF_8);
+    }
+
+    /**
+     * Makes a model directory's tokenizer.json truncate at the length its model was trained at
+     * (Hugging Face's {@code truncation} field, right side, longest first), so that every reader of
+     * the directory, {@link TextTokenizer#inputLength} and the Hugging Face tokenizers library
+     * alike, cuts texts where the model learned to read them.
+     *
+     * @param dir a model directory with tokenizer.json
+     * @param maxLength the most tokens per text, [CLS] and [SEP] included
+     * @throws IOException when the file cannot be read or written
+     */
+    public static void writeInputLength(final Path dir, final int maxLength) throws IOException {
+        final Path file = dir.resolve(ModelDirectory.TOKENIZER);
+        final JsonObject root = JsonParser.parseString(Files.readString(file, StandardCharsets.UTF_8)).getAsJsonObject();
+        final JsonObject truncation = new JsonObject();
+        truncation.addProperty("direction", "Right");
+        truncation.addProperty("max_length", maxLength);
+        truncation.addProperty("strategy", "LongestFirst");
+        truncation.addProperty("stride", 0);
+        root.add("truncation", truncation);
+        Files.writeString(file, new GsonBuilder().serializeNulls().disableHtmlEscaping().create().toJson(root),
+                StandardCharsets.UTF_8);
     }
 
     static String tokenizerJson(final List<String> vocab) {

@@ -104,6 +104,15 @@ class TextRequestTest {
     }
 
     @Test
+    void aLongTextIsCutByDefaultToTheLengthTheModelWasTrainedAt() {
+        start(Map.of());
+        send("long", text("long", "free money ".repeat(200), List.of()), new RecordHeaders());
+        final Prediction p = predictions.readValue();
+        assertThat(p.getNumTokens()).as("the shipped model's input length, not its 256 positions").isEqualTo(128);
+        assertThat(p.getTruncated()).isTrue();
+    }
+
+    @Test
     void textWithTokenIdsIsDeadLetteredWithKafkaStreamsHeadersAndTheRecordsOwn() {
         start(Map.of());
         final Headers headers = new RecordHeaders().add("trace-id", "abc-123".getBytes(StandardCharsets.UTF_8));

@@ -2,12 +2,15 @@ package dev.streamformer.text;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import dev.streamformer.model.DefaultModel;
+import dev.streamformer.model.ModelDirectory;
 
 class TokenizerTest {
 
@@ -36,5 +39,27 @@ class TokenizerTest {
             assertThat(ids.length).isBetween(10, 40);
             assertThat(ids).doesNotContain(1);
         }
+    }
+
+    @Test
+    void theInputLengthIsWhereTheTokenizerTruncatesAtMostThePositions() throws Exception {
+        assertThat(TextTokenizer.inputLength(DefaultModel.directory())).as("the shipped model, trained at 128")
+                .isEqualTo(128);
+        TokenizerFiles.write(dir, List.of("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "free", "money"));
+        assertThat(TextTokenizer.inputLength(dir, 64)).as("a tokenizer that does not truncate").isEqualTo(64);
+        final String text = "free money ".repeat(50);
+        final int[] before;
+        try (TextTokenizer t = TextTokenizer.load(dir, 32)) {
+            before = t.encode(text);
+        }
+        TokenizerFiles.writeInputLength(dir, 32);
+        assertThat(Files.readString(dir.resolve(ModelDirectory.TOKENIZER)))
+                .contains("\"truncation\":{\"direction\":\"Right\",\"max_length\":32,\"strategy\":\"LongestFirst\",\"stride\":0}");
+        assertThat(TextTokenizer.inputLength(dir, 64)).isEqualTo(32);
+        assertThat(TextTokenizer.inputLength(dir, 16)).as("capped by max_position_embeddings").isEqualTo(16);
+        try (TextTokenizer t = TextTokenizer.load(dir, 32)) {
+            assertThat(t.encode(text)).as("the tokenizers library reads the truncation it wrote").isEqualTo(before);
+        }
+        assertThat(TextTokenizer.inputLength(dir.resolve("missing"), 64)).as("no tokenizer.json").isEqualTo(64);
     }
 }

@@ -54,7 +54,7 @@ public final class Demo {
      * @param streamThreads Kafka Streams threads
      * @param intraOpThreads threads of one forward pass
      * @param engine the engine of the forward pass
-     * @param maxLength tokens per request
+     * @param maxLength tokens per request; 0 = the model's input length
      * @param partitions request topic partitions
      * @param show predictions to print
      * @param timeout the longest to wait for all predictions
@@ -106,7 +106,8 @@ public final class Demo {
             final List<DemoSample.Item> sample = DemoSample.bundled();
             final Map<String, DemoSample.Item> byRequest = new HashMap<>();
             final List<TokenizedInput> requests = new ArrayList<>();
-            try (TextTokenizer tokenizer = TextTokenizer.load(modelDir, s.maxLength())) {
+            final int maxLength = s.maxLength() > 0 ? s.maxLength() : TextTokenizer.inputLength(modelDir);
+            try (TextTokenizer tokenizer = TextTokenizer.load(modelDir, maxLength)) {
                 for (int i = 0; i < s.requests(); i++) {
                     final DemoSample.Item item = sample.get(i % sample.size());
                     final String id = String.format(Locale.ROOT, "demo-%05d", i);
@@ -115,7 +116,7 @@ public final class Demo {
                 }
             }
             out.printf("2. Tokenized %d requests from the %d e-mails of the bundled held-out sample (at most %d tokens"
-                    + " each)%n", requests.size(), sample.size(), s.maxLength());
+                    + " each)%n", requests.size(), sample.size(), maxLength);
 
             final long start = System.nanoTime();
             try (StreamformerApp app = StreamformerApp.start(props, ModelRegistry.shared())) {

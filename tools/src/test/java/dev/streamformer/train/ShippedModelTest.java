@@ -35,7 +35,8 @@ class ShippedModelTest {
         final List<DemoSample.Item> sample = DemoSample.bundled();
         assertThat(sample).hasSize(604);
         final List<Example> examples = new ArrayList<>();
-        try (TextTokenizer tokenizer = TextTokenizer.load(DefaultModel.directory(), 128)) {
+        try (TextTokenizer tokenizer = TextTokenizer.load(DefaultModel.directory(),
+                TextTokenizer.inputLength(DefaultModel.directory()))) {
             for (final DemoSample.Item item : sample) {
                 examples.add(new Example(item.id(), tokenizer.encode(item.text()), item.label().equals("spam") ? 1 : 0));
             }
