@@ -10,6 +10,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
+import dev.streamformer.model.DefaultModel;
 import dev.streamformer.model.ModelDirectory;
 import dev.streamformer.release.ModelReleases;
 import dev.streamformer.schemas.ModelArtifact;
@@ -84,7 +85,7 @@ final class ModelReleaseCommands {
             }
             final Properties all = kafka.connect();
             final String topic = topic(all);
-            final String n = name != null ? name : "streamformer-default";
+            final String n = name != null ? name : DefaultModel.NAME;
             final ModelReleases.Rollout rollout = canary != null ? ModelReleases.Rollout.CANARY
                     : shadow ? ModelReleases.Rollout.SHADOW : ModelReleases.Rollout.REPLACE;
             final ModelRelease r = ModelReleases.publish(StreamformerApp.kafkaOnly(all), topic, model, n, rollout,
@@ -110,7 +111,7 @@ final class ModelReleaseCommands {
         public Integer call() throws Exception {
             final Properties all = kafka.connect();
             final ModelRelease r = ModelReleases.finish(StreamformerApp.kafkaOnly(all), topic(all),
-                    name == null ? "streamformer-default" : name, promote());
+                    name == null ? DefaultModel.NAME : name, promote());
             print(promote() ? "promoted" : "rolled back", r, topic(all));
             return 0;
         }

@@ -149,7 +149,7 @@ final class InferenceProcessor<K> implements Processor<K, byte[], Object, Object
             predict(List.of(p));
             return;
         }
-        pending.add(new Pending(source, request, p.served(), p.valid(), buffer.add(source)));
+        pending.add(p.bufferedAs(buffer.add(source)));
         p.served().meters.buffered.incrementAndGet();
         if (pending.size() >= batchSize) {
             flush();
@@ -403,6 +403,11 @@ final class InferenceProcessor<K> implements Processor<K, byte[], Object, Object
      */
     record Pending(Source source, TokenizedInput request, ModelCatalog.Served served, RequestValidator.Valid valid,
             long bufferKey) {
+
+        /** @return this request with its key in the batch buffer */
+        Pending bufferedAs(final long key) {
+            return new Pending(source, request, served, valid, key);
+        }
     }
 
     /** A shadow candidate's prediction, told apart from the served ones on the way to the shadow sink. */
