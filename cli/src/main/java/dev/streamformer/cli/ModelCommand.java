@@ -20,6 +20,7 @@ import picocli.CommandLine.Command;
             ModelPruneCommand.class,
             ModelQuantizeCommand.class,
             ModelPriorCommand.class,
+            ModelAverageCommand.class,
             ModelTradeoffCommand.class,
             ModelBaselineCommand.class,
             ModelPlanCommand.class,

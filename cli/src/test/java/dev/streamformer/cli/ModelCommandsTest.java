@@ -21,10 +21,12 @@ import com.google.gson.JsonParser;
 
 import dev.streamformer.corpus.DemoSample;
 import dev.streamformer.model.Activation;
+import dev.streamformer.model.Checkpoint;
 import dev.streamformer.model.DefaultModel;
 import dev.streamformer.model.EncoderInput;
 import dev.streamformer.model.InferenceModel;
 import dev.streamformer.model.ModelConfig;
+import dev.streamformer.model.ModelDirectory;
 import dev.streamformer.model.SharingPlan;
 import dev.streamformer.model.SharingStrategy;
 import dev.streamformer.text.TextTokenizer;
@@ -179,6 +181,29 @@ class ModelCommandsTest {
         // log odds of spam move by log((0.5 / 0.5) / (0.2 / 0.8)) = log 4, and back.
         assertThat(difference[1] - difference[0]).isCloseTo(Math.log(4), within(1e-4));
         assertThat(difference[2]).isCloseTo(difference[0], within(1e-4));
+    }
+
+    @Test
+    void averageWritesTheMeanOfTheCheckpointsWithTheTokenizerOfTheFirstModel() throws Exception {
+        final Path a = init("avg-a", 3, SharingPlan.ALL);
+        final Path b = dir.resolve("avg-b");
+        assertThat(run("", "model", "init", "--config", dir.resolve("avg-a.json").toString(), "--seed", "9", "--out",
+                b.toString()).exitCode()).isZero();
+        Files.writeString(a.resolve(ModelDirectory.TOKENIZER), "{}");
+        final Path out = dir.resolve("avg");
+        final Run avg = run("", "model", "average", "--out", out.toString(), a.toString(), b.toString());
+        assertThat(avg.exitCode()).as(avg.err()).isZero();
+        assertThat(avg.out()).contains("the mean of 2 checkpoints");
+        assertThat(out.resolve(ModelDirectory.TOKENIZER)).hasContent("{}");
+        final Checkpoint mean = Checkpoint.load(out);
+        final String name = mean.tensors().keySet().iterator().next();
+        final float[] x = Checkpoint.load(a).floats(name);
+        final float[] y = Checkpoint.load(b).floats(name);
+        assertThat(mean.floats(name)[0]).isCloseTo((x[0] + y[0]) / 2, org.assertj.core.data.Offset.offset(1e-6f));
+
+        final Run noTokenizer = run("", "model", "average", "--out", dir.resolve("x").toString(), b.toString(), b.toString());
+        assertThat(noTokenizer.exitCode()).isEqualTo(1);
+        assertThat(noTokenizer.err()).contains("--tokenizer");
     }
 
     @Test
