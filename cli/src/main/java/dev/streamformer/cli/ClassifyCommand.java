@@ -73,8 +73,7 @@ final class ClassifyCommand implements Callable<Integer> {
         final Path dir = model != null ? model : DefaultModel.directory();
         try (InferenceModel m = InferenceModel.load(dir, model != null ? dir.toAbsolutePath().normalize()
                 .getFileName().toString() : DefaultModel.NAME, EngineSettings.of(engine, 0));
-                TextTokenizer tokenizer = TextTokenizer.load(dir, maxLength != null
-                        ? Math.min(maxLength, m.config().maxPositions()) : TextTokenizer.inputLength(dir))) {
+                TextTokenizer tokenizer = TextTokenizer.load(dir, TextTokenizer.length(dir, maxLength))) {
             final List<EncoderInput> encoded = new ArrayList<>();
             for (final String text : inputs) {
                 encoded.add(EncoderInput.of(tokenizer.encode(text)));

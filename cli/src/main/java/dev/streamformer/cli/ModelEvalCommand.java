@@ -53,7 +53,7 @@ final class ModelEvalCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         final Datasets.Tokenized tokenized = Datasets.load(data, split, model,
-                maxLength != null ? maxLength : TextTokenizer.inputLength(model));
+                TextTokenizer.length(model, maxLength));
         try (InferenceModel m = InferenceModel.load(model, EngineSettings.of(engine, threads))) {
             final Evaluation e = Evaluation.of(m, tokenized.part(part), 32);
             if (json) {

@@ -21,7 +21,6 @@ import dev.streamformer.client.RequestProducer;
 import dev.streamformer.corpus.DemoSample;
 import dev.streamformer.kafka.BrokerCheck;
 import dev.streamformer.model.DefaultModel;
-import dev.streamformer.model.ModelConfig;
 import dev.streamformer.schemas.TokenizedInput;
 import dev.streamformer.stream.StreamformerApp;
 import dev.streamformer.text.TextTokenizer;
@@ -108,9 +107,7 @@ final class ProduceCommand implements Callable<Integer> {
             }
         } else {
             final Path dir = model != null ? model : DefaultModel.directory();
-            final int max = maxLength != null ? Math.min(maxLength, ModelConfig.read(dir).maxPositions())
-                    : TextTokenizer.inputLength(dir);
-            try (TextTokenizer tokenizer = TextTokenizer.load(dir, max)) {
+            try (TextTokenizer tokenizer = TextTokenizer.load(dir, TextTokenizer.length(dir, maxLength))) {
                 for (final Text t : texts) {
                     requests.add(request(prefix + requests.size(), tokenizer.encode(t.text()), Map.of()));
                 }

@@ -66,12 +66,18 @@ final class TrainOptions {
                     + " (default: ${DEFAULT-VALUE}).")
     String classWeights;
 
+    @Option(names = "--dropout", defaultValue = "0",
+            description = "Probability of zeroing an activation while training (embeddings, attention probabilities,"
+                    + " attention and feed-forward outputs, the pooled vector), BERT's regulariser; serving never"
+                    + " drops (default: ${DEFAULT-VALUE}).")
+    double dropout;
+
     ModelTrainer.Settings settings() {
         if (!classWeights.equals("none") && !classWeights.equals("balanced")) {
             throw new IllegalArgumentException("--class-weights must be none or balanced, got '" + classWeights + "'");
         }
         return new ModelTrainer.Settings(epochs, batchSize, learningRate, warmup, weightDecay, seed, threads,
                 teacher == null ? 0 : distillWeight, teacher == null ? 1 : temperature,
-                classWeights.equals("balanced"));
+                classWeights.equals("balanced"), dropout);
     }
 }

@@ -13,6 +13,7 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.ndarray.types.SparseFormat;
 import ai.djl.nn.core.Embedding;
 import ai.djl.nn.core.Linear;
+import ai.djl.nn.norm.Dropout;
 import ai.djl.nn.norm.LayerNorm;
 
 /**
@@ -44,10 +45,15 @@ public final class SharedEncoder implements AutoCloseable {
     private final int[] attentionMap;
     private final int[] ffnMap;
     private final boolean trainable;
+    private final float dropout;
 
-    private SharedEncoder(final Checkpoint checkpoint, final boolean trainable) {
+    private SharedEncoder(final Checkpoint checkpoint, final boolean trainable, final float dropout) {
+        if (!(dropout >= 0 && dropout < 1)) {
+            throw new IllegalArgumentException("dropout must be in [0, 1), got " + dropout);
+        }
         this.config = checkpoint.config();
         this.trainable = trainable;
+        this.dropout = dropout;
         this.weightsManager = Engine.getEngine(ENGINE).newBaseManager();
         final Map<String, NDArray> params = new LinkedHashMap<>();
         try {
@@ -113,7 +119,7 @@ public final class SharedEncoder implements AutoCloseable {
      * @return the encoder; close it to free the weights
      */
     public static SharedEncoder forInference(final Checkpoint checkpoint) {
-        return new SharedEncoder(checkpoint, false);
+        return new SharedEncoder(checkpoint, false, 0f);
     }
 
     /**
@@ -124,7 +130,21 @@ public final class SharedEncoder implements AutoCloseable {
      * @return the encoder; close it to free the weights
      */
     public static SharedEncoder forTraining(final Checkpoint checkpoint) {
-        return new SharedEncoder(checkpoint, true);
+        return new SharedEncoder(checkpoint, true, 0f);
+    }
+
+    /**
+     * An encoder for training with dropout: every forward pass zeroes each activation at BERT's places
+     * (the embeddings, the attention probabilities, the attention and feed-forward outputs before their
+     * residual adds, the pooled vector) with probability {@code dropout} and scales the rest by
+     * 1 / (1 - dropout), drawing from the engine's random generator.
+     *
+     * @param checkpoint the initial weights
+     * @param dropout the probability, in [0, 1)
+     * @return the encoder; close it to free the weights
+     */
+    public static SharedEncoder forTraining(final Checkpoint checkpoint, final float dropout) {
+        return new SharedEncoder(checkpoint, true, dropout);
     }
 
     /** @return the architecture */
@@ -176,7 +196,7 @@ public final class SharedEncoder implements AutoCloseable {
         final NDArray hidden = encode(manager, batch, freePerLayer);
         final NDArray first = hidden.get(":, 0, :");
         final NDArray pooled = linear(first, ParameterLayout.POOLER_PREFIX).tanh();
-        final NDArray logits = linear(pooled, ParameterLayout.CLASSIFIER_PREFIX);
+        final NDArray logits = linear(drop(pooled), ParameterLayout.CLASSIFIER_PREFIX);
         return new Output(logits, pooled);
     }
 
@@ -219,14 +239,14 @@ public final class SharedEncoder implements AutoCloseable {
         final NDArray sum = lookup(ids, ParameterLayout.WORD_EMBEDDINGS)
                 .add(lookup(segments, ParameterLayout.TOKEN_TYPE_EMBEDDINGS))
                 .add(lookup(positions, ParameterLayout.POSITION_EMBEDDINGS));
-        final NDArray normed = norm(sum, ParameterLayout.EMBEDDING_NORM, config.embeddingSize());
+        final NDArray normed = drop(norm(sum, ParameterLayout.EMBEDDING_NORM, config.embeddingSize()));
         return config.embeddingProjection() ? linear(normed, ParameterLayout.PROJECTION_PREFIX) : normed;
     }
 
     private NDArray layer(final NDArray x, final NDArray maskBias, final int layer, final int b, final int s) {
         final AttentionSet a = attentionSets[attentionMap[layer]];
         final FfnSet f = ffnSets[ffnMap[layer]];
-        final NDArray attended = attention(x, maskBias, a, b, s, layer);
+        final NDArray attended = drop(attention(x, maskBias, a, b, s, layer));
         // In-place adds and scalings below write only into a fresh result whose producer does not need
         // it for its backward pass, so they are safe while gradients are recorded too.
         final String delta = ParameterLayout.deltaPrefix(layer);
@@ -239,7 +259,7 @@ public final class SharedEncoder implements AutoCloseable {
             case GELU -> ai.djl.nn.Activation.gelu(inner);
             case GELU_NEW -> geluTanh(inner);
         };
-        final NDArray out = linear(inner, f.outWeight, f.outBias, layer, "ffn_output");
+        final NDArray out = drop(linear(inner, f.outWeight, f.outBias, layer, "ffn_output"));
         return layerNorm(out.addi(afterAttention),
                 vector(f.normWeight, delta + ParameterLayout.FFN_NORM + ".weight", caller),
                 vector(f.normBias, delta + ParameterLayout.FFN_NORM + ".bias", caller), config.hiddenSize());
@@ -268,7 +288,7 @@ public final class SharedEncoder implements AutoCloseable {
         if (maskBias != null) {
             scores = scores.addi(maskBias);
         }
-        final NDArray probs = scores.softmax(-1);
+        final NDArray probs = drop(scores.softmax(-1));
         final NDArray context = perGroup == 1
                 ? probs.matMul(v)
                 : probs.reshape(b, kvHeads, perGroup * s, s).matMul(v).reshape(b, heads, s, d);
@@ -288,6 +308,11 @@ public final class SharedEncoder implements AutoCloseable {
         return trainable
                 ? ai.djl.nn.Activation.sigmoid(t.mul(x)).mul(x)
                 : ai.djl.nn.Activation.sigmoid(t.muli(x)).muli(x);
+    }
+
+    /** Dropout while training with a rate above 0; otherwise the activations unchanged. */
+    private NDArray drop(final NDArray x) {
+        return dropout == 0 ? x : Dropout.dropout(x, dropout, true).singletonOrThrow();
     }
 
     private NDArray lookup(final NDArray ids, final String table) {

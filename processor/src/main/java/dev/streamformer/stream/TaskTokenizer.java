@@ -38,8 +38,7 @@ final class TaskTokenizer implements Supplier<TextTokenizer>, AutoCloseable {
         if (tokenizer == null && unavailable == null) {
             try {
                 final Path dir = modelDir == null || modelDir.isBlank() ? DefaultModel.directory() : Path.of(modelDir);
-                tokenizer = TextTokenizer.load(dir, maxTokens > 0 ? Math.min(maxTokens, maxPositions)
-                        : TextTokenizer.inputLength(dir, maxPositions));
+                tokenizer = TextTokenizer.load(dir, TextTokenizer.length(dir, maxTokens, maxPositions));
             } catch (IOException | RuntimeException e) {
                 unavailable = "cannot tokenize text: " + e.getMessage();
             }

@@ -95,6 +95,37 @@ public final class TextTokenizer implements AutoCloseable {
     }
 
     /**
+     * The length to cut texts at for a model: the one asked for, at most {@code max_position_embeddings},
+     * or, when none is asked for, the model's input length ({@link #inputLength(Path, int)}).
+     *
+     * @param modelDir a model directory
+     * @param requested tokens per text asked for ([CLS] and [SEP] included); 0 = the model's input length
+     * @param maxPositions its max_position_embeddings
+     * @return the most tokens per text to give it
+     * @throws IOException when tokenizer.json cannot be read
+     * @throws IllegalArgumentException when {@code requested} is negative
+     */
+    public static int length(final Path modelDir, final int requested, final int maxPositions) throws IOException {
+        if (requested < 0) {
+            throw new IllegalArgumentException("a text length must be a number of tokens, or 0 for the length the"
+                    + " model was trained at; got " + requested);
+        }
+        return requested > 0 ? Math.min(requested, maxPositions) : inputLength(modelDir, maxPositions);
+    }
+
+    /**
+     * {@link #length(Path, int, int)} with the directory's own config.json.
+     *
+     * @param modelDir a model directory
+     * @param requested tokens per text asked for, or null or 0 for the model's input length
+     * @return the most tokens per text to give it
+     * @throws IOException when config.json or tokenizer.json cannot be read
+     */
+    public static int length(final Path modelDir, final Integer requested) throws IOException {
+        return length(modelDir, requested == null ? 0 : requested, ModelConfig.read(modelDir).maxPositions());
+    }
+
+    /**
      * @param text the text
      * @return token ids, [CLS] first and [SEP] last, at most the maximum length
      */

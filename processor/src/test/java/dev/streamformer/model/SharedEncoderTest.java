@@ -163,6 +163,37 @@ class SharedEncoderTest {
         }
     }
 
+    @Test
+    void dropoutChangesEveryTrainingPassRepeatsWithTheEngineSeedAndNeverReachesServing() {
+        final Checkpoint model = TestModels.randomized(TestModels.small(SharingPlan.ALL), 3);
+        final Engine engine = Engine.getEngine(SharedEncoder.ENGINE);
+        try (InferenceModel serving = new InferenceModel("m", "v", model, EngineSettings.of(InferenceEngine.PYTORCH, 1));
+                SharedEncoder plain = SharedEncoder.forTraining(model);
+                SharedEncoder dropping = SharedEncoder.forTraining(model, 0.3f);
+                NDManager manager = engine.newBaseManager()) {
+            final float[] served = serving.predict(TestModels.paddedBatch()).get(0).logits();
+            final float[] noDropout = plain.forward(manager, TestModels.paddedBatch(), false).logits().get(0)
+                    .toFloatArray();
+            for (int c = 0; c < served.length; c++) {
+                assertThat(noDropout[c]).isCloseTo(served[c], within(1e-5f));
+            }
+            engine.setRandomSeed(11);
+            final float[] first = dropping.forward(manager, TestModels.paddedBatch(), false).logits().toFloatArray();
+            final float[] second = dropping.forward(manager, TestModels.paddedBatch(), false).logits().toFloatArray();
+            engine.setRandomSeed(11);
+            final float[] again = dropping.forward(manager, TestModels.paddedBatch(), false).logits().toFloatArray();
+            assertThat(second).isNotEqualTo(first);
+            assertThat(again).containsExactly(first);
+            assertThat(maxAbs(gradientOfAll(dropping, manager))).isGreaterThan(1e-4f);
+        }
+        assertThatThrownBy(() -> SharedEncoder.forTraining(model, 1f))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("dropout");
+    }
+
+    private static float[] gradientOfAll(final SharedEncoder encoder, final NDManager manager) {
+        return gradient(encoder, manager, "albert.encoder.albert_layer_groups.0.albert_layers.0.ffn.weight");
+    }
+
     private static float[] gradient(final SharedEncoder encoder, final NDManager manager, final String name) {
         try (NDManager call = manager.newSubManager();
                 GradientCollector collector = Engine.getEngine(SharedEncoder.ENGINE).newGradientCollector()) {

@@ -1,6 +1,7 @@
 package dev.streamformer.text;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -61,5 +62,19 @@ class TokenizerTest {
             assertThat(t.encode(text)).as("the tokenizers library reads the truncation it wrote").isEqualTo(before);
         }
         assertThat(TextTokenizer.inputLength(dir.resolve("missing"), 64)).as("no tokenizer.json").isEqualTo(64);
+    }
+
+    @Test
+    void aRequestedLengthIsCappedByThePositionsAndNoneGivesTheModelsOwn() throws Exception {
+        TokenizerFiles.write(dir, List.of("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "free", "money"));
+        TokenizerFiles.writeInputLength(dir, 32);
+        assertThat(TextTokenizer.length(dir, 0, 64)).as("none asked for").isEqualTo(32);
+        assertThat(TextTokenizer.length(dir, 48, 64)).as("longer than trained, within the positions").isEqualTo(48);
+        assertThat(TextTokenizer.length(dir, 100, 64)).as("capped by max_position_embeddings").isEqualTo(64);
+        assertThat(TextTokenizer.length(DefaultModel.directory(), (Integer) null)).isEqualTo(128);
+        assertThat(TextTokenizer.length(DefaultModel.directory(), 1000)).as("the shipped model's 256 positions")
+                .isEqualTo(256);
+        assertThatThrownBy(() -> TextTokenizer.length(dir, -1, 64)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("0 for the length the model was trained at");
     }
 }

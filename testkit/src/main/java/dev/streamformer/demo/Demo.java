@@ -106,7 +106,7 @@ public final class Demo {
             final List<DemoSample.Item> sample = DemoSample.bundled();
             final Map<String, DemoSample.Item> byRequest = new HashMap<>();
             final List<TokenizedInput> requests = new ArrayList<>();
-            final int maxLength = s.maxLength() > 0 ? s.maxLength() : TextTokenizer.inputLength(modelDir);
+            final int maxLength = TextTokenizer.length(modelDir, s.maxLength());
             try (TextTokenizer tokenizer = TextTokenizer.load(modelDir, maxLength)) {
                 for (int i = 0; i < s.requests(); i++) {
                     final DemoSample.Item item = sample.get(i % sample.size());

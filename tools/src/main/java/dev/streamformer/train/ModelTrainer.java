@@ -53,16 +53,33 @@ public final class ModelTrainer {
      * @param temperature softmax temperature of the distillation
      * @param balancedClasses weight each example's loss by n / (classes x n of its class), as if every class
      *     were equally frequent (for a test set whose class shares differ from the training part's)
+     * @param dropout the probability of zeroing an activation while training, at BERT's places: the embeddings,
+     *     the attention probabilities, the attention and feed-forward outputs before their residual adds, the
+     *     pooled vector before the classifier (0 = none; serving never drops)
      */
     public record Settings(int epochs, int batchSize, double learningRate, double warmupFraction, double weightDecay,
-            long seed, int threads, double distillWeight, double temperature, boolean balancedClasses) {
+            long seed, int threads, double distillWeight, double temperature, boolean balancedClasses,
+            double dropout) {
 
-        /** The settings without class weights. */
+        /** Checks the dropout probability. */
+        public Settings {
+            if (!(dropout >= 0 && dropout < 1)) {
+                throw new IllegalArgumentException("dropout must be in [0, 1), got " + dropout);
+            }
+        }
+
+        /** The settings without class weights or dropout. */
         public Settings(final int epochs, final int batchSize, final double learningRate, final double warmupFraction,
                 final double weightDecay, final long seed, final int threads, final double distillWeight,
                 final double temperature) {
             this(epochs, batchSize, learningRate, warmupFraction, weightDecay, seed, threads, distillWeight,
-                    temperature, false);
+                    temperature, false, 0);
+        }
+
+        /** These settings with another dropout probability. */
+        public Settings withDropout(final double p) {
+            return new Settings(epochs, batchSize, learningRate, warmupFraction, weightDecay, seed, threads,
+                    distillWeight, temperature, balancedClasses, p);
         }
     }
 
@@ -99,8 +116,9 @@ public final class ModelTrainer {
         final LearningRate schedule = new LearningRate(s.learningRate(),
                 Math.max(1, (int) Math.round(totalSteps * s.warmupFraction())), totalSteps);
         final Engine engine = Engine.getEngine(SharedEncoder.ENGINE);
+        engine.setRandomSeed((int) s.seed());
         Checkpoint current = initial;
-        try (SharedEncoder encoder = SharedEncoder.forTraining(initial);
+        try (SharedEncoder encoder = SharedEncoder.forTraining(initial, (float) s.dropout());
                 NDManager base = engine.newBaseManager()) {
             final AdamW optimizer = new AdamW(base, 0.9, 0.999, 1e-6, s.weightDecay());
             final Map<String, NDArray> params = encoder.parameters();
