@@ -72,7 +72,16 @@ final class TrainOptions {
                     + " drops (default: ${DEFAULT-VALUE}).")
     double dropout;
 
+    @Option(names = "--average-last", defaultValue = "1", paramLabel = "<k>",
+            description = "Write the element-wise mean of the weights after the last k epochs (as `model average`"
+                    + " of their checkpoints), not the last epoch's alone; 1 = the last epoch (default:"
+                    + " ${DEFAULT-VALUE}).")
+    int averageLast;
+
     ModelTrainer.Settings settings() {
+        if (averageLast < 1 || averageLast > epochs) {
+            throw new IllegalArgumentException("--average-last must be 1-" + epochs + " (the epochs), got " + averageLast);
+        }
         if (!classWeights.equals("none") && !classWeights.equals("balanced")) {
             throw new IllegalArgumentException("--class-weights must be none or balanced, got '" + classWeights + "'");
         }

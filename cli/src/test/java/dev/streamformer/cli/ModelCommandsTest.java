@@ -207,6 +207,54 @@ class ModelCommandsTest {
     }
 
     @Test
+    void trainWithAverageLastWritesTheMeanOfTheLastEpochsAndRecordsDropout() throws Exception {
+        final Path corpus = dir.resolve("corpus");
+        for (final var group : dev.streamformer.corpus.Corpus.GROUPS.entrySet()) {
+            Files.createDirectories(corpus.resolve(group.getKey()));
+            for (int i = 0; i < 10; i++) {
+                final String body = group.getValue() ? "Subject: free money " + i + "\n\nClick now to win cash, offer " + i
+                        : "Subject: meeting notes " + i + "\n\nThe build is green, see the review " + i;
+                Files.writeString(corpus.resolve(group.getKey()).resolve(i + ".txt"), body);
+            }
+        }
+        final ModelConfig config = new ModelConfig(ModelConfig.read(DefaultModel.directory()).vocabSize(), 16, 32, 2, 4, 4, 64, 64, 2,
+                Activation.GELU_NEW, 1e-12, true, SharingPlan.ALL, List.of("ham", "spam"));
+        final Path configFile = dir.resolve("tiny.json");
+        Files.writeString(configFile, config.toJson());
+        final Path out = dir.resolve("trained");
+        final Run train = run("", "model", "train", "--config", configFile.toString(), "--data", corpus.toString(),
+                "--epochs", "3", "--average-last", "2", "--dropout", "0.1", "--max-length", "32", "--out",
+                out.toString());
+        assertThat(train.exitCode()).as(train.err()).isZero();
+        assertThat(train.out()).contains("mean of the last 2 epochs validation");
+        final Checkpoint mean = Checkpoint.load(out);
+        final Checkpoint two = Checkpoint.load(out.resolve("checkpoints/epoch-2"));
+        final Checkpoint three = Checkpoint.load(out.resolve("checkpoints/epoch-3"));
+        for (final String name : mean.tensors().keySet()) {
+            final float[] m = mean.floats(name);
+            final float[] x = two.floats(name);
+            final float[] y = three.floats(name);
+            for (int i = 0; i < m.length; i++) {
+                assertThat(m[i]).as(name).isCloseTo((x[i] + y[i]) / 2, within(1e-6f));
+            }
+        }
+        final JsonObject record = JsonParser.parseString(Files.readString(out.resolve("training.json")))
+                .getAsJsonObject();
+        assertThat(record.get("average_last").getAsInt()).isEqualTo(2);
+        assertThat(record.getAsJsonObject("settings").get("dropout").getAsDouble()).isEqualTo(0.1);
+        assertThat(record.getAsJsonObject("history").has("average_validation")).isTrue();
+
+        final Run tooMany = run("", "model", "train", "--config", configFile.toString(), "--data", corpus.toString(),
+                "--epochs", "2", "--average-last", "3", "--out", dir.resolve("x").toString());
+        assertThat(tooMany.exitCode()).isEqualTo(1);
+        assertThat(tooMany.err()).contains("--average-last must be 1-2");
+        final Run badDropout = run("", "model", "train", "--config", configFile.toString(), "--data",
+                corpus.toString(), "--dropout", "1", "--out", dir.resolve("y").toString());
+        assertThat(badDropout.exitCode()).isEqualTo(1);
+        assertThat(badDropout.err()).contains("dropout must be in [0, 1)");
+    }
+
+    @Test
     void missingModelGivesAClearMessageAndExitCodeOne() {
         final Run r = run("", "model", "predict", "--model", dir.resolve("nowhere").toString());
         assertThat(r.exitCode()).isEqualTo(1);
