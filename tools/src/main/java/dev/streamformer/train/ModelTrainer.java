@@ -75,12 +75,6 @@ public final class ModelTrainer {
             this(epochs, batchSize, learningRate, warmupFraction, weightDecay, seed, threads, distillWeight,
                     temperature, false, 0);
         }
-
-        /** These settings with another dropout probability. */
-        public Settings withDropout(final double p) {
-            return new Settings(epochs, batchSize, learningRate, warmupFraction, weightDecay, seed, threads,
-                    distillWeight, temperature, balancedClasses, p);
-        }
     }
 
     /** What to do after each epoch: evaluate, save a checkpoint. */
