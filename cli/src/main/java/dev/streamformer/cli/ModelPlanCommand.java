@@ -31,7 +31,7 @@ final class ModelPlanCommand implements Callable<Integer> {
     private Path config;
 
     @Option(names = "--goal", defaultValue = "throughput",
-            description = "latency (batch 1), throughput (batch 16) or memory (the smallest weights within 10 % of the"
+            description = "latency (batch 1), throughput (batch 16) or memory (the smallest weights within 10 %% of the"
                     + " best throughput) (default: ${DEFAULT-VALUE}).")
     private String goal;
 

@@ -17,7 +17,7 @@ import dev.streamformer.stream.StreamformerConfig;
         sortOptions = false,
         description = {"Run the latency statistics application until Ctrl-C or SIGTERM: it reads every processor's latency"
                 + " events and dead letters and writes, per model version and tumbling window, one LatencyStats record"
-                + " (count, records/s, p50/p95/p99/max of each duration within 1 %, batch sizes, dead letters by kind) to"
+                + " (count, records/s, p50/p95/p99/max of each duration within 1 %%, batch sizes, dead letters by kind) to"
                 + " the statistics topic, which `monitor` reads.",
             "Kafka Streams, exactly_once_v2, application id streamformer-stats (-p application.id=... to change);"
                 + " a window is written when the requests' time passes its end + --grace."})
