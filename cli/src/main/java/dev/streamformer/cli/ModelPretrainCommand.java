@@ -13,7 +13,6 @@ import dev.streamformer.model.ModelDirectory;
 import dev.streamformer.model.ParameterStats;
 import dev.streamformer.text.TokenizerFiles;
 import dev.streamformer.train.Datasets;
-import dev.streamformer.train.Example;
 import dev.streamformer.train.MaskedLanguageModel;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -70,8 +69,8 @@ final class ModelPretrainCommand implements Callable<Integer> {
     private double weightDecay;
 
     @Option(names = "--mask-rate", defaultValue = "0.15",
-            description = "Share of the ordinary tokens of each text chosen for prediction; of those 80 % become"
-                    + " [MASK], 10 % a random token, 10 % stay (default: ${DEFAULT-VALUE}).")
+            description = "Share of the ordinary tokens of each text chosen for prediction; of those 80 %% become"
+                    + " [MASK], 10 %% a random token, 10 %% stay (default: ${DEFAULT-VALUE}).")
     private double maskRate;
 
     @Option(names = "--seed", defaultValue = "42", description = "Initialisation, masking and shuffling seed (default: ${DEFAULT-VALUE}).")
@@ -81,6 +80,12 @@ final class ModelPretrainCommand implements Callable<Integer> {
             description = "Tokens per e-mail; written to the model's tokenizer.json as the length it reads texts at"
                     + " (default: ${DEFAULT-VALUE}).")
     private int maxLength;
+
+    @Option(names = "--windows", defaultValue = "1",
+            description = "Windows of --max-length tokens read from each e-mail: 1 reads its start, as fine-tuning"
+                    + " and serving do; k reads up to k consecutive windows (each its own text with [CLS] and [SEP]),"
+                    + " so pre-training sees more of long e-mails and an epoch takes longer (default: ${DEFAULT-VALUE}).")
+    private int windows;
 
     @Option(names = "--threads", defaultValue = "2", description = "Intra-op threads (default: ${DEFAULT-VALUE}).")
     private int threads;
@@ -98,10 +103,14 @@ final class ModelPretrainCommand implements Callable<Integer> {
         final Checkpoint initial = model != null ? Checkpoint.load(model).dequantized()
                 : Checkpoint.random(ModelConfig.read(config != null ? config : DefaultModel.directory()), seed);
         System.out.printf("pretrain: %s%n", ParameterStats.of(initial).plan());
-        final Datasets.Tokenized parts = Datasets.load(data, split, tokenizerDir, maxLength);
-        final List<int[]> texts = parts.train().stream().map(Example::tokenIds).toList();
-        System.out.printf("split %s: %d training texts (at most %d tokens), mask rate %.2f%n", split, texts.size(),
-                maxLength, maskRate);
+        if (windows < 1) {
+            throw new IllegalArgumentException("--windows must be at least 1, got " + windows);
+        }
+        final Datasets.Tokenized parts = Datasets.load(data, split, tokenizerDir, (maxLength - 2) * windows + 2);
+        final List<int[]> texts = parts.train().stream()
+                .flatMap(e -> MaskedLanguageModel.windows(e.tokenIds(), maxLength, windows).stream()).toList();
+        System.out.printf("split %s: %d windows of at most %d tokens from %d training texts, mask rate %.2f%n", split,
+                texts.size(), maxLength, parts.train().size(), maskRate);
         final MaskedLanguageModel.Settings settings = new MaskedLanguageModel.Settings(epochs, batchSize, learningRate,
                 warmup, weightDecay, seed, threads, maskRate);
         final Checkpoint trained = MaskedLanguageModel.pretrain(initial, texts, settings, System.out,
@@ -113,6 +122,7 @@ final class ModelPretrainCommand implements Callable<Integer> {
         record.put("split", split);
         record.put("settings", settings);
         record.put("max_length", maxLength);
+        record.put("windows", windows);
         record.put("texts", texts.size());
         record.put("seconds", (System.nanoTime() - start) / 1e9);
         TrainingRun.write(out.resolve("pretraining.json"), record);

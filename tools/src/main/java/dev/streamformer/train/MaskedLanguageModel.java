@@ -117,6 +117,35 @@ public final class MaskedLanguageModel {
     }
 
     /**
+     * Cuts a text into consecutive windows for pre-training, so that the model reads more of a long
+     * e-mail than its first {@code length} tokens: each window holds the text's next {@code length - 2}
+     * tokens between its [CLS] and [SEP]; a text that fits is its own single window.
+     *
+     * @param ids token ids, [CLS] first and [SEP] last
+     * @param length tokens per window, [CLS] and [SEP] included (at least 3)
+     * @param most the most windows to cut (the text's start first)
+     * @return the windows, at least one
+     */
+    public static List<int[]> windows(final int[] ids, final int length, final int most) {
+        if (length < 3 || most < 1) {
+            throw new IllegalArgumentException("a window needs at least 3 tokens and a text at least 1 window, got "
+                    + length + " and " + most);
+        }
+        final int body = ids.length - 2;
+        final int step = length - 2;
+        final List<int[]> out = new ArrayList<>();
+        for (int start = 0; out.isEmpty() || (start < body && out.size() < most); start += step) {
+            final int n = Math.max(0, Math.min(step, body - start));
+            final int[] window = new int[n + 2];
+            window[0] = ids[0];
+            System.arraycopy(ids, 1 + start, window, 1, n);
+            window[n + 1] = ids[ids.length - 1];
+            out.add(window);
+        }
+        return out;
+    }
+
+    /**
      * Chooses and replaces tokens: each ordinary token with probability maskRate (at least one per
      * sequence that has any), then 80 % [MASK], 10 % a random ordinary token, 10 % unchanged.
      */

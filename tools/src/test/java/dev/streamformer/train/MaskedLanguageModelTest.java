@@ -1,6 +1,7 @@
 package dev.streamformer.train;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -52,6 +53,19 @@ class MaskedLanguageModelTest {
         for (int b = 0; b < batch.size(); b++) {
             assertThat(m.inputs().get(b).tokenIds()[0]).isEqualTo(2);
         }
+    }
+
+    @Test
+    void windowsCutALongTextIntoConsecutivePiecesEachWithClsAndSep() {
+        final int[] ids = {2, 10, 11, 12, 13, 14, 15, 16, 3};
+        assertThat(MaskedLanguageModel.windows(ids, 5, 9)).containsExactly(
+                new int[] {2, 10, 11, 12, 3}, new int[] {2, 13, 14, 15, 3}, new int[] {2, 16, 3});
+        assertThat(MaskedLanguageModel.windows(ids, 5, 2)).as("at most the given windows, from the start")
+                .containsExactly(new int[] {2, 10, 11, 12, 3}, new int[] {2, 13, 14, 15, 3});
+        assertThat(MaskedLanguageModel.windows(ids, 9, 3)).as("a text that fits is one window")
+                .containsExactly(ids);
+        assertThat(MaskedLanguageModel.windows(new int[] {2, 3}, 5, 3)).containsExactly(new int[] {2, 3});
+        assertThatThrownBy(() -> MaskedLanguageModel.windows(ids, 2, 1)).isInstanceOf(IllegalArgumentException.class);
     }
 
     @Test
