@@ -95,6 +95,9 @@ final class ModelPretrainCommand implements Callable<Integer> {
         if (!(maskRate > 0 && maskRate < 1)) {
             throw new IllegalArgumentException("--mask-rate must be between 0 and 1, got " + maskRate);
         }
+        if (windows < 1) {
+            throw new IllegalArgumentException("--windows must be at least 1, got " + windows);
+        }
         if (model != null && config != null) {
             throw new IllegalArgumentException("give --config (a new model) or --model (continue one), not both");
         }
@@ -103,9 +106,6 @@ final class ModelPretrainCommand implements Callable<Integer> {
         final Checkpoint initial = model != null ? Checkpoint.load(model).dequantized()
                 : Checkpoint.random(ModelConfig.read(config != null ? config : DefaultModel.directory()), seed);
         System.out.printf("pretrain: %s%n", ParameterStats.of(initial).plan());
-        if (windows < 1) {
-            throw new IllegalArgumentException("--windows must be at least 1, got " + windows);
-        }
         final Datasets.Tokenized parts = Datasets.load(data, split, tokenizerDir, (maxLength - 2) * windows + 2);
         final List<int[]> texts = parts.train().stream()
                 .flatMap(e -> MaskedLanguageModel.windows(e.tokenIds(), maxLength, windows).stream()).toList();
