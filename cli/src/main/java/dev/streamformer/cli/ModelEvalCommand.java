@@ -1,7 +1,11 @@
 package dev.streamformer.cli;
 
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
@@ -14,6 +18,7 @@ import dev.streamformer.model.InferenceModel;
 import dev.streamformer.text.TextTokenizer;
 import dev.streamformer.train.Datasets;
 import dev.streamformer.train.Evaluation;
+import dev.streamformer.train.Example;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -50,12 +55,22 @@ final class ModelEvalCommand implements Callable<Integer> {
             description = "Intra-op threads of the forward pass; 0 = one per core (default: ${DEFAULT-VALUE}).")
     private int threads;
 
+    @Option(names = "--scores", paramLabel = "<file.csv>",
+            description = "Also write each e-mail's id, label (1 = spam) and p(spam) to this CSV file, in the part's"
+                    + " order: for looking at the errors, or choosing a threshold on the validation part.")
+    private Path scores;
+
     @Override
     public Integer call() throws Exception {
         final Datasets.Tokenized tokenized = Datasets.load(data, split, model,
                 TextTokenizer.length(model, maxLength));
         try (InferenceModel m = InferenceModel.load(model, EngineSettings.of(engine, threads))) {
-            final Evaluation e = Evaluation.of(m, tokenized.part(part), 32);
+            final List<Example> examples = tokenized.part(part);
+            final double[] spam = Evaluation.spamProbabilities(m, examples, 32);
+            final Evaluation e = Evaluation.of(examples.stream().mapToInt(Example::label).toArray(), spam);
+            if (scores != null) {
+                writeScores(examples, spam);
+            }
             if (json) {
                 final Map<String, Object> out = new LinkedHashMap<>();
                 out.put("model", m.name());
@@ -71,5 +86,17 @@ final class ModelEvalCommand implements Callable<Integer> {
             }
         }
         return 0;
+    }
+
+    private void writeScores(final List<Example> examples, final double[] spam) throws IOException {
+        final StringBuilder csv = new StringBuilder("id,label,p_spam\n");
+        for (int i = 0; i < examples.size(); i++) {
+            final String id = examples.get(i).id();
+            csv.append(id.contains(",") || id.contains("\"") ? '"' + id.replace("\"", "\"\"") + '"' : id)
+                    .append(',').append(examples.get(i).label()).append(',')
+                    .append(String.format(Locale.ROOT, "%.6g", spam[i])).append('\n');
+        }
+        Files.writeString(scores, csv);
+        System.err.printf("wrote %d scores to %s%n", examples.size(), scores);
     }
 }

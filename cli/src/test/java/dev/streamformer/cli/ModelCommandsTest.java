@@ -206,8 +206,8 @@ class ModelCommandsTest {
         assertThat(noTokenizer.err()).contains("--tokenizer");
     }
 
-    @Test
-    void trainWithAverageLastWritesTheMeanOfTheLastEpochsAndRecordsDropout() throws Exception {
+    /** Ten short e-mails in every group of the corpus layout. */
+    private Path tinyCorpus() throws Exception {
         final Path corpus = dir.resolve("corpus");
         for (final var group : dev.streamformer.corpus.Corpus.GROUPS.entrySet()) {
             Files.createDirectories(corpus.resolve(group.getKey()));
@@ -217,6 +217,37 @@ class ModelCommandsTest {
                 Files.writeString(corpus.resolve(group.getKey()).resolve(i + ".txt"), body);
             }
         }
+        return corpus;
+    }
+
+    @Test
+    void evalWritesEveryScoredEmailToTheScoresFileAndItsMetricsFollowFromThem() throws Exception {
+        final Path corpus = tinyCorpus();
+        final Path scores = dir.resolve("scores.csv");
+        final Run eval = run("", "model", "eval", "--model", DefaultModel.directory().toString(), "--data",
+                corpus.toString(), "--part", "validation", "--json", "--scores", scores.toString());
+        assertThat(eval.exitCode()).as(eval.err()).isZero();
+        final JsonObject metrics = JsonParser.parseString(eval.out()).getAsJsonObject();
+        final List<String> lines = Files.readAllLines(scores);
+        assertThat(lines.get(0)).isEqualTo("id,label,p_spam");
+        final List<String> rows = lines.subList(1, lines.size());
+        assertThat(rows).hasSize(metrics.get("examples").getAsInt()).isNotEmpty();
+        int right = 0;
+        for (final String row : rows) {
+            final String[] f = row.split(",");
+            final int label = Integer.parseInt(f[1]);
+            final double p = Double.parseDouble(f[2]);
+            assertThat(label).isBetween(0, 1);
+            assertThat(p).isBetween(0.0, 1.0);
+            right += (p >= 0.5 ? 1 : 0) == label ? 1 : 0;
+        }
+        assertThat(metrics.get("accuracy").getAsDouble()).isCloseTo((double) right / rows.size(), within(1e-9));
+        assertThat(rows.stream().map(r -> r.split(",")[0]).distinct()).hasSize(rows.size());
+    }
+
+    @Test
+    void trainWithAverageLastWritesTheMeanOfTheLastEpochsAndRecordsDropout() throws Exception {
+        final Path corpus = tinyCorpus();
         final ModelConfig config = new ModelConfig(ModelConfig.read(DefaultModel.directory()).vocabSize(), 16, 32, 2, 4, 4, 64, 64, 2,
                 Activation.GELU_NEW, 1e-12, true, SharingPlan.ALL, List.of("ham", "spam"));
         final Path configFile = dir.resolve("tiny.json");

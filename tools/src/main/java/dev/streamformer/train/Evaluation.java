@@ -34,6 +34,19 @@ public record Evaluation(int examples, double accuracy, double precision, double
      * @return the metrics
      */
     public static Evaluation of(final InferenceModel model, final List<Example> examples, final int batchSize) {
+        return of(examples.stream().mapToInt(Example::label).toArray(), spamProbabilities(model, examples, batchSize));
+    }
+
+    /**
+     * Scores examples one batch at a time.
+     *
+     * @param model the model
+     * @param examples the examples
+     * @param batchSize sequences per forward pass
+     * @return p(spam) of each example, in the examples' order
+     */
+    public static double[] spamProbabilities(final InferenceModel model, final List<Example> examples,
+            final int batchSize) {
         final double[] spam = new double[examples.size()];
         for (int start = 0; start < examples.size(); start += batchSize) {
             final List<EncoderInput> inputs = new ArrayList<>();
@@ -45,8 +58,7 @@ public record Evaluation(int examples, double accuracy, double precision, double
                 spam[start + i] = out.get(i).probabilities()[1];
             }
         }
-        final int[] labels = examples.stream().mapToInt(Example::label).toArray();
-        return of(labels, spam);
+        return spam;
     }
 
     /**
