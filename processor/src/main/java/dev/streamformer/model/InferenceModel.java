@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 import dev.streamformer.model.onnx.EncoderGraph;
+import dev.streamformer.model.onnx.Int8Products;
 import dev.streamformer.model.onnx.OnnxForward;
 import dev.streamformer.model.onnx.OnnxModelFile;
 import dev.streamformer.model.onnx.SessionSettings;
@@ -50,7 +51,7 @@ public final class InferenceModel implements AutoCloseable {
             final EngineSettings settings) {
         this(name, version, checkpoint.config(), ParameterStats.of(checkpoint), settings, switch (settings.engine()) {
             case PYTORCH -> new PyTorchForward(checkpoint, settings.intraOpThreads());
-            case ONNXRUNTIME -> OnnxForward.fromBytes(EncoderGraph.build(checkpoint, name).toByteArray(),
+            case ONNXRUNTIME -> OnnxForward.fromBytes(EncoderGraph.build(Int8Products.servable(checkpoint), name).toByteArray(),
                     checkpoint.config().numLabels(), SessionSettings.of(settings.intraOpThreads(), settings.prepacking()));
         });
     }
