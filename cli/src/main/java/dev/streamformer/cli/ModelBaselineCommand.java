@@ -40,6 +40,11 @@ final class ModelBaselineCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print JSON.")
     private boolean json;
 
+    @Option(names = "--scores", paramLabel = "<file.csv>",
+            description = "Also write each test e-mail's id, label (1 = spam) and p(spam) to this CSV file, as `model"
+                    + " eval --scores` does: for comparing or combining the filter's scores with a Transformer's.")
+    private Path scores;
+
     @Override
     public Integer call() throws Exception {
         final Corpus.Split parts = Corpus.split(split, Corpus.read(data), seed);
@@ -49,6 +54,10 @@ final class ModelBaselineCommand implements Callable<Integer> {
                 defaults.learningRate(), defaults.l2(), defaults.seed()));
         final double trainSeconds = (System.nanoTime() - start) / 1e9;
         final ClassicFilter.Result r = ClassicFilter.evaluate(filter, parts.test());
+        if (scores != null) {
+            ScoresFile.write(scores, parts.test().stream().map(Corpus.Message::id).toList(),
+                    parts.test().stream().mapToInt(Corpus.Message::label).toArray(), r.spamProbabilities());
+        }
         if (json) {
             final Map<String, Object> out = new LinkedHashMap<>();
             out.put("model", "tf-idf + logistic regression");

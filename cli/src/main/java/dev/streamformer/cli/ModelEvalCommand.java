@@ -1,11 +1,8 @@
 package dev.streamformer.cli;
 
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
@@ -67,9 +64,10 @@ final class ModelEvalCommand implements Callable<Integer> {
         try (InferenceModel m = InferenceModel.load(model, EngineSettings.of(engine, threads))) {
             final List<Example> examples = tokenized.part(part);
             final double[] spam = Evaluation.spamProbabilities(m, examples, 32);
-            final Evaluation e = Evaluation.of(examples.stream().mapToInt(Example::label).toArray(), spam);
+            final int[] labels = examples.stream().mapToInt(Example::label).toArray();
+            final Evaluation e = Evaluation.of(labels, spam);
             if (scores != null) {
-                writeScores(examples, spam);
+                ScoresFile.write(scores, examples.stream().map(Example::id).toList(), labels, spam);
             }
             if (json) {
                 final Map<String, Object> out = new LinkedHashMap<>();
@@ -86,17 +84,5 @@ final class ModelEvalCommand implements Callable<Integer> {
             }
         }
         return 0;
-    }
-
-    private void writeScores(final List<Example> examples, final double[] spam) throws IOException {
-        final StringBuilder csv = new StringBuilder("id,label,p_spam\n");
-        for (int i = 0; i < examples.size(); i++) {
-            final String id = examples.get(i).id();
-            csv.append(id.contains(",") || id.contains("\"") ? '"' + id.replace("\"", "\"\"") + '"' : id)
-                    .append(',').append(examples.get(i).label()).append(',')
-                    .append(String.format(Locale.ROOT, "%.6g", spam[i])).append('\n');
-        }
-        Files.writeString(scores, csv);
-        System.err.printf("wrote %d scores to %s%n", examples.size(), scores);
     }
 }

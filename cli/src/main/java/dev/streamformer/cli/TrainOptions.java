@@ -52,8 +52,15 @@ final class TrainOptions {
             description = "Distil from this model's probabilities (soft targets) as well as the labels.")
     Path teacher;
 
+    @Option(names = "--classic-teacher", paramLabel = "<folds>",
+            description = "Distil from the classic filter (`model baseline`: TF-IDF + logistic regression) as well as the"
+                    + " labels: its out-of-fold probabilities on the training part, each e-mail scored by a filter"
+                    + " trained on the other folds (for example 5); instead of --teacher.")
+    Integer classicTeacher;
+
     @Option(names = "--distill-weight", defaultValue = "0.5",
-            description = "Weight of the teacher's soft targets with --teacher (default: ${DEFAULT-VALUE}).")
+            description = "Weight of the teacher's soft targets with --teacher or --classic-teacher (default:"
+                    + " ${DEFAULT-VALUE}).")
     double distillWeight;
 
     @Option(names = "--temperature", defaultValue = "2",
@@ -85,8 +92,22 @@ final class TrainOptions {
         if (!classWeights.equals("none") && !classWeights.equals("balanced")) {
             throw new IllegalArgumentException("--class-weights must be none or balanced, got '" + classWeights + "'");
         }
+        if (teacher != null && classicTeacher != null) {
+            throw new IllegalArgumentException("give --teacher <dir> or --classic-teacher <folds>, not both");
+        }
+        if (classicTeacher != null && classicTeacher < 2) {
+            throw new IllegalArgumentException("--classic-teacher needs at least 2 folds (5 is usual), got "
+                    + classicTeacher);
+        }
+        if (distillWeight < 0 || distillWeight > 1) {
+            throw new IllegalArgumentException("--distill-weight must be 0-1, got " + distillWeight);
+        }
+        if (temperature <= 0) {
+            throw new IllegalArgumentException("--temperature must be above 0, got " + temperature);
+        }
+        final boolean distil = teacher != null || classicTeacher != null;
         return new ModelTrainer.Settings(epochs, batchSize, learningRate, warmup, weightDecay, seed, threads,
-                teacher == null ? 0 : distillWeight, teacher == null ? 1 : temperature,
+                distil ? distillWeight : 0, distil ? temperature : 1,
                 classWeights.equals("balanced"), dropout);
     }
 }

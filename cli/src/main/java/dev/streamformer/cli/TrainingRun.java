@@ -4,18 +4,22 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
 import com.google.gson.GsonBuilder;
 
+import dev.streamformer.corpus.Corpus;
 import dev.streamformer.model.Checkpoint;
 import dev.streamformer.model.InferenceModel;
 import dev.streamformer.model.ModelDirectory;
 import dev.streamformer.model.ParameterStats;
 import dev.streamformer.text.TokenizerFiles;
+import dev.streamformer.train.ClassicFilter;
 import dev.streamformer.train.Datasets;
+import dev.streamformer.train.Example;
 import dev.streamformer.train.Evaluation;
 import dev.streamformer.train.ModelTrainer;
 import dev.streamformer.train.WeightAverage;
@@ -52,6 +56,10 @@ final class TrainingRun {
             }
             System.out.printf("distilling from %s (weight %.2f, temperature %.1f)%n", o.teacher, o.distillWeight,
                     o.temperature);
+        } else if (o.classicTeacher != null) {
+            teacher = classicTeacher(o, data.train(), initial.config().labels());
+            System.out.printf("distilling from the classic filter's out-of-fold probabilities (%d folds, weight %.2f,"
+                    + " temperature %.1f)%n", o.classicTeacher, o.distillWeight, o.temperature);
         }
         final Map<String, Object> history = new LinkedHashMap<>();
         final List<Checkpoint> averaged = new ArrayList<>();
@@ -80,7 +88,8 @@ final class TrainingRun {
         record.put("settings", settings);
         record.put("max_length", maxLength);
         record.put("average_last", averaged.size());
-        record.put("teacher", o.teacher == null ? null : o.teacher.toString());
+        record.put("teacher", o.teacher != null ? o.teacher.toString()
+                : o.classicTeacher != null ? "classic filter, " + o.classicTeacher + " folds out of fold" : null);
         record.put("train_examples", data.train().size());
         final Map<String, Long> byLabel = new LinkedHashMap<>();
         for (final String label : trained.config().labels()) {
@@ -94,6 +103,38 @@ final class TrainingRun {
         System.out.printf("wrote %s (version %s) in %.0f s%n", o.out, ModelDirectory.version(o.out),
                 (System.nanoTime() - start) / 1e9);
         return 0;
+    }
+
+    /**
+     * The classic filter's out-of-fold p(spam) of each training example, as two-class probabilities at
+     * the distillation temperature: softmax of (0, logit) / T.
+     */
+    private static float[][] classicTeacher(final TrainOptions o, final List<Example> train,
+            final List<String> labels) throws IOException {
+        if (!labels.equals(Corpus.LABELS)) {
+            throw new IllegalArgumentException("--classic-teacher scores ham and spam; this model's labels are "
+                    + labels);
+        }
+        final List<Corpus.Message> messages = Corpus.split(o.split, Corpus.read(o.data), Datasets.SPLIT_SEED).train();
+        final long start = System.nanoTime();
+        final double[] p = ClassicFilter.outOfFold(messages, o.classicTeacher, ClassicFilter.Settings.defaults(),
+                fold -> System.out.printf("classic filter: fold %d of %d scored (%.0f s)%n", fold, o.classicTeacher,
+                        (System.nanoTime() - start) / 1e9));
+        final Map<String, Double> byId = new HashMap<>();
+        for (int i = 0; i < p.length; i++) {
+            byId.put(messages.get(i).id(), p[i]);
+        }
+        final float[][] out = new float[train.size()][];
+        for (int i = 0; i < out.length; i++) {
+            final Double spam = byId.get(train.get(i).id());
+            if (spam == null) {
+                throw new IllegalStateException("no classic-filter score for training e-mail " + train.get(i).id());
+            }
+            final double logit = Math.log(Math.max(spam, 1e-12) / Math.max(1 - spam, 1e-12)) / o.temperature;
+            final float s = (float) (1 / (1 + Math.exp(-logit)));
+            out[i] = new float[] {1 - s, s};
+        }
+        return out;
     }
 
     private static Map<String, Object> validate(final String what, final Checkpoint model,

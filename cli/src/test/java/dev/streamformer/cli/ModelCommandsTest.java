@@ -286,6 +286,48 @@ class ModelCommandsTest {
     }
 
     @Test
+    void trainDistilsFromTheClassicFiltersOutOfFoldScoresAndBaselineWritesItsScores() throws Exception {
+        final Path corpus = tinyCorpus();
+        final ModelConfig config = new ModelConfig(ModelConfig.read(DefaultModel.directory()).vocabSize(), 16, 32, 2, 4, 4, 64, 64, 2,
+                Activation.GELU_NEW, 1e-12, true, SharingPlan.ALL, List.of("ham", "spam"));
+        final Path configFile = dir.resolve("tiny.json");
+        Files.writeString(configFile, config.toJson());
+        final Path out = dir.resolve("distilled");
+        final Run train = run("", "model", "train", "--config", configFile.toString(), "--data", corpus.toString(),
+                "--epochs", "1", "--classic-teacher", "3", "--temperature", "1", "--max-length", "32", "--out",
+                out.toString());
+        assertThat(train.exitCode()).as(train.err()).isZero();
+        assertThat(train.out()).contains("classic filter: fold 3 of 3 scored")
+                .contains("distilling from the classic filter's out-of-fold probabilities (3 folds, weight 0.50,"
+                        + " temperature 1.0)");
+        final JsonObject record = JsonParser.parseString(Files.readString(out.resolve("training.json")))
+                .getAsJsonObject();
+        assertThat(record.get("teacher").getAsString()).isEqualTo("classic filter, 3 folds out of fold");
+        assertThat(record.getAsJsonObject("settings").get("distillWeight").getAsDouble()).isEqualTo(0.5);
+
+        final Run both = run("", "model", "train", "--config", configFile.toString(), "--data", corpus.toString(),
+                "--teacher", out.toString(), "--classic-teacher", "3", "--out", dir.resolve("x").toString());
+        assertThat(both.exitCode()).isEqualTo(1);
+        assertThat(both.err()).contains("not both");
+        final Run oneFold = run("", "model", "train", "--config", configFile.toString(), "--data", corpus.toString(),
+                "--classic-teacher", "1", "--out", dir.resolve("y").toString());
+        assertThat(oneFold.exitCode()).isEqualTo(1);
+        assertThat(oneFold.err()).contains("at least 2 folds");
+
+        final Path scores = dir.resolve("classic.csv");
+        final Run baseline = run("", "model", "baseline", "--data", corpus.toString(), "--json", "--scores",
+                scores.toString());
+        assertThat(baseline.exitCode()).as(baseline.err()).isZero();
+        final JsonObject metrics = JsonParser.parseString(baseline.out()).getAsJsonObject();
+        final List<String> rows = Files.readAllLines(scores);
+        assertThat(rows.get(0)).isEqualTo("id,label,p_spam");
+        assertThat(rows).hasSize(metrics.get("examples").getAsInt() + 1);
+        long right = rows.stream().skip(1).map(r -> r.split(","))
+                .filter(f -> (Double.parseDouble(f[2]) >= 0.5 ? 1 : 0) == Integer.parseInt(f[1])).count();
+        assertThat(metrics.get("accuracy").getAsDouble()).isCloseTo((double) right / (rows.size() - 1), within(1e-9));
+    }
+
+    @Test
     void missingModelGivesAClearMessageAndExitCodeOne() {
         final Run r = run("", "model", "predict", "--model", dir.resolve("nowhere").toString());
         assertThat(r.exitCode()).isEqualTo(1);

@@ -118,6 +118,58 @@ public final class ClassicFilter {
     }
 
     /**
+     * Out-of-fold probabilities: the messages are dealt into {@code folds} parts (shuffled by the
+     * settings' seed) and each part is scored by a filter trained on the others, so that no message
+     * is scored by a filter that saw it. These are honest soft targets for distilling the filter into
+     * another model on the same training messages; a filter's scores on its own training messages
+     * are near 0 and 1 and would teach nothing the labels do not.
+     *
+     * @param messages the messages (label 1 = spam)
+     * @param folds parts, at least 2
+     * @param settings how each fold's filter trains
+     * @param progress called with the fold just finished (1-based), or null
+     * @return p(spam) of each message, in the messages' order
+     */
+    public static double[] outOfFold(final List<Corpus.Message> messages, final int folds, final Settings settings,
+            final java.util.function.IntConsumer progress) {
+        if (folds < 2 || folds > messages.size()) {
+            throw new IllegalArgumentException("folds must be 2-" + messages.size() + ", got " + folds);
+        }
+        final int[] fold = new int[messages.size()];
+        final int[] order = new int[messages.size()];
+        Arrays.setAll(order, i -> i);
+        final SplittableRandom random = new SplittableRandom(settings.seed());
+        for (int i = order.length - 1; i > 0; i--) {
+            final int j = random.nextInt(i + 1);
+            final int t = order[i];
+            order[i] = order[j];
+            order[j] = t;
+        }
+        for (int k = 0; k < order.length; k++) {
+            fold[order[k]] = k % folds;
+        }
+        final double[] p = new double[messages.size()];
+        for (int f = 0; f < folds; f++) {
+            final List<Corpus.Message> rest = new ArrayList<>();
+            for (int i = 0; i < fold.length; i++) {
+                if (fold[i] != f) {
+                    rest.add(messages.get(i));
+                }
+            }
+            final ClassicFilter filter = train(rest, settings);
+            for (int i = 0; i < fold.length; i++) {
+                if (fold[i] == f) {
+                    p[i] = filter.spamProbability(messages.get(i).text());
+                }
+            }
+            if (progress != null) {
+                progress.accept(f + 1);
+            }
+        }
+        return p;
+    }
+
+    /**
      * @param text a message's subject and body
      * @return the probability that it is spam
      */
@@ -131,8 +183,9 @@ public final class ClassicFilter {
      *
      * @param evaluation accuracy, F1, ROC-AUC
      * @param messagesPerSecond one thread classifying the messages from their text, the median of 3 passes
+     * @param spamProbabilities each message's p(spam), in the messages' order
      */
-    public record Result(Evaluation evaluation, double messagesPerSecond) {
+    public record Result(Evaluation evaluation, double messagesPerSecond, double[] spamProbabilities) {
     }
 
     /**
@@ -152,7 +205,7 @@ public final class ClassicFilter {
             rates[pass] = p.length / ((System.nanoTime() - start) / 1e9);
         }
         Arrays.sort(rates);
-        return new Result(Evaluation.of(labels, p), rates[1]);
+        return new Result(Evaluation.of(labels, p), rates[1], p);
     }
 
     /**

@@ -56,4 +56,24 @@ class ClassicFilterTest {
         assertThat(total).isEqualTo(2 + 1 + 2 * (4 + 3 + 2));
         assertThat(ClassicFilter.count("").index()).isEmpty();
     }
+
+    @Test
+    void outOfFoldScoresComeFromFiltersThatNeverSawTheMessage() {
+        final List<Corpus.Message> train = new ArrayList<>(messages(300, 3));
+        // A ham message written in the spam words: only a filter trained on it can call it ham.
+        final String odd = "lottery winner click offer unsubscribe lottery winner click offer";
+        train.set(7, new Corpus.Message("odd", "easy_ham-1", 0, odd));
+        final ClassicFilter inSample = ClassicFilter.train(train, ClassicFilter.Settings.defaults());
+        final double[] outOfFold = ClassicFilter.outOfFold(train, 5, ClassicFilter.Settings.defaults(), null);
+
+        assertThat(inSample.spamProbability(odd)).isLessThan(0.5);
+        assertThat(outOfFold[7]).isGreaterThan(0.9);
+        assertThat(outOfFold).hasSize(train.size());
+        int right = 0;
+        for (int i = 0; i < train.size(); i++) {
+            right += (outOfFold[i] > 0.5) == (train.get(i).label() == 1) ? 1 : 0;
+        }
+        assertThat(right).isGreaterThan(290);
+        assertThat(ClassicFilter.outOfFold(train, 5, ClassicFilter.Settings.defaults(), null)).isEqualTo(outOfFold);
+    }
 }
