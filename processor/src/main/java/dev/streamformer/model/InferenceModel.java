@@ -112,9 +112,11 @@ public final class InferenceModel implements AutoCloseable {
                     + " (the " + settings.engine() + " engine needs config.json and " + ModelDirectory.WEIGHTS + ")");
         }
         final ModelConfig config = ModelConfig.read(abs);
+        final OnnxModelFile file = OnnxModelFile.read(onnx);
+        Int8Products.warnIfSaturating(onnx, file.opCounts());
         final OnnxForward forward = OnnxForward.fromFile(onnx, config.numLabels(),
                 SessionSettings.of(settings.intraOpThreads(), settings.prepacking()));
-        return new InferenceModel(name, ModelDirectory.version(abs), config, OnnxModelFile.read(onnx).stats(), settings, forward);
+        return new InferenceModel(name, ModelDirectory.version(abs), config, file.stats(), settings, forward);
     }
 
     /**

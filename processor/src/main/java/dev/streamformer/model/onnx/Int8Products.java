@@ -6,6 +6,8 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -29,7 +31,39 @@ public final class Int8Products {
     /** CPU flags (as /proc/cpuinfo names them) that multiply int8 into 32-bit sums without saturating. */
     static final List<String> EXACT_INT8_FLAGS = List.of("avx512_vnni", "avx_vnni", "amx_int8");
 
+    /** ONNX operators that multiply 8-bit activations by 8-bit weights (ONNX and ONNX Runtime's contrib ops). */
+    static final List<String> INT8_PRODUCT_OPS = List.of("MatMulInteger", "DynamicQuantizeMatMul",
+            "MatMulIntegerToFloat", "QLinearMatMul", "QGemm", "QAttention", "ConvInteger", "QLinearConv");
+
     private Int8Products() {
+    }
+
+    /**
+     * Warns when a given ONNX file (a {@code model.onnx} served as it is, not built from the
+     * checkpoint) multiplies in int8 on a CPU whose int8 products saturate: the file cannot be
+     * dequantized here, so its outputs may be off.
+     *
+     * @param file the ONNX file
+     * @param opCounts its nodes per operator type
+     */
+    public static void warnIfSaturating(final Path file, final Map<String, Integer> opCounts) {
+        warning(file, opCounts, System.getProperty("os.arch"), cpuFlags()).ifPresent(LOG::warn);
+    }
+
+    /**
+     * @return the warning for {@link #warnIfSaturating}, or empty when the file has no int8
+     *     products or this CPU multiplies int8 exactly
+     */
+    static Optional<String> warning(final Path file, final Map<String, Integer> opCounts, final String arch,
+            final List<String> flags) {
+        final List<String> ops = INT8_PRODUCT_OPS.stream().filter(opCounts::containsKey).toList();
+        if (ops.isEmpty() || exact(arch, flags)) {
+            return Optional.empty();
+        }
+        return Optional.of(file + " multiplies in int8 (" + String.join(", ", ops) + ") and this CPU has none of "
+                + EXACT_INT8_FLAGS + ": ONNX Runtime's uint8 x int8 products saturate here, so predictions may"
+                + " differ from the fp32 model's. Serve an fp32 model.onnx, or the checkpoint (config.json and"
+                + " model.safetensors without model.onnx), which is dequantized at load on such CPUs");
     }
 
     /**
@@ -58,8 +92,8 @@ public final class Int8Products {
         return !x86 || flags == null || flags.stream().anyMatch(EXACT_INT8_FLAGS::contains);
     }
 
-    /** The flags line of /proc/cpuinfo, or null where there is none (not Linux). */
-    private static List<String> cpuFlags() {
+    /** @return the flags of /proc/cpuinfo's first processor, or null where there are none (not Linux) */
+    public static List<String> cpuFlags() {
         try {
             for (final String line : Files.readAllLines(Path.of("/proc/cpuinfo"))) {
                 if (line.startsWith("flags")) {

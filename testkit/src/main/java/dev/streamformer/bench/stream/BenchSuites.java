@@ -265,19 +265,11 @@ public final class BenchSuites {
         return section;
     }
 
+    /** @return the CPU's VNNI and AMX flags, space-separated, or "unknown" */
     private static String cpuFlags() {
-        try {
-            for (final String line : Files.readAllLines(Path.of("/proc/cpuinfo"))) {
-                if (line.startsWith("flags")) {
-                    return java.util.Arrays.stream(line.substring(line.indexOf(':') + 1).strip().split(" "))
-                            .filter(f -> f.contains("vnni") || f.startsWith("amx")).sorted()
-                            .collect(java.util.stream.Collectors.joining(" "));
-                }
-            }
-        } catch (IOException e) {
-            return "unknown";
-        }
-        return "unknown";
+        final List<String> flags = dev.streamformer.model.onnx.Int8Products.cpuFlags();
+        return flags == null ? "unknown" : flags.stream().filter(f -> f.contains("vnni") || f.startsWith("amx"))
+                .sorted().collect(java.util.stream.Collectors.joining(" "));
     }
 
     /**
