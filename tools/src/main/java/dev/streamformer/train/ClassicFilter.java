@@ -93,12 +93,7 @@ public final class ClassicFilter {
         Arrays.setAll(order, i -> i);
         final SplittableRandom random = new SplittableRandom(settings.seed());
         for (int epoch = 0; epoch < settings.epochs(); epoch++) {
-            for (int i = n - 1; i > 0; i--) {
-                final int j = random.nextInt(i + 1);
-                final int t = order[i];
-                order[i] = order[j];
-                order[j] = t;
-            }
+            shuffle(order, random);
             for (final int k : order) {
                 final Vector v = vectors.get(k);
                 final int y = train.get(k).label();
@@ -138,13 +133,7 @@ public final class ClassicFilter {
         final int[] fold = new int[messages.size()];
         final int[] order = new int[messages.size()];
         Arrays.setAll(order, i -> i);
-        final SplittableRandom random = new SplittableRandom(settings.seed());
-        for (int i = order.length - 1; i > 0; i--) {
-            final int j = random.nextInt(i + 1);
-            final int t = order[i];
-            order[i] = order[j];
-            order[j] = t;
-        }
+        shuffle(order, new SplittableRandom(settings.seed()));
         for (int k = 0; k < order.length; k++) {
             fold[order[k]] = k % folds;
         }
@@ -274,6 +263,16 @@ public final class ClassicFilter {
             value[f] *= scale;
         }
         return new Vector(index, value);
+    }
+
+    /** Fisher-Yates, in place. */
+    private static void shuffle(final int[] order, final SplittableRandom random) {
+        for (int i = order.length - 1; i > 0; i--) {
+            final int j = random.nextInt(i + 1);
+            final int t = order[i];
+            order[i] = order[j];
+            order[j] = t;
+        }
     }
 
     private static double sigmoid(final double z) {
