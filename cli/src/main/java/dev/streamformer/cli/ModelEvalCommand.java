@@ -9,6 +9,7 @@ import java.util.concurrent.Callable;
 import com.google.gson.GsonBuilder;
 
 import dev.streamformer.corpus.Corpus;
+import dev.streamformer.model.DefaultModel;
 import dev.streamformer.model.EngineSettings;
 import dev.streamformer.model.InferenceEngine;
 import dev.streamformer.model.InferenceModel;
@@ -25,7 +26,8 @@ import picocli.CommandLine.Option;
         description = "Accuracy, spam precision, recall and F1, ROC-AUC and the confusion matrix of a model on a split.")
 final class ModelEvalCommand implements Callable<Integer> {
 
-    @Option(names = "--model", required = true, paramLabel = "<dir>", description = "Model directory (with tokenizer.json).")
+    @Option(names = "--model", paramLabel = "<dir>",
+            description = "Model directory, with tokenizer.json (default: the shipped model).")
     private Path model;
 
     @Option(names = "--data", defaultValue = "data/spamassassin", description = "Corpus directory (default: ${DEFAULT-VALUE}).")
@@ -59,12 +61,12 @@ final class ModelEvalCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        final Datasets.Tokenized tokenized = Datasets.load(data, split, model,
-                TextTokenizer.length(model, maxLength));
-        try (InferenceModel m = InferenceModel.load(model, EngineSettings.of(engine, threads))) {
+        final Path dir = model != null ? model : DefaultModel.directory();
+        final Datasets.Tokenized tokenized = Datasets.load(data, split, dir, TextTokenizer.length(dir, maxLength));
+        try (InferenceModel m = InferenceModel.load(dir, EngineSettings.of(engine, threads))) {
             final List<Example> examples = tokenized.part(part);
             final double[] spam = Evaluation.spamProbabilities(m, examples, 32);
-            final int[] labels = examples.stream().mapToInt(Example::label).toArray();
+            final int[] labels = Evaluation.labels(examples);
             final Evaluation e = Evaluation.of(labels, spam);
             if (scores != null) {
                 ScoresFile.write(scores, examples.stream().map(Example::id).toList(), labels, spam);

@@ -224,8 +224,8 @@ class ModelCommandsTest {
     void evalWritesEveryScoredEmailToTheScoresFileAndItsMetricsFollowFromThem() throws Exception {
         final Path corpus = tinyCorpus();
         final Path scores = dir.resolve("scores.csv");
-        final Run eval = run("", "model", "eval", "--model", DefaultModel.directory().toString(), "--data",
-                corpus.toString(), "--part", "validation", "--json", "--scores", scores.toString());
+        final Run eval = run("", "model", "eval", "--data", corpus.toString(), "--part", "validation", "--json",
+                "--scores", scores.toString());
         assertThat(eval.exitCode()).as(eval.err()).isZero();
         final JsonObject metrics = JsonParser.parseString(eval.out()).getAsJsonObject();
         final List<String> lines = Files.readAllLines(scores);
@@ -243,6 +243,8 @@ class ModelCommandsTest {
         }
         assertThat(metrics.get("accuracy").getAsDouble()).isCloseTo((double) right / rows.size(), within(1e-9));
         assertThat(rows.stream().map(r -> r.split(",")[0]).distinct()).hasSize(rows.size());
+        assertThat(metrics.get("model").getAsString()).as("no --model evaluates the shipped model")
+                .isEqualTo(DefaultModel.NAME);
     }
 
     @Test

@@ -34,7 +34,17 @@ public record Evaluation(int examples, double accuracy, double precision, double
      * @return the metrics
      */
     public static Evaluation of(final InferenceModel model, final List<Example> examples, final int batchSize) {
-        return of(examples.stream().mapToInt(Example::label).toArray(), spamProbabilities(model, examples, batchSize));
+        return of(labels(examples), spamProbabilities(model, examples, batchSize));
+    }
+
+    /**
+     * The examples' labels.
+     *
+     * @param examples the examples
+     * @return each example's label (1 = spam), in the examples' order
+     */
+    public static int[] labels(final List<Example> examples) {
+        return examples.stream().mapToInt(Example::label).toArray();
     }
 
     /**
