@@ -11,6 +11,7 @@ import picocli.CommandLine.Command;
         subcommands = {
             ModelStatsCommand.class,
             ModelInitCommand.class,
+            ModelImportCommand.class,
             ModelVocabCommand.class,
             ModelTrainCommand.class,
             ModelPretrainCommand.class,
