@@ -110,6 +110,8 @@ final class ModelImportCommand implements Callable<Integer> {
         BertImport.writeTokenizer(out, source.vocab(), kept);
         System.out.printf("wrote %s (version %s)%n%n", out, ModelDirectory.version(out));
         System.out.print(ParameterStats.of(checkpoint).toTable());
+        System.out.printf("%nnext: streamformer model finetune --model %s --lr 5e-5 --dropout 0.1 --out <dir>"
+                + " (a pre-trained encoder takes a smaller peak learning rate than training from scratch)%n", out);
         return 0;
     }
 
