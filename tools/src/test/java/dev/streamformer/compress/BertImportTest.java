@@ -7,6 +7,8 @@ import java.net.URISyntaxException;
 import java.net.URL;
 import java.nio.FloatBuffer;
 import java.nio.LongBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -31,6 +33,7 @@ import dev.streamformer.model.EngineSettings;
 import dev.streamformer.model.InferenceEngine;
 import dev.streamformer.model.InferenceModel;
 import dev.streamformer.model.ModelOutput;
+import dev.streamformer.model.SafeTensors;
 import dev.streamformer.model.SharedEncoder;
 import dev.streamformer.model.SharingPlan;
 import dev.streamformer.text.TextTokenizer;
@@ -118,6 +121,22 @@ class BertImportTest {
         }
         assertThat(byEngine.get("ONNXRUNTIME")).containsExactly(byEngine.get("PYTORCH"),
                 org.assertj.core.data.Offset.offset(1e-4f));
+    }
+
+    @Test
+    void readsTheSameEncoderFromAHuggingFaceSafetensorsDirectory(@TempDir final Path dir) throws Exception {
+        final Map<String, SafeTensors.Tensor> prefixed = new LinkedHashMap<>();
+        source.tensors().forEach((name, t) -> prefixed.put("bert." + name, t));
+        SafeTensors.write(dir.resolve("model.safetensors"), prefixed, Map.of("format", "pt"));
+        Files.write(dir.resolve("vocab.txt"), source.vocab(), StandardCharsets.UTF_8);
+
+        final BertImport.Source fromDirectory = BertImport.read(dir);
+        assertThat(fromDirectory.vocab()).isEqualTo(source.vocab());
+        assertThat(fromDirectory.tensors().keySet()).isEqualTo(source.tensors().keySet());
+        for (final String name : source.tensors().keySet()) {
+            assertThat(Arrays.equals(fromDirectory.tensors().get(name).toFloats(),
+                    source.tensors().get(name).toFloats())).as(name).isTrue();
+        }
     }
 
     @Test
