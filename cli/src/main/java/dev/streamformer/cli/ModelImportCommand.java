@@ -4,7 +4,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Set;
 import java.util.concurrent.Callable;
 
 import dev.streamformer.compress.BertImport;
@@ -101,7 +100,7 @@ final class ModelImportCommand implements Callable<Integer> {
         System.out.printf("source: %d layers, H=%d, F=%d, %d tokens, %d positions%n", source.layers(),
                 source.hiddenSize(), source.intermediateSize(), source.vocab().size(), source.maxPositions());
         final int[] kept = vocabSize == 0
-                ? BertImport.keptTokens(source.vocab(), new long[source.vocab().size()], Set.of(), 0)
+                ? BertImport.everyToken(source.vocab())
                 : BertImport.keptTokens(source.vocab(), tokenCounts(source.vocab()),
                         BertImport.latinCharacters(source.vocab()), vocabSize);
         final Checkpoint checkpoint = BertImport.toCheckpoint(source, heads, act, kept,
@@ -117,7 +116,7 @@ final class ModelImportCommand implements Callable<Integer> {
 
     /** How often the training part's e-mails use each source token, through this project's tokenizer files. */
     private long[] tokenCounts(final List<String> vocab) throws Exception {
-        final int[] all = BertImport.keptTokens(vocab, new long[vocab.size()], Set.of(), 0);
+        final int[] all = BertImport.everyToken(vocab);
         final Path scratch = Files.createTempDirectory("streamformer-import");
         try {
             BertImport.writeTokenizer(scratch, vocab, all);

@@ -7,11 +7,14 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collection;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
@@ -143,7 +146,7 @@ public final class BertImport {
         if (Files.isDirectory(path)) {
             return readDirectory(path);
         }
-        final String name = path.getFileName().toString().toLowerCase(java.util.Locale.ROOT);
+        final String name = path.getFileName().toString().toLowerCase(Locale.ROOT);
         if (name.endsWith(".jar") || name.endsWith(".zip")) {
             return readArchive(path);
         }
@@ -160,8 +163,8 @@ public final class BertImport {
             ZipEntry onnx = null;
             ZipEntry tokenizer = null;
             ZipEntry vocab = null;
-            for (final ZipEntry e : java.util.Collections.list(zip.entries())) {
-                final String n = e.getName().toLowerCase(java.util.Locale.ROOT);
+            for (final ZipEntry e : Collections.list(zip.entries())) {
+                final String n = e.getName().toLowerCase(Locale.ROOT);
                 if (n.endsWith(".onnx")) {
                     if (onnx != null) {
                         throw new IllegalArgumentException(path + " holds more than one .onnx file (" + onnx.getName()
@@ -375,6 +378,14 @@ public final class BertImport {
     }
 
     /**
+     * @param vocab the source's tokens in id order
+     * @return every source id, the special tokens first ({@link #keptTokens} with size 0)
+     */
+    public static int[] everyToken(final List<String> vocab) {
+        return keptTokens(vocab, new long[vocab.size()], Set.of(), 0);
+    }
+
+    /**
      * Source ids of single-character tokens (with or without {@code ##}) of the Latin scripts, kept
      * so that words a corpus did not show still split into pieces rather than [UNK].
      *
@@ -424,7 +435,7 @@ public final class BertImport {
         tensors.put(ParameterLayout.WORD_EMBEDDINGS, Tensor.ofFloats(new long[] {kept.length, h}, keptWords));
         final float[] positions = source.require("embeddings.position_embeddings.weight").toFloats();
         tensors.put(ParameterLayout.POSITION_EMBEDDINGS, Tensor.ofFloats(new long[] {maxPositions, h},
-                java.util.Arrays.copyOf(positions, maxPositions * h)));
+                Arrays.copyOf(positions, maxPositions * h)));
         tensors.put(ParameterLayout.TOKEN_TYPE_EMBEDDINGS, source.require("embeddings.token_type_embeddings.weight"));
         for (final String p : List.of("weight", "bias")) {
             tensors.put(ParameterLayout.EMBEDDING_NORM + "." + p, source.require("embeddings.LayerNorm." + p));
@@ -442,9 +453,9 @@ public final class BertImport {
                     final String from = "encoder.layer." + layer + "." + e.getKey() + "." + p;
                     final Tensor t = source.require(from);
                     final Tensor expected = tensors.get(prefix + albert + "." + p);
-                    if (!java.util.Arrays.equals(t.shape(), expected.shape())) {
-                        throw new IllegalArgumentException(from + " has shape " + java.util.Arrays.toString(t.shape())
-                                + " where " + java.util.Arrays.toString(expected.shape()) + " was expected");
+                    if (!Arrays.equals(t.shape(), expected.shape())) {
+                        throw new IllegalArgumentException(from + " has shape " + Arrays.toString(t.shape())
+                                + " where " + Arrays.toString(expected.shape()) + " was expected");
                     }
                     tensors.put(prefix + albert + "." + p, t);
                 }

@@ -69,7 +69,7 @@ class BertImportTest {
 
     @Test
     void theImportedEncoderComputesTheSourcesLastHiddenStates() throws Exception {
-        final int[] kept = BertImport.keptTokens(source.vocab(), new long[source.vocab().size()], Set.of(), 0);
+        final int[] kept = BertImport.everyToken(source.vocab());
         final Checkpoint imported = BertImport.toCheckpoint(source, 12, Activation.GELU, kept, 512,
                 List.of("ham", "spam"), 1);
         assertThat(imported.config().plan()).isEqualTo(SharingPlan.NONE);
@@ -146,7 +146,7 @@ class BertImportTest {
         assertThatThrownBy(() -> BertImport.keptTokens(source.vocab(), new long[source.vocab().size()],
                 BertImport.latinCharacters(source.vocab()), 100))
                 .hasMessageContaining("--vocab-size 100 is smaller than");
-        final int[] all = BertImport.keptTokens(source.vocab(), new long[source.vocab().size()], Set.of(), 0);
+        final int[] all = BertImport.everyToken(source.vocab());
         assertThatThrownBy(() -> BertImport.toCheckpoint(source, 12, Activation.GELU, all, 1024,
                 List.of("ham", "spam"), 1)).hasMessageContaining("more than the source's 512");
     }
