@@ -185,7 +185,13 @@ class Schemas:
 
 
 def text_request(request_id, text, model=None, metadata=None):
-    """A request that carries text: the processor tokenizes it with the served model's own tokenizer."""
+    """A request that carries text: the processor tokenizes it with the served model's own tokenizer.
+
+    Raises ValueError for an empty or blank text, which the processor refuses as a VALIDATION dead letter.
+    """
+    if text is None or not text.strip():
+        raise ValueError("request %s: the text is empty; the processor would refuse it as a VALIDATION dead letter,"
+                         " so it is not sent" % request_id)
     return _request(request_id, [], text, model, metadata)
 
 
@@ -327,7 +333,10 @@ def _requests_from_args(args):
     for n, (kind, payload) in enumerate(items):
         request_id = base if len(items) == 1 else "%s-%d" % (base, n)
         if kind == "text":
-            requests.append(text_request(request_id, payload, model=args.model))
+            try:
+                requests.append(text_request(request_id, payload, model=args.model))
+            except ValueError as e:
+                raise SystemExit(str(e))
         else:
             try:
                 ids = [int(p) for p in payload.split(",") if p.strip()]

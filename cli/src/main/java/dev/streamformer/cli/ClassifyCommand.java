@@ -19,7 +19,9 @@ import dev.streamformer.model.EncoderInput;
 import dev.streamformer.model.EngineSettings;
 import dev.streamformer.model.InferenceEngine;
 import dev.streamformer.model.InferenceModel;
+import dev.streamformer.model.InvalidInputException;
 import dev.streamformer.model.ModelOutput;
+import dev.streamformer.model.ValidInput;
 import dev.streamformer.text.TextTokenizer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -32,8 +34,12 @@ import picocli.CommandLine.Parameters;
                 + " token ids (truncated to --max-length), and the label and the probability of every label are"
                 + " printed, one line per text.",
             "Texts: each argument is one text; with --file each file is one text; with neither, each non-blank line"
-                + " of standard input is one text."})
+                + " of standard input is one text. Every text is checked before any is classified: an empty or"
+                + " blank text is an error (exit 1), as it is a VALIDATION dead letter in the processor."})
 final class ClassifyCommand implements Callable<Integer> {
+
+    /** The most characters of each text a JSON line repeats. */
+    private static final int JSON_TEXT_CHARS = 200;
 
     @Parameters(arity = "0..*", paramLabel = "<text>", description = "Texts to classify, one per argument.")
     private List<String> texts = new ArrayList<>();
@@ -53,7 +59,8 @@ final class ClassifyCommand implements Callable<Integer> {
                     + " model's input length, the one it was trained at: 128 for the shipped model).")
     private Integer maxLength;
 
-    @Option(names = "--json", description = "Print JSON lines instead of a table.")
+    @Option(names = "--json", description = "Print JSON lines instead of a table: the text (its first "
+            + JSON_TEXT_CHARS + " characters, whitespace collapsed), the label, the probabilities and num_tokens.")
     private boolean json;
 
     @Override
@@ -74,14 +81,20 @@ final class ClassifyCommand implements Callable<Integer> {
         try (InferenceModel m = InferenceModel.load(dir, model != null ? dir.toAbsolutePath().normalize()
                 .getFileName().toString() : DefaultModel.NAME, EngineSettings.of(engine, 0));
                 TextTokenizer tokenizer = TextTokenizer.load(dir, TextTokenizer.length(dir, maxLength))) {
-            final List<EncoderInput> encoded = new ArrayList<>();
-            for (final String text : inputs) {
-                encoded.add(EncoderInput.of(tokenizer.encode(text)));
+            final List<ValidInput> encoded = new ArrayList<>();
+            for (int i = 0; i < inputs.size(); i++) {
+                try {
+                    encoded.add(m.validate(EncoderInput.of(tokenizer.encode(inputs.get(i)))));
+                } catch (InvalidInputException e) {
+                    throw new IllegalArgumentException((inputs.size() == 1 ? "The text" : "Text " + (i + 1) + " of "
+                            + inputs.size()) + " (\"" + Excerpt.of(inputs.get(i)) + "\") cannot be classified: "
+                            + e.getMessage(), e);
+                }
             }
             final List<ModelOutput> outputs = new ArrayList<>();
-            for (final EncoderInput in : encoded) {
+            for (final ValidInput in : encoded) {
                 // One at a time: texts differ in length, and a padded batch is slower than its parts.
-                outputs.addAll(m.predict(List.of(in)));
+                outputs.addAll(m.run(List.of(in)));
             }
             final List<String> labels = m.config().labels();
             final Gson gson = new Gson();
@@ -93,14 +106,14 @@ final class ClassifyCommand implements Callable<Integer> {
                 final ModelOutput o = outputs.get(i);
                 if (json) {
                     final Map<String, Object> line = new LinkedHashMap<>();
-                    line.put("text", inputs.get(i));
+                    line.put("text", Excerpt.of(inputs.get(i), JSON_TEXT_CHARS));
                     line.put("label", labels.get(o.argmax()));
                     final Map<String, Float> p = new LinkedHashMap<>();
                     for (int k = 0; k < labels.size(); k++) {
                         p.put(labels.get(k), o.probabilities()[k]);
                     }
                     line.put("probabilities", p);
-                    line.put("num_tokens", encoded.get(i).length());
+                    line.put("num_tokens", encoded.get(i).input().length());
                     System.out.println(gson.toJson(line));
                 } else {
                     final StringBuilder row = new StringBuilder(String.format(Locale.ROOT, "%-8s", labels.get(o.argmax())));

@@ -21,6 +21,11 @@ import dev.streamformer.client.RequestProducer;
 import dev.streamformer.corpus.DemoSample;
 import dev.streamformer.kafka.BrokerCheck;
 import dev.streamformer.model.DefaultModel;
+import dev.streamformer.model.EncoderBatch;
+import dev.streamformer.model.EncoderInput;
+import dev.streamformer.model.InvalidInputException;
+import dev.streamformer.model.ModelConfig;
+import dev.streamformer.model.SpecialTokens;
 import dev.streamformer.schemas.TokenizedInput;
 import dev.streamformer.stream.StreamformerApp;
 import dev.streamformer.text.TextTokenizer;
@@ -45,7 +50,8 @@ final class ProduceCommand implements Callable<Integer> {
     @Parameters(paramLabel = "<file>", arity = "0..*", description = "Input files (default: standard input).")
     private List<Path> files = new ArrayList<>();
 
-    @Option(names = "--model", paramLabel = "<dir>", description = "Model whose tokenizer.json to use (default: the shipped model).")
+    @Option(names = "--model", paramLabel = "<dir>", description = "Model whose tokenizer.json tokenizes the texts and whose vocabulary --token-ids are"
+            + " checked against (default: the shipped model).")
     private Path model;
 
     @Option(names = "--token-ids", description = "Lines are comma-separated token ids, not text.")
@@ -97,19 +103,23 @@ final class ProduceCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--as-text and --token-ids exclude each other: lines are either text or"
                     + " token ids");
         }
+        final Path dir = model != null ? model : DefaultModel.directory();
         if (asText) {
             for (final Text t : texts) {
+                if (t.text().isBlank()) {
+                    throw new IllegalArgumentException(t.where() + ": the text is empty; nothing was sent (the"
+                            + " processor would refuse it as a VALIDATION dead letter)");
+                }
                 requests.add(Requests.ofText(prefix + requests.size(), t.text(), Map.of()));
             }
-        } else if (tokenIds) {
-            for (final Text t : texts) {
-                requests.add(request(prefix + requests.size(), TokenIdLine.parse(t.text(), t.where()), Map.of()));
-            }
         } else {
-            final Path dir = model != null ? model : DefaultModel.directory();
-            try (TextTokenizer tokenizer = TextTokenizer.load(dir, TextTokenizer.length(dir, maxLength))) {
+            final ModelConfig config = ModelConfig.read(dir);
+            final SpecialTokens special = SpecialTokens.read(dir);
+            try (TextTokenizer tokenizer = tokenIds ? null : TextTokenizer.load(dir, TextTokenizer.length(dir, maxLength))) {
                 for (final Text t : texts) {
-                    requests.add(request(prefix + requests.size(), tokenizer.encode(t.text()), Map.of()));
+                    final int[] ids = tokenIds ? TokenIdLine.parse(t.text(), t.where()) : tokenizer.encode(t.text());
+                    check(t, ids, config, special, dir);
+                    requests.add(request(prefix + requests.size(), ids, Map.of()));
                 }
             }
         }
@@ -175,6 +185,22 @@ final class ProduceCommand implements Callable<Integer> {
             if (!lines.get(i).isBlank()) {
                 out.add(new Text(source + " line " + (i + 1), lines.get(i)));
             }
+        }
+    }
+
+    /** The processor's own checks of a request, against the model whose tokenizer or vocabulary the ids come from. */
+    private static void check(final Text t, final int[] ids, final ModelConfig config, final SpecialTokens special,
+            final Path dir) {
+        final EncoderInput input = EncoderInput.of(ids);
+        try {
+            EncoderBatch.validate(config, -1, input);
+            if (special.onlySpecial(input)) {
+                throw new InvalidInputException(-1, "the text is empty: it holds only special tokens ("
+                        + special.describe(ids) + ")");
+            }
+        } catch (InvalidInputException e) {
+            throw new IllegalArgumentException(t.where() + ": " + e.getMessage() + "; nothing was sent (checked against"
+                    + " the model in " + dir + "; --model names another)", e);
         }
     }
 

@@ -366,6 +366,35 @@ class ModelCommandsTest {
     }
 
     @Test
+    void classifyRefusesEmptyAndBlankTextNamingWhichOne() {
+        final Run empty = run("", "classify", "");
+        assertThat(empty.exitCode()).isEqualTo(1);
+        assertThat(empty.err()).contains("The text (\"\") cannot be classified: the text is empty");
+        final Run blank = run("", "classify", "free money", "   ");
+        assertThat(blank.exitCode()).isEqualTo(1);
+        assertThat(blank.err()).contains("Text 2 of 2").contains("the text is empty");
+        assertThat(blank.out()).as("nothing classified").isEmpty();
+    }
+
+    @Test
+    @Timeout(30)
+    void produceChecksTokenIdsAgainstTheModelAndRefusesEmptyTextBeforeItConnects() throws Exception {
+        final Run range = run("2,5,3\n2,99999,3\n", "produce", "-b", "localhost:1", "--token-ids");
+        assertThat(range.exitCode()).isEqualTo(1);
+        assertThat(range.err()).contains("stdin line 2: token id 99999 at position 1 is outside [0, 8000)")
+                .contains("nothing was sent");
+        final Run special = run("2,3\n", "produce", "-b", "localhost:1", "--token-ids");
+        assertThat(special.exitCode()).isEqualTo(1);
+        assertThat(special.err()).contains("stdin line 1: the text is empty: it holds only special tokens (2 [CLS], 3 [SEP])");
+        final Path empty = Files.writeString(dir.resolve("empty.eml"), " \n ");
+        for (final String mode : List.of("--max-length=128", "--as-text")) {
+            final Run r = run("", "produce", "-b", "localhost:1", "--file-per-message", mode, empty.toString());
+            assertThat(r.exitCode()).as(mode).isEqualTo(1);
+            assertThat(r.err()).as(mode).contains(empty + ": the text is empty");
+        }
+    }
+
+    @Test
     void predictDefaultsToTheShippedModelAndNamesTheLineAndTokenOfABadLine() {
         final Run r = run("2,100,3\n\n2,abc,3\n", "model", "predict");
         assertThat(r.exitCode()).isEqualTo(1);

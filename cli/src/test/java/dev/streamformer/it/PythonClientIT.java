@@ -104,6 +104,19 @@ class PythonClientIT {
     }
 
     @Test
+    void emptyAndBlankTextIsRefusedBeforeAnythingIsSent() throws Exception {
+        for (final String text : List.of("", "  \t ")) {
+            // Nothing listens on port 1: the client stops at the text, before it would connect.
+            final Process p = new ProcessBuilder(PYTHON, CLIENT.toString(), "-b", "localhost:1", "produce", "--text", text,
+                    "--id", "py-empty").redirectErrorStream(true).start();
+            final String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+            assertThat(p.exitValue()).as(out).isEqualTo(1);
+            assertThat(out).contains("request py-empty: the text is empty");
+        }
+    }
+
+    @Test
     void theClientsFingerprintsAreJavasAndTheLibrarysOwnCanonicalFormHasTheBugTheReaderNames() throws Exception {
         final List<String> lines = python("fingerprints");
         for (final Map.Entry<String, org.apache.avro.Schema> e : StreamformerSerdes.schemas().entrySet()) {

@@ -27,6 +27,7 @@ public final class InferenceModel implements AutoCloseable {
     private final ParameterStats stats;
     private final EngineSettings settings;
     private final ForwardPass forward;
+    private final SpecialTokens special;
 
     /**
      * Wraps a checkpoint on the default engine (ONNX Runtime, one intra-op thread).
@@ -49,21 +50,28 @@ public final class InferenceModel implements AutoCloseable {
      */
     public InferenceModel(final String name, final String version, final Checkpoint checkpoint,
             final EngineSettings settings) {
+        this(name, version, checkpoint, settings, SpecialTokens.NONE);
+    }
+
+    private InferenceModel(final String name, final String version, final Checkpoint checkpoint,
+            final EngineSettings settings, final SpecialTokens special) {
         this(name, version, checkpoint.config(), ParameterStats.of(checkpoint), settings, switch (settings.engine()) {
             case PYTORCH -> new PyTorchForward(checkpoint, settings.intraOpThreads());
             case ONNXRUNTIME -> OnnxForward.fromBytes(EncoderGraph.build(Int8Products.servable(checkpoint), name).toByteArray(),
                     checkpoint.config().numLabels(), SessionSettings.of(settings.intraOpThreads(), settings.prepacking()));
-        });
+        }, special);
     }
 
     private InferenceModel(final String name, final String version, final ModelConfig config,
-            final ParameterStats stats, final EngineSettings settings, final ForwardPass forward) {
+            final ParameterStats stats, final EngineSettings settings, final ForwardPass forward,
+            final SpecialTokens special) {
         this.name = name;
         this.version = version;
         this.config = config;
         this.stats = stats;
         this.settings = settings;
         this.forward = forward;
+        this.special = special;
     }
 
     /**
@@ -104,7 +112,7 @@ public final class InferenceModel implements AutoCloseable {
         final Path onnx = abs.resolve(ModelDirectory.ONNX);
         if (!Files.isRegularFile(onnx)) {
             final Checkpoint checkpoint = Checkpoint.load(abs);
-            return new InferenceModel(name, ModelDirectory.version(abs), checkpoint, settings);
+            return new InferenceModel(name, ModelDirectory.version(abs), checkpoint, settings, SpecialTokens.read(abs));
         }
         if (settings.engine() != InferenceEngine.ONNXRUNTIME) {
             throw new IllegalArgumentException(abs + " holds " + ModelDirectory.ONNX + ", which only the "
@@ -116,7 +124,8 @@ public final class InferenceModel implements AutoCloseable {
         Int8Products.warnIfSaturating(onnx, file.opCounts());
         final OnnxForward forward = OnnxForward.fromFile(onnx, config.numLabels(),
                 SessionSettings.of(settings.intraOpThreads(), settings.prepacking()));
-        return new InferenceModel(name, ModelDirectory.version(abs), config, file.stats(), settings, forward);
+        return new InferenceModel(name, ModelDirectory.version(abs), config, file.stats(), settings, forward,
+                SpecialTokens.read(abs));
     }
 
     /**
@@ -127,7 +136,7 @@ public final class InferenceModel implements AutoCloseable {
      * @return the view
      */
     public InferenceModel named(final String otherName) {
-        return new InferenceModel(otherName, version, config, stats, settings, forward);
+        return new InferenceModel(otherName, version, config, stats, settings, forward, special);
     }
 
     /** @return the model name */
@@ -183,6 +192,11 @@ public final class InferenceModel implements AutoCloseable {
      */
     public ValidInput validate(final EncoderInput input) {
         EncoderBatch.validate(config, -1, input);
+        if (special.onlySpecial(input)) {
+            throw new InvalidInputException(-1, "the text is empty: the input holds only special tokens ("
+                    + special.describe(input.tokenIds()) + "); send a text with words in it, or token ids of its words"
+                    + " between [CLS] and [SEP]");
+        }
         return new ValidInput(input, config);
     }
 
@@ -212,7 +226,7 @@ public final class InferenceModel implements AutoCloseable {
      * @return the wrapped model; it owns the pass, so close it instead of this one
      */
     public InferenceModel wrapped(final java.util.function.UnaryOperator<ForwardPass> wrap) {
-        return new InferenceModel(name, version, config, stats, settings, wrap.apply(forward));
+        return new InferenceModel(name, version, config, stats, settings, wrap.apply(forward), special);
     }
 
     /**

@@ -113,6 +113,24 @@ class TextRequestTest {
     }
 
     @Test
+    void emptyAndBlankTextAndOnlySpecialTokenIdsAreValidationDeadLetters() {
+        start(Map.of());
+        send("empty", text("empty", "", List.of()), new RecordHeaders());
+        send("blank", text("blank", " \t\n ", List.of()), new RecordHeaders());
+        send("special", StreamformerSerdes.tokenizedInput().serialize("t", TokenizedInput.newBuilder()
+                .setRequestId("special").setTokenIds(List.of(2, 3)).setCreatedAt(Instant.ofEpochMilli(1_000)).build()),
+                new RecordHeaders());
+        send("unknown", text("unknown", "ꙮꙮ", List.of()), new RecordHeaders());
+        final List<DeadLetter> letters = deadLetters.readValuesToList();
+        assertThat(letters).hasSize(3).allSatisfy(d -> {
+            assertThat(d.getErrorKind()).isEqualTo(ErrorKind.VALIDATION);
+            assertThat(d.getErrorMessage()).startsWith("the text is empty").contains("2 [CLS], 3 [SEP]");
+        });
+        assertThat(predictions.readValuesToList()).as("a text of characters the vocabulary lacks is still text")
+                .extracting(Prediction::getRequestId).containsExactly("unknown");
+    }
+
+    @Test
     void textWithTokenIdsIsDeadLetteredWithKafkaStreamsHeadersAndTheRecordsOwn() {
         start(Map.of());
         final Headers headers = new RecordHeaders().add("trace-id", "abc-123".getBytes(StandardCharsets.UTF_8));

@@ -7,6 +7,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 
+import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -27,6 +28,30 @@ class TokenizerTest {
             final int[] truncated = tokenizer.encode("free ".repeat(100));
             assertThat(truncated).hasSize(16);
             assertThat(truncated[15]).isEqualTo(3);
+        }
+    }
+
+    @Test
+    void aLongTextIsCutToTheSameTokensAsWhenTokenizedWhole() throws Exception {
+        final Path model = DefaultModel.directory();
+        final StringBuilder mail = new StringBuilder();
+        for (int i = 0; mail.length() < 200_000; i++) {
+            mail.append("Re: offer ").append(i).append(i % 7 == 0 ? "\n\n" : " ").append("cheap-meds,click.here ");
+        }
+        final String text = mail.toString();
+        try (TextTokenizer tokenizer = TextTokenizer.load(model, 128);
+                HuggingFaceTokenizer whole = HuggingFaceTokenizer.builder()
+                        .optTokenizerPath(model.resolve(ModelDirectory.TOKENIZER)).optAddSpecialTokens(true)
+                        .optTruncation(true).optMaxLength(128).optPadding(false).build()) {
+            final int[] expected = java.util.Arrays.stream(whole.encode(text).getIds()).mapToInt(Math::toIntExact)
+                    .toArray();
+            final TextTokenizer.Tokens tokens = tokenizer.tokens(text);
+            assertThat(tokens.ids()).isEqualTo(expected).hasSize(128);
+            assertThat(tokens.truncated()).isTrue();
+            final String oneWord = "x".repeat(50_000) + " free";
+            assertThat(tokenizer.tokens(oneWord).ids()).as("no whitespace to cut at: tokenized whole")
+                    .isEqualTo(java.util.Arrays.stream(whole.encode(oneWord).getIds()).mapToInt(Math::toIntExact)
+                            .toArray());
         }
     }
 

@@ -28,8 +28,13 @@ public final class Requests {
      * @param text the text
      * @param metadata free-form strings the processor carries through untouched
      * @return the request, created now, with no token ids
+     * @throws IllegalArgumentException when the text is empty or blank, which the processor refuses
      */
     public static TokenizedInput ofText(final String id, final String text, final Map<String, String> metadata) {
+        if (text == null || text.isBlank()) {
+            throw new IllegalArgumentException("request " + id + ": the text is empty; the processor would refuse it"
+                    + " as a VALIDATION dead letter, so it is not sent");
+        }
         return TokenizedInput.newBuilder()
                 .setRequestId(id)
                 .setText(text)
