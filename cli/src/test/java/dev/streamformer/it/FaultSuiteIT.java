@@ -9,6 +9,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.CleanupMode;
 import org.junit.jupiter.api.io.TempDir;
 
 import dev.streamformer.TinyModel;
@@ -21,7 +22,8 @@ import dev.streamformer.fault.FaultSuite;
 @Tag("integration")
 class FaultSuiteIT {
 
-    @TempDir
+    /** Kept when a test fails, with the child processes' logs (java.io.tmpdir is under target/ in the build). */
+    @TempDir(cleanup = CleanupMode.ON_SUCCESS)
     static Path tmp;
 
     private static FaultSuite suite;

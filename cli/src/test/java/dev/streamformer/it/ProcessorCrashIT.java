@@ -20,6 +20,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.CleanupMode;
 import org.junit.jupiter.api.io.TempDir;
 
 import dev.streamformer.TinyModel;
@@ -39,7 +40,8 @@ class ProcessorCrashIT {
     private static final int REQUESTS = 2_000;
     private static final int KILLS = 3;
 
-    @TempDir
+    /** Kept when a test fails, with the child processes' logs (java.io.tmpdir is under target/ in the build). */
+    @TempDir(cleanup = CleanupMode.ON_SUCCESS)
     static Path tmp;
 
     private static EmbeddedKafka kafka;

@@ -29,6 +29,7 @@ import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.CleanupMode;
 import org.junit.jupiter.api.io.TempDir;
 
 import dev.streamformer.TinyModel;
@@ -53,7 +54,8 @@ class SecuredClusterIT {
     private static final String WRONG = "pw-Wrong-c0ffee";
     private static final int REQUESTS = 20;
 
-    @TempDir
+    /** Kept when a test fails, with the child processes' logs (java.io.tmpdir is under target/ in the build). */
+    @TempDir(cleanup = CleanupMode.ON_SUCCESS)
     Path tmp;
 
     @Test

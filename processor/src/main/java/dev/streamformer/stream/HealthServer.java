@@ -17,8 +17,9 @@ import com.sun.net.httpserver.HttpServer;
  * The HTTP endpoint an orchestrator probes and Prometheus scrapes: {@code /metrics} answers the
  * processor's metrics in the Prometheus text format ({@link ServingMetrics}, Kafka Streams', the JVM's); {@code /health/live} is 200 while the processor
  * has not failed (503 once it is in ERROR or has stopped), {@code /health/ready} is 200 only while
- * every stream thread runs (503 while starting, rebalancing or shutting down). Both answer a small
- * JSON document with the state and the model served.
+ * every stream thread runs and no task waits for a model release (503 while starting, rebalancing,
+ * waiting or shutting down). Both answer a small JSON document with the state, the model served and,
+ * while a task waits, what for.
  */
 final class HealthServer implements AutoCloseable {
 
@@ -33,16 +34,21 @@ final class HealthServer implements AutoCloseable {
      * @param port the port, 0 for any free port
      * @param state the processor's current state
      * @param model what is served (names, versions), for the answer
+     * @param waiting why a task waits before serving (readiness is then 503), or null
      * @param metrics the metrics in the Prometheus text format, for GET /metrics
      * @return the running server
      * @throws IOException when the port cannot be bound
      */
     static HealthServer start(final String bind, final int port, final Supplier<KafkaStreams.State> state,
-            final Supplier<String> model, final Supplier<String> metrics) throws IOException {
+            final Supplier<String> model, final Supplier<String> waiting, final Supplier<String> metrics)
+            throws IOException {
         final HttpServer server = HttpServer.create(new InetSocketAddress(bind, port), 0);
-        server.createContext("/health/live", exchange -> answer(exchange, live(state.get()), state.get(), model.get()));
-        server.createContext("/health/ready", exchange -> answer(exchange,
-                state.get() == KafkaStreams.State.RUNNING, state.get(), model.get()));
+        server.createContext("/health/live", exchange -> answer(exchange, live(state.get()), state.get(), model.get(),
+                waiting.get()));
+        server.createContext("/health/ready", exchange -> {
+            final String why = waiting.get();
+            answer(exchange, state.get() == KafkaStreams.State.RUNNING && why == null, state.get(), model.get(), why);
+        });
         server.createContext("/metrics", exchange -> {
             final byte[] body = metrics.get().getBytes(StandardCharsets.UTF_8);
             exchange.getResponseHeaders().set("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
@@ -65,14 +71,19 @@ final class HealthServer implements AutoCloseable {
     }
 
     private static void answer(final HttpExchange exchange, final boolean ok, final KafkaStreams.State state,
-            final String model) throws IOException {
-        final byte[] body = String.format(Locale.ROOT, "{\"status\":\"%s\",\"state\":\"%s\",\"model\":\"%s\"}%n",
-                ok ? "UP" : "DOWN", state, model).getBytes(StandardCharsets.UTF_8);
+            final String model, final String waiting) throws IOException {
+        final byte[] body = String.format(Locale.ROOT, "{\"status\":\"%s\",\"state\":\"%s\",\"model\":\"%s\"%s}%n",
+                ok ? "UP" : "DOWN", state, json(model), waiting == null ? "" : ",\"waiting\":\"" + json(waiting) + "\"")
+                .getBytes(StandardCharsets.UTF_8);
         exchange.getResponseHeaders().set("Content-Type", "application/json");
         exchange.sendResponseHeaders(ok ? 200 : 503, body.length);
         try (OutputStream out = exchange.getResponseBody()) {
             out.write(body);
         }
+    }
+
+    private static String json(final String text) {
+        return text.replace("\\", "\\\\").replace("\"", "\\\"").replace("\n", " ");
     }
 
     /** @return the bound port */

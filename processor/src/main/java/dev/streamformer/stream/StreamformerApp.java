@@ -6,6 +6,7 @@ import java.util.Properties;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
 import io.micrometer.core.instrument.binder.kafka.KafkaStreamsMetrics;
@@ -161,7 +162,15 @@ public final class StreamformerApp implements AutoCloseable {
             watcher = modelsTopic.isBlank() ? null : watcher(kafka, modelsTopic, catalog,
                     Duration.ofMillis(Math.max(30_000, config.getLong(StreamformerConfig.CONNECT_TIMEOUT_MS))));
             if (watcher != null) {
-                catalog.syncWith(() -> watcher.awaitCurrent(Duration.ofSeconds(60)));
+                catalog.syncWith(() -> {
+                    if (!watcher.awaitCurrent()) {
+                        throw new IllegalStateException("The processor closed while a task waited for the releases on "
+                                + modelsTopic + ": the task served nothing");
+                    }
+                });
+                Gauge.builder("streamformer.model.release.waiting", watcher, ModelWatcher::waitingTasks)
+                        .baseUnit("tasks").description("Tasks that wait, before serving, for the releases on the models"
+                                + " topic to be applied (readiness says which)").register(metrics);
             }
             try {
                 streams = new KafkaStreams(StreamformerTopology.build(config, catalog), kafka);
@@ -188,7 +197,8 @@ public final class StreamformerApp implements AutoCloseable {
         if (healthPort >= 0) {
             try {
                 app.health = HealthServer.start(config.getString(StreamformerConfig.HEALTH_BIND), healthPort,
-                        streams::state, app::describeModels, metrics::scrape);
+                        streams::state, app::describeModels, watcher == null ? () -> null : watcher::waitingFor,
+                        metrics::scrape);
                 LOG.info("Health endpoint on {}:{}: /health/live, /health/ready, /metrics (Prometheus)",
                         config.getString(StreamformerConfig.HEALTH_BIND), app.health.port());
             } catch (java.io.IOException e) {
@@ -355,6 +365,9 @@ public final class StreamformerApp implements AutoCloseable {
      * @return whether they stopped in time
      */
     public boolean close(final Duration timeout) {
+        if (watcher != null) {
+            watcher.stopping();
+        }
         final boolean clean = streams.close(timeout);
         if (health != null) {
             health.close();
