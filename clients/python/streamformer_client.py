@@ -153,7 +153,8 @@ class Schemas:
     def load(cls, directory=None):
         directory = directory or _default_schema_dir()
         by_name = {}
-        for name in ("TokenizedInput", "Prediction", "LatencyEvent", "DeadLetter", "LatencyStats", "ModelRelease"):
+        for name in ("TokenizedInput", "Prediction", "LatencyEvent", "DeadLetter", "LatencyStats", "ModelRelease",
+                     "ModelStatus"):
             path = os.path.join(directory, name + ".avsc")
             try:
                 with open(path, encoding="utf-8") as f:

@@ -2,6 +2,7 @@ package dev.streamformer.cli;
 
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.Callable;
@@ -13,8 +14,8 @@ import picocli.CommandLine.Option;
 import dev.streamformer.model.DefaultModel;
 import dev.streamformer.model.ModelDirectory;
 import dev.streamformer.release.ModelReleases;
-import dev.streamformer.schemas.ModelArtifact;
 import dev.streamformer.schemas.ModelRelease;
+import dev.streamformer.schemas.ModelStatus;
 import dev.streamformer.stream.StreamformerApp;
 import dev.streamformer.stream.StreamformerConfig;
 
@@ -40,9 +41,12 @@ final class ModelReleaseCommands {
             mixinStandardHelpOptions = true,
             sortOptions = false,
             description = {"Publish a model directory to the models topic; every running processor loads it in the"
-                    + " background, checks it (config and tensors load, labels and vocabulary as served, a forward"
-                    + " pass), and switches between batches without a restart. A version that fails a check is"
-                    + " refused and the current one keeps serving (streamformer_model_refusals_total).",
+                    + " background, checks it (config and tensors load, its tokenizer loads, labels and vocabulary as"
+                    + " served, a forward pass), and switches between batches without a restart.",
+                "The same checks run here first, against the stable version on the topic: a version that fails one"
+                    + " is not written, and the command exits 1 naming the fault. A processor that still refuses a"
+                    + " version (it serves another directory under that name) keeps the current one"
+                    + " (streamformer_model_refusals_total; `model releases` shows the refusal).",
                 "Without --canary or --shadow the version replaces the stable one; with either it is a candidate"
                     + " until `model promote` or `model rollback`."})
     static final class Publish implements Callable<Integer> {
@@ -88,10 +92,15 @@ final class ModelReleaseCommands {
             final String n = name != null ? name : DefaultModel.NAME;
             final ModelReleases.Rollout rollout = canary != null ? ModelReleases.Rollout.CANARY
                     : shadow ? ModelReleases.Rollout.SHADOW : ModelReleases.Rollout.REPLACE;
-            final ModelRelease r = ModelReleases.publish(StreamformerApp.kafkaOnly(all), topic, model, n, rollout,
-                    canary == null ? 0 : canary, location, Integer.parseInt(all.getProperty(
+            final ModelReleases.Publication p = ModelReleases.publish(StreamformerApp.kafkaOnly(all), topic, model, n,
+                    rollout, canary == null ? 0 : canary, location, Integer.parseInt(all.getProperty(
                             StreamformerConfig.MODELS_MAX_MESSAGE_BYTES, Integer.toString(64 << 20))));
-            print("published", r, topic);
+            if (!p.passedOver().isEmpty()) {
+                System.err.printf("note: the latest stable version of %s on %s does not load, so processors refuse it and"
+                        + " serve %s, which is the stable side of this release; passed over: %s%n", n, topic,
+                        p.release().getStable().getVersion(), String.join("; ", p.passedOver()));
+            }
+            print("published", p.release(), topic);
             return 0;
         }
     }
@@ -139,35 +148,36 @@ final class ModelReleaseCommands {
 
     /** {@code model releases}. */
     @Command(name = "releases", mixinStandardHelpOptions = true,
-            description = "List what the models topic tells processors to serve: per name, the stable version and any"
-                    + " candidate, inline or at a location.")
+            description = {"List what the models topic tells processors to serve (per name: the stable version, any"
+                    + " candidate, inline or at a location) and, below each name, what every live processor instance"
+                    + " serves and the releases it refused, from the model status topic"
+                    + " (streamformer.topic.model.status) that each instance writes every "
+                    + StatusView.LIVE_SECONDS / 3 + " s.",
+                "An instance not heard from for " + StatusView.LIVE_SECONDS + " s is silent (stopped by SIGKILL, or"
+                    + " cut off): counted, and listed with --all."})
     static final class Releases implements Callable<Integer> {
 
         @Mixin
         private KafkaOptions kafka;
 
+        @Option(names = "--all", description = "Also list silent instances.")
+        private boolean all;
+
         @Override
         public Integer call() throws Exception {
-            final Properties all = kafka.connect();
-            final Map<String, ModelReleases.Offset> releases = ModelReleases.readAll(StreamformerApp.kafkaOnly(all),
-                    topic(all), Duration.ofSeconds(60));
+            final Properties props = kafka.connect();
+            final Properties client = StreamformerApp.kafkaOnly(props);
+            final Map<String, ModelReleases.Offset> releases = ModelReleases.readAll(client, topic(props),
+                    Duration.ofSeconds(60));
+            final String statusTopic = props.getProperty(StreamformerConfig.TOPIC_MODEL_STATUS,
+                    "streamformer-model-status");
+            final Map<String, ModelStatus> statuses = statusTopic.isBlank() ? Map.of()
+                    : ModelReleases.readStatuses(client, statusTopic, Duration.ofSeconds(60));
             if (releases.isEmpty()) {
-                System.out.println("nothing published on " + topic(all) + " (processors serve their configured models)");
+                System.out.println("nothing published on " + topic(props) + " (processors serve their configured models)");
             }
-            System.out.printf("%-24s %-8s %-18s %-18s %-14s %s%n", "name", "offset", "stable", "candidate", "trial",
-                    "published");
-            releases.forEach((n, o) -> {
-                final ModelRelease r = o.release();
-                System.out.printf("%-24s %-8d %-18s %-18s %-14s %s%n", n, o.offset(), where(r.getStable()),
-                        r.getCandidate() == null ? "-" : where(r.getCandidate()),
-                        r.getCandidate() == null ? "-" : r.getShadow() ? "shadow" : "canary " + r.getCanaryPercent() + " %",
-                        r.getPublishedAt());
-            });
+            System.out.print(StatusView.render(releases, statuses, Instant.now(), all));
             return 0;
-        }
-
-        private static String where(final ModelArtifact a) {
-            return a.getVersion() + (a.getLocation() == null ? "" : " @ " + a.getLocation());
         }
     }
 }

@@ -333,7 +333,8 @@ class ModelCommandsTest {
     void missingModelGivesAClearMessageAndExitCodeOne() {
         final Run r = run("", "model", "predict", "--model", dir.resolve("nowhere").toString());
         assertThat(r.exitCode()).isEqualTo(1);
-        assertThat(r.err()).contains("No model config at").contains("streamformer model init");
+        assertThat(r.err()).contains("No model directory at").contains("nowhere").contains("check the path")
+                .doesNotContain("model init");
     }
 
     @Test

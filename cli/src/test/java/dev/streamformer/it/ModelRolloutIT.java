@@ -38,6 +38,7 @@ import dev.streamformer.client.Requests;
 import dev.streamformer.model.ModelDirectory;
 import dev.streamformer.release.ModelReleases;
 import dev.streamformer.schemas.LatencyEvent;
+import dev.streamformer.schemas.ModelRelease;
 import dev.streamformer.schemas.Prediction;
 import dev.streamformer.schemas.serde.StreamformerSerdes;
 import dev.streamformer.stream.ModelRegistry;
@@ -285,10 +286,12 @@ class ModelRolloutIT {
             awaitGeneration(app, 4);
             assertThat(serve(name, "promoted-", 50).values()).containsOnly(next);
         }
-        // A release every instance refuses (another vocabulary) becomes the latest record ...
+        // A release every instance refuses (another vocabulary), written without the publisher's checks as an
+        // older publisher would, becomes the latest record ...
         final Path otherVocabulary = TinyModel.save(tmp.resolve("tiny-trial-vocab"), 8);
         Files.writeString(otherVocabulary.resolve(ModelDirectory.VOCAB), "[PAD]\n[UNK]\n[CLS]\n[SEP]\nsnow\n");
-        ModelReleases.publish(client(), topic, otherVocabulary, "tiny", ModelReleases.Rollout.REPLACE, 0, null, 64 << 20);
+        ModelReleases.announce(client(), topic, ModelRelease.newBuilder().setName("tiny")
+                .setStable(ModelReleases.artifact(otherVocabulary, null)).setPublishedAt(java.time.Instant.now()).build());
         // ... and a restarted instance serves the latest accepted one, the promoted version, at once.
         try (StreamformerApp app = StreamformerApp.start(props, new ModelRegistry())) {
             assertThat(app.catalog().route("tiny").stable().model().version()).isEqualTo(next);

@@ -346,9 +346,15 @@ public record ModelConfig(
      */
     public static ModelConfig read(final Path path) throws IOException {
         final Path file = Files.isDirectory(path) ? path.resolve(ModelDirectory.CONFIG) : path;
+        if (!Files.exists(path)) {
+            throw new IOException("No model directory at " + path.toAbsolutePath() + ": check the path (a model"
+                    + " directory holds config.json with model.safetensors or model.onnx; `streamformer model train`"
+                    + " or `model import` writes one)");
+        }
         if (!Files.isRegularFile(file)) {
-            throw new IOException("No model config at " + file + ": a model directory holds config.json and"
-                    + " model.safetensors (create one with `streamformer model init`)");
+            throw new IOException(path + " is not a model directory: it has no " + ModelDirectory.CONFIG + " (a model"
+                    + " directory holds config.json with model.safetensors or model.onnx; `streamformer model train`"
+                    + " or `model import` writes one)");
         }
         try {
             return fromJson(Files.readString(file, StandardCharsets.UTF_8));

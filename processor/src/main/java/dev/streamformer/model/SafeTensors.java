@@ -194,9 +194,13 @@ public final class SafeTensors {
             }
             final ByteBuffer all = channel.map(FileChannel.MapMode.READ_ONLY, 0, size).order(ByteOrder.LITTLE_ENDIAN);
             final long headerLength = all.getLong(0);
-            if (headerLength <= 0 || headerLength > MAX_HEADER || 8 + headerLength > size) {
+            if (headerLength <= 0 || headerLength > MAX_HEADER) {
                 throw new IOException(file + " is not a safetensors file: header length " + headerLength
                         + " does not fit a file of " + size + " bytes");
+            }
+            if (8 + headerLength > size) {
+                throw new IOException(file + " is truncated: it holds " + size + " bytes, fewer than its own "
+                        + (8 + headerLength) + "-byte header; copy or download it again");
             }
             final byte[] header = new byte[(int) headerLength];
             all.get(8, header);
@@ -215,6 +219,19 @@ public final class SafeTensors {
         }
         final Map<String, Tensor> tensors = new LinkedHashMap<>();
         final Map<String, String> metadata = new LinkedHashMap<>();
+        long described = 0;
+        for (final Map.Entry<String, JsonElement> e : header.entrySet()) {
+            if (!METADATA.equals(e.getKey()) && e.getValue().isJsonObject()
+                    && e.getValue().getAsJsonObject().has("data_offsets")) {
+                described = Math.max(described, e.getValue().getAsJsonObject().getAsJsonArray("data_offsets").get(1)
+                        .getAsLong());
+            }
+        }
+        if (described > dataLength) {
+            throw new IOException(file + " is truncated: its header describes " + described + " bytes of tensors, the"
+                    + " file holds " + dataLength + " (" + (described - dataLength) + " missing); copy or download it"
+                    + " again");
+        }
         for (final Map.Entry<String, JsonElement> e : header.entrySet()) {
             if (METADATA.equals(e.getKey())) {
                 for (final Map.Entry<String, JsonElement> m : e.getValue().getAsJsonObject().entrySet()) {

@@ -150,7 +150,11 @@ public final class ModelPackage {
         return s.replaceAll("[^A-Za-z0-9._-]", "_");
     }
 
-    private static void deleteTree(final Path dir) throws IOException {
+    /**
+     * @param dir a directory
+     * @throws IOException when something in it cannot be deleted
+     */
+    static void deleteTree(final Path dir) throws IOException {
         try (var walk = Files.walk(dir)) {
             for (final Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
                 Files.deleteIfExists(p);

@@ -2,6 +2,7 @@ package dev.streamformer.release;
 
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -31,9 +32,12 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 
 import dev.streamformer.kafka.TopicAdmin;
+import dev.streamformer.model.EngineSettings;
+import dev.streamformer.model.InferenceModel;
 import dev.streamformer.model.ModelDirectory;
 import dev.streamformer.schemas.ModelArtifact;
 import dev.streamformer.schemas.ModelRelease;
+import dev.streamformer.schemas.ModelStatus;
 import dev.streamformer.schemas.serde.SingleObjectSerde;
 import dev.streamformer.schemas.serde.StreamformerSerdes;
 
@@ -49,6 +53,7 @@ public final class ModelReleases {
     private static final int RECORD_OVERHEAD = 64 << 10;
 
     private static final SingleObjectSerde<ModelRelease> SERDE = StreamformerSerdes.modelRelease();
+    private static final SingleObjectSerde<ModelStatus> STATUS_SERDE = StreamformerSerdes.modelStatus();
 
     /** How a published version is rolled out. */
     public enum Rollout {
@@ -78,6 +83,59 @@ public final class ModelReleases {
         TopicAdmin.ensure(kafka, List.of(topic), new TopicAdmin.Spec(1, replication, -2, Map.of(
                 TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT,
                 TopicConfig.MAX_MESSAGE_BYTES_CONFIG, Integer.toString(maxMessageBytes))), create);
+    }
+
+    /**
+     * Creates the model status topic if missing: compacted, one partition, one record per instance.
+     *
+     * @param kafka client properties
+     * @param topic the topic
+     * @param replication replication factor, -1 for the broker default
+     * @param create whether to create it when missing (else a missing topic is an error)
+     */
+    public static void ensureStatusTopic(final Properties kafka, final String topic, final short replication,
+            final boolean create) {
+        TopicAdmin.ensure(kafka, List.of(topic), new TopicAdmin.Spec(1, replication, -2, Map.of(
+                TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT)), create);
+    }
+
+    /**
+     * Reads the model status topic to its end: the latest status of every instance that has not
+     * stopped cleanly, live or silent (see {@link ModelStatus#getUpdatedAt()}).
+     *
+     * @param kafka client properties
+     * @param topic the model status topic
+     * @param timeout the longest to read
+     * @return the statuses by instance id; empty when the topic does not exist
+     */
+    public static Map<String, ModelStatus> readStatuses(final Properties kafka, final String topic,
+            final Duration timeout) {
+        final Map<String, ModelStatus> statuses = new java.util.TreeMap<>();
+        try (KafkaConsumer<byte[], byte[]> consumer = consumer(kafka)) {
+            if (!consumer.listTopics(timeout).containsKey(topic)) {
+                return statuses;
+            }
+            final TopicPartition tp = new TopicPartition(topic, 0);
+            consumer.assign(List.of(tp));
+            consumer.seekToBeginning(List.of(tp));
+            final long end = consumer.endOffsets(List.of(tp), timeout).get(tp);
+            final long deadline = System.nanoTime() + timeout.toNanos();
+            while (consumer.position(tp, timeout) < end) {
+                if (System.nanoTime() > deadline) {
+                    throw new IllegalStateException("Could not read " + topic + " to its end within " + timeout.toSeconds()
+                            + " s");
+                }
+                for (final ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {
+                    final String instance = new String(r.key(), StandardCharsets.UTF_8);
+                    if (r.value() == null) {
+                        statuses.remove(instance);
+                    } else {
+                        statuses.put(instance, STATUS_SERDE.deserialize(topic, r.value()));
+                    }
+                }
+            }
+        }
+        return statuses;
     }
 
     /**
@@ -171,7 +229,11 @@ public final class ModelReleases {
     }
 
     /**
-     * Publishes a model directory under a name.
+     * Publishes a model directory under a name, after the checks every processor runs before it
+     * serves a version ({@link VersionCheck}): it loads (config and tensors), its tokenizer loads, a
+     * forward pass gives finite logits, and its labels and vocabulary are those of the stable version
+     * on the topic. The stable version is the latest on the topic that passes those checks itself, as
+     * processors choose it: a stable release they refused never becomes the stable side of a trial.
      *
      * @param kafka client properties
      * @param topic the models topic (created if missing)
@@ -181,31 +243,52 @@ public final class ModelReleases {
      * @param canaryPercent the candidate's share for {@link Rollout#CANARY}
      * @param location a path or file: URI every processor can read the directory at, or null to send the files inline
      * @param maxMessageBytes max.message.bytes of the topic if it is created here
-     * @return the release written
+     * @return the release written, with the stable versions on the topic that were passed over
+     * @throws IllegalArgumentException when the version fails a check (nothing is written), naming the fault
      * @throws java.io.IOException when the directory cannot be read
      */
-    public static ModelRelease publish(final Properties kafka, final String topic, final Path dir, final String name,
+    public static Publication publish(final Properties kafka, final String topic, final Path dir, final String name,
             final Rollout rollout, final int canaryPercent, final String location, final int maxMessageBytes)
             throws java.io.IOException {
+        if (rollout == Rollout.CANARY && (canaryPercent < 0 || canaryPercent > 100)) {
+            throw new IllegalArgumentException("--canary is a percentage, 0-100; got " + canaryPercent);
+        }
         ensureTopic(kafka, topic, maxMessageBytes, (short) -1, true);
         final Map<String, byte[]> files = ModelPackage.read(dir);
         final ModelArtifact artifact = artifact(dir, location);
-        final Offset current = readAll(kafka, topic, Duration.ofSeconds(60)).get(name);
+        final List<Offset> history;
+        try (KafkaConsumer<byte[], byte[]> consumer = consumer(kafka)) {
+            history = historyToEnd(consumer, topic, Duration.ofSeconds(60)).getOrDefault(name, List.of());
+        }
+        final Path scratch = Files.createTempDirectory("streamformer-publish-");
         final ModelRelease.Builder next = ModelRelease.newBuilder().setName(name).setPublishedAt(Instant.now());
-        if (rollout == Rollout.REPLACE) {
-            next.setStable(artifact);
-        } else {
-            if (current == null) {
-                throw new IllegalArgumentException("There is no stable version of '" + name + "' on " + topic
-                        + " to try a candidate beside: publish the version the processors serve first (without --canary"
-                        + " or --shadow)");
+        final List<String> passedOver;
+        try (InferenceModel model = checked(dir, name);
+                StableOnTopic stable = StableOnTopic.find(history, name, scratch)) {
+            passedOver = stable.refused();
+            if (stable.model() != null) {
+                try {
+                    VersionCheck.replaces(model, dir, stable.model(), stable.dir());
+                } catch (IllegalArgumentException e) {
+                    throw new IllegalArgumentException(dir + " cannot be published as " + name + ": " + e.getMessage()
+                            + " (compared with stable version " + stable.artifact().getVersion() + " on " + topic
+                            + "). Nothing was written", e);
+                }
             }
-            if (canaryPercent < 0 || canaryPercent > 100) {
-                throw new IllegalArgumentException("--canary is a percentage, 0-100; got " + canaryPercent);
+            if (rollout == Rollout.REPLACE) {
+                next.setStable(artifact);
+            } else {
+                if (stable.artifact() == null) {
+                    throw new IllegalArgumentException("There is no stable version of '" + name + "' on " + topic
+                            + " to try a candidate beside" + stable.refusals() + ": publish the version the processors"
+                            + " should serve first (without --canary or --shadow)");
+                }
+                next.setStable(stable.artifact()).setCandidate(artifact)
+                        .setCanaryPercent(rollout == Rollout.CANARY ? canaryPercent : 0)
+                        .setShadow(rollout == Rollout.SHADOW);
             }
-            next.setStable(current.release().getStable()).setCandidate(artifact)
-                    .setCanaryPercent(rollout == Rollout.CANARY ? canaryPercent : 0)
-                    .setShadow(rollout == Rollout.SHADOW);
+        } finally {
+            ModelPackage.deleteTree(scratch);
         }
         final ModelRelease release = next.build();
         final long size = ModelPackage.size(files) * (release.getCandidate() != null && location == null
@@ -218,7 +301,33 @@ public final class ModelReleases {
                     topic));
         }
         write(kafka, topic, release, limit);
-        return release;
+        return new Publication(release, passedOver);
+    }
+
+    /**
+     * A release written by {@link #publish}.
+     *
+     * @param release the release
+     * @param passedOver stable versions of later releases on the topic that do not load (so processors
+     *     refused them), newest first, each with why; the release's stable side is an earlier one
+     */
+    public record Publication(ModelRelease release, List<String> passedOver) {
+    }
+
+    /** Loads a directory and runs {@link VersionCheck#servable} on it, or says why it cannot be published. */
+    private static InferenceModel checked(final Path dir, final String name) throws java.io.IOException {
+        InferenceModel model = null;
+        try {
+            model = InferenceModel.load(dir, name, EngineSettings.DEFAULT);
+            VersionCheck.servable(model, dir);
+            return model;
+        } catch (java.io.IOException | RuntimeException e) {
+            if (model != null) {
+                model.close();
+            }
+            throw new IllegalArgumentException(dir + " cannot be published: " + e.getMessage() + ". Every processor"
+                    + " would refuse it, so nothing was written", e);
+        }
     }
 
     /**
@@ -269,8 +378,28 @@ public final class ModelReleases {
         return out;
     }
 
+    /**
+     * Writes a release as it is, without the checks of {@link #publish}: for tools that build releases
+     * themselves. Every processor still checks each version before it serves it and refuses a bad one.
+     *
+     * @param kafka client properties
+     * @param topic the models topic (it exists)
+     * @param release the release
+     */
+    public static void announce(final Properties kafka, final String topic, final ModelRelease release) {
+        write(kafka, topic, release, maxMessageBytes(kafka, topic));
+    }
+
+    /**
+     * @param kafka client properties
+     * @return those a producer knows (bootstrap, security)
+     */
+    public static Properties producerProperties(final Properties kafka) {
+        return clientOnly(kafka, ProducerConfig.configNames());
+    }
+
     private static void write(final Properties kafka, final String topic, final ModelRelease release, final int limit) {
-        final Properties p = clientOnly(kafka, ProducerConfig.configNames());
+        final Properties p = producerProperties(kafka);
         p.put(ProducerConfig.ACKS_CONFIG, "all");
         p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
         p.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, Integer.toString(limit));

@@ -2,10 +2,8 @@ package dev.streamformer.stream;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -17,12 +15,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import dev.streamformer.model.DefaultModel;
-import dev.streamformer.model.EncoderInput;
 import dev.streamformer.model.EngineSettings;
 import dev.streamformer.model.InferenceModel;
-import dev.streamformer.model.ModelDirectory;
-import dev.streamformer.model.ModelOutput;
 import dev.streamformer.release.ModelPackage;
+import dev.streamformer.release.VersionCheck;
 import dev.streamformer.schemas.ModelArtifact;
 import dev.streamformer.schemas.ModelRelease;
 
@@ -226,55 +222,14 @@ public final class ModelCatalog implements AutoCloseable {
     }
 
     /**
-     * The checks a version passes before it serves: labels and vocabulary as the version it replaces
-     * (requests were tokenized, and predictions are read, for those), and a forward pass with finite logits.
+     * The checks a version passes before it serves ({@link VersionCheck}): labels and vocabulary as the
+     * version it replaces, a tokenizer that loads, a forward pass with finite logits.
      */
     static void check(final Served next, final Served now) throws IOException {
-        final InferenceModel m = next.model();
         if (now != null) {
-            final List<String> labels = now.model().config().labels();
-            if (!m.config().labels().equals(labels)) {
-                throw new IllegalArgumentException("its labels " + m.config().labels() + " are not those served, "
-                        + labels + ": publish it under another --name");
-            }
-            if (m.config().vocabSize() != now.model().config().vocabSize()) {
-                throw new IllegalArgumentException("its vocabulary has " + m.config().vocabSize() + " tokens, the served"
-                        + " one " + now.model().config().vocabSize() + ": requests tokenized for the served version would"
-                        + " mean other words; publish it under another --name");
-            }
-            if (!sameVocabulary(Path.of(next.dir()), Path.of(now.dir()))) {
-                throw new IllegalArgumentException("its vocabulary (vocab.txt / tokenizer.json) differs from the served"
-                        + " one: requests tokenized for the served version would mean other words; publish it under"
-                        + " another --name");
-            }
+            VersionCheck.replaces(next.model(), Path.of(next.dir()), now.model(), Path.of(now.dir()));
         }
-        final int[] ids = new int[8];
-        for (int i = 0; i < ids.length; i++) {
-            ids[i] = Math.min(i + 1, m.config().vocabSize() - 1);
-        }
-        final List<ModelOutput> out = m.run(List.of(m.validate(EncoderInput.of(ids)), m.validate(EncoderInput.of(1))));
-        for (final ModelOutput o : out) {
-            if (o.logits().length != m.config().numLabels()) {
-                throw new IllegalArgumentException("a forward pass gave " + o.logits().length + " logits for "
-                        + m.config().numLabels() + " labels");
-            }
-            for (final float z : o.logits()) {
-                if (!Float.isFinite(z)) {
-                    throw new IllegalArgumentException("a forward pass gave non-finite logits " + Arrays.toString(o.logits()));
-                }
-            }
-        }
-    }
-
-    private static boolean sameVocabulary(final Path a, final Path b) throws IOException {
-        for (final String file : ModelDirectory.TOKENIZER_FILES) {
-            final Path fa = a.resolve(file);
-            final Path fb = b.resolve(file);
-            if (Files.isRegularFile(fa) && Files.isRegularFile(fb)) {
-                return Arrays.equals(Files.readAllBytes(fa), Files.readAllBytes(fb));
-            }
-        }
-        return true;
+        VersionCheck.servable(next.model(), Path.of(next.dir()));
     }
 
     private Served load(final String dir, final String name) {

@@ -41,6 +41,7 @@ import dev.streamformer.schemas.LatencyEvent;
  *   streamformer_model_bytes{dtype}             stored weight bytes by dtype
  *   streamformer_model_switches_total{model}    releases of a model name this JVM switched to (models topic)
  *   streamformer_model_refusals_total{model}    releases it refused (the failed check is in the log)
+ *   streamformer_model_release_waiting_tasks    tasks waiting for the models topic's releases (StreamformerApp)
  * </pre>
  * One instance serves every task of a topology; meters of one model are created once.
  */

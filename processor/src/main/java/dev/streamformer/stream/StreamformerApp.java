@@ -38,6 +38,7 @@ public final class StreamformerApp implements AutoCloseable {
     private final KafkaStreams streams;
     private final ModelCatalog catalog;
     private final ModelWatcher watcher;
+    private final StatusReporter status;
     private final Duration shutdownTimeout;
     private final CountDownLatch stopped = new CountDownLatch(1);
     private final PrometheusMeterRegistry metrics;
@@ -45,10 +46,11 @@ public final class StreamformerApp implements AutoCloseable {
     private HealthServer health;
 
     private StreamformerApp(final KafkaStreams streams, final ModelCatalog catalog, final ModelWatcher watcher,
-            final Duration shutdownTimeout, final PrometheusMeterRegistry metrics) {
+            final StatusReporter status, final Duration shutdownTimeout, final PrometheusMeterRegistry metrics) {
         this.streams = streams;
         this.catalog = catalog;
         this.watcher = watcher;
+        this.status = status;
         this.shutdownTimeout = shutdownTimeout;
         this.metrics = metrics;
         // Kafka Streams' and its clients' own metrics (thread state, process and commit rates, records lag).
@@ -158,8 +160,9 @@ public final class StreamformerApp implements AutoCloseable {
         catalog.attach();
         final KafkaStreams streams;
         final ModelWatcher watcher;
+        final StatusReporter status = modelsTopic.isBlank() ? null : statusReporter(kafka, config, catalog);
         try {
-            watcher = modelsTopic.isBlank() ? null : watcher(kafka, modelsTopic, catalog,
+            watcher = modelsTopic.isBlank() ? null : watcher(kafka, modelsTopic, catalog, status,
                     Duration.ofMillis(Math.max(30_000, config.getLong(StreamformerConfig.CONNECT_TIMEOUT_MS))));
             if (watcher != null) {
                 catalog.syncWith(() -> {
@@ -181,10 +184,13 @@ public final class StreamformerApp implements AutoCloseable {
                 throw e;
             }
         } catch (RuntimeException e) {
+            if (status != null) {
+                status.close();
+            }
             catalog.detach();
             throw e;
         }
-        final StreamformerApp app = new StreamformerApp(streams, catalog, watcher,
+        final StreamformerApp app = new StreamformerApp(streams, catalog, watcher, status,
                 Duration.ofMillis(config.getLong(StreamformerConfig.SHUTDOWN_TIMEOUT_MS)), metrics);
         streams.setUncaughtExceptionHandler(new ThreadFailurePolicy());
         streams.setStateListener((now, before) -> {
@@ -206,6 +212,9 @@ public final class StreamformerApp implements AutoCloseable {
                 if (watcher != null) {
                     watcher.close();
                 }
+                if (status != null) {
+                    status.close();
+                }
                 catalog.detach();
                 throw new IllegalStateException("Cannot serve the health endpoint on port " + healthPort + ": "
                         + e.getMessage() + " (choose a free " + StreamformerConfig.HEALTH_PORT + ")", e);
@@ -214,6 +223,9 @@ public final class StreamformerApp implements AutoCloseable {
         streams.start();
         if (watcher != null) {
             watcher.start();
+        }
+        if (status != null) {
+            status.start();
         }
         LOG.info("Processor {} started: {} -> {}, {}, {}; {} stream threads, model {}",
                 kafka.get(StreamsConfig.APPLICATION_ID_CONFIG), config.requestsTopic(), config.predictionsTopic(),
@@ -265,12 +277,37 @@ public final class StreamformerApp implements AutoCloseable {
     }
 
     private static ModelWatcher watcher(final Properties kafka, final String topic, final ModelCatalog catalog,
-            final Duration timeout) {
+            final StatusReporter status, final Duration timeout) {
         try {
-            return new ModelWatcher(kafka, topic, catalog, timeout);
+            return new ModelWatcher(kafka, topic, catalog, (release, offset) -> {
+                final String refusal = catalog.apply(release, offset);
+                if (status != null) {
+                    status.applied(release, offset, refusal);
+                }
+                return refusal;
+            }, timeout);
         } catch (org.apache.kafka.common.errors.AuthorizationException e) {
             LOG.warn("Live model updates are off: {} (let this principal read and describe {}, or set {}=)",
                     e.getMessage(), topic, StreamformerConfig.TOPIC_MODELS);
+            return null;
+        }
+    }
+
+    /** The model status writer, or null when its topic is off or cannot be created here (with a warning). */
+    private static StatusReporter statusReporter(final Properties kafka, final StreamformerConfig config,
+            final ModelCatalog catalog) {
+        final String topic = config.getString(StreamformerConfig.TOPIC_MODEL_STATUS);
+        if (topic.isBlank()) {
+            return null;
+        }
+        try {
+            ModelReleases.ensureStatusTopic(kafka, topic, config.getShort(StreamformerConfig.TOPIC_REPLICATION),
+                    config.getBoolean(StreamformerConfig.TOPICS_CREATE));
+            return new StatusReporter(kafka, topic, catalog);
+        } catch (IllegalStateException | org.apache.kafka.common.KafkaException e) {
+            LOG.warn("This instance's model status is not written: {}. `model releases` will not show it; let this"
+                    + " principal create and write {}, or set {}= to silence this", e.getMessage(), topic,
+                    StreamformerConfig.TOPIC_MODEL_STATUS);
             return null;
         }
     }
@@ -374,6 +411,9 @@ public final class StreamformerApp implements AutoCloseable {
         }
         if (watcher != null) {
             watcher.close();
+        }
+        if (status != null) {
+            status.close();
         }
         streamsMetrics.close();
         metrics.close();

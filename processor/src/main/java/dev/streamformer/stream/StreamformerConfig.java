@@ -48,6 +48,8 @@ public final class StreamformerConfig extends AbstractConfig {
     public static final String TOPIC_MODELS = "streamformer.topic.models";
     /** The topic of shadow predictions. */
     public static final String TOPIC_SHADOW = "streamformer.topic.shadow";
+    /** Compacted topic each instance writes what it serves and refuses to, for {@code model releases}. */
+    public static final String TOPIC_MODEL_STATUS = "streamformer.topic.model.status";
     /** Where published versions are unpacked. */
     public static final String MODELS_CACHE_DIR = "streamformer.models.cache.dir";
     /** max.message.bytes of the models topic when the processor or a publisher creates it. */
@@ -121,6 +123,10 @@ public final class StreamformerConfig extends AbstractConfig {
             .define(TOPIC_SHADOW, Type.STRING, "streamformer-shadow-predictions", Importance.LOW,
                     "Topic the predictions of a shadow candidate go to (`model publish --shadow`); never the"
                             + " predictions topic.")
+            .define(TOPIC_MODEL_STATUS, Type.STRING, "streamformer-model-status", Importance.LOW,
+                    "Compacted topic each instance writes a ModelStatus record to, keyed by instance id: what it serves"
+                            + " and the releases it refused, when that changes and every 30 s (a tombstone when it stops"
+                            + " cleanly). `model releases` shows it beside the models topic. Empty: not written.")
             .define(MODELS_CACHE_DIR, Type.STRING, "", Importance.LOW,
                     "Directory published versions are unpacked to, one subdirectory per name and version; empty:"
                             + " $STREAMFORMER_CACHE/releases, else ~/.cache/streamformer/releases.")

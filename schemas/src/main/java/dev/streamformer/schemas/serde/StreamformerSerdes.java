@@ -12,6 +12,7 @@ import dev.streamformer.schemas.DeadLetter;
 import dev.streamformer.schemas.LatencyEvent;
 import dev.streamformer.schemas.LatencyStats;
 import dev.streamformer.schemas.ModelRelease;
+import dev.streamformer.schemas.ModelStatus;
 import dev.streamformer.schemas.Prediction;
 import dev.streamformer.schemas.TokenizedInput;
 
@@ -61,12 +62,18 @@ public final class StreamformerSerdes {
         all.put("DeadLetter", DeadLetter.getClassSchema());
         all.put("LatencyStats", LatencyStats.getClassSchema());
         all.put("ModelRelease", ModelRelease.getClassSchema());
+        all.put("ModelStatus", ModelStatus.getClassSchema());
         return all;
     }
 
     /** @return a serde for model releases (the models topic) */
     public static SingleObjectSerde<ModelRelease> modelRelease() {
         return new SingleObjectSerde<>(ModelRelease.class);
+    }
+
+    /** @return a serde for processor instances' status (the model status topic) */
+    public static SingleObjectSerde<ModelStatus> modelStatus() {
+        return new SingleObjectSerde<>(ModelStatus.class);
     }
 
     /** @return a serde for predictions */

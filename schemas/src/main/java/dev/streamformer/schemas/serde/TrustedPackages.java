@@ -28,6 +28,9 @@ final class TrustedPackages {
                 .add("dev.streamformer.schemas.DurationStats")
                 .add("dev.streamformer.schemas.ModelRelease")
                 .add("dev.streamformer.schemas.ModelArtifact")
+                .add("dev.streamformer.schemas.ModelStatus")
+                .add("dev.streamformer.schemas.ServedModel")
+                .add("dev.streamformer.schemas.RefusedRelease")
                 .build();
         ClassSecurityValidator.setGlobal(ClassSecurityValidator.composite(ClassSecurityValidator.getGlobal(), ours));
         done = true;
