@@ -40,9 +40,17 @@ import struct
 import sys
 import uuid
 
-import avro.io
-import avro.schema
-from confluent_kafka import Consumer, KafkaError, Producer
+import time
+
+try:
+    import avro.io
+    import avro.schema
+    from confluent_kafka import Consumer, KafkaError, Producer
+except ImportError as missing:
+    sys.exit("streamformer_client.py needs Debian's python3-confluent-kafka and python3-avro (%s under %s).\n"
+             "Install them with: apt-get install -y python3-confluent-kafka python3-avro\n"
+             "and run this script with Debian's own interpreter, /usr/bin/python3: a pyenv or venv python does not"
+             " see Debian's packages." % (missing, sys.executable))
 
 HEADER = b"\xc3\x01"
 TOPICS = {
@@ -258,26 +266,39 @@ def _jsonable(value):
     return value
 
 
-def consume(bootstrap, topic, schemas, max_messages=None, timeout=10.0, config=None, out=sys.stdout):
+def consume(bootstrap, topic, schemas, max_messages=None, timeout=10.0, config=None, out=sys.stdout, follow=False):
     """Reads committed records from the beginning and writes one JSON object per record.
 
-    Stops after max_messages records, or when nothing arrived for timeout seconds. Returns the count.
+    Stops after max_messages records, at the end of every partition (unless follow), or when nothing
+    arrived for timeout seconds. Returns the count.
     """
     conf = {"bootstrap.servers": bootstrap, "group.id": "streamformer-client-" + uuid.uuid4().hex[:8],
-            "auto.offset.reset": "earliest", "enable.auto.commit": False, "isolation.level": "read_committed"}
+            "auto.offset.reset": "earliest", "enable.auto.commit": False, "isolation.level": "read_committed",
+            "enable.partition.eof": not follow}
     conf.update(config or {})
     consumer = Consumer(conf)
     consumer.subscribe([topic])
     count = 0
+    at_end = set()
+    quiet_since = time.monotonic()
     try:
         while max_messages is None or count < max_messages:
-            msg = consumer.poll(timeout)
+            msg = consumer.poll(min(0.5, timeout))
             if msg is None:
-                break
+                assigned = {(p.topic, p.partition) for p in consumer.assignment()}
+                if time.monotonic() - quiet_since >= timeout or (not follow and assigned and assigned <= at_end):
+                    break
+                continue
             if msg.error():
                 if msg.error().code() == KafkaError._PARTITION_EOF:
+                    at_end.add((msg.topic(), msg.partition()))
+                    assigned = {(p.topic, p.partition) for p in consumer.assignment()}
+                    if not follow and assigned and assigned <= at_end:
+                        break
                     continue
                 raise RuntimeError(str(msg.error()))
+            quiet_since = time.monotonic()
+            at_end.discard((msg.topic(), msg.partition()))
             line = {"topic": msg.topic(), "partition": msg.partition(), "offset": msg.offset(),
                     "key": _key(msg.key()), "headers": {k: _header(v) for k, v in (msg.headers() or [])}}
             try:
@@ -375,6 +396,9 @@ def main(argv=None):
     read.add_argument("--max-messages", type=int, default=None, help="stop after N records (default: all there are)")
     read.add_argument("--timeout", type=float, default=10.0,
                       help="stop when nothing arrives for this many seconds (default: %(default)s)")
+    read.add_argument("--follow", action="store_true",
+                      help="keep reading new records after the end of every partition (until --timeout or"
+                           " --max-messages); without it, stop at the end")
 
     commands.add_parser("fingerprints", help="print each schema's fingerprint (hex) and parsing canonical form")
 
@@ -395,7 +419,7 @@ def main(argv=None):
             print(request["request_id"])
         return 0
     topic = args.topic_name or TOPICS[args.topic]
-    consume(args.bootstrap_servers, topic, schemas, args.max_messages, args.timeout, config)
+    consume(args.bootstrap_servers, topic, schemas, args.max_messages, args.timeout, config, follow=args.follow)
     return 0
 
 

@@ -67,6 +67,16 @@ public final class StreamformerCli implements Runnable {
             err.flush();
             return 1;
         });
+        // A bad option: the error and where the options are listed, not the whole usage that buries it.
+        cli.setParameterExceptionHandler((e, arguments) -> {
+            final CommandLine commandLine = e.getCommandLine();
+            final PrintWriter err = commandLine.getErr();
+            err.println("error: " + e.getMessage());
+            CommandLine.UnmatchedArgumentException.printSuggestions(e, err);
+            err.println("Run `" + commandLine.getCommandSpec().qualifiedName(" ") + " --help` for its options.");
+            err.flush();
+            return commandLine.getCommandSpec().exitCodeOnInvalidInput();
+        });
         return cli.execute(args);
     }
 

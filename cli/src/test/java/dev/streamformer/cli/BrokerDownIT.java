@@ -48,7 +48,7 @@ class BrokerDownIT {
         final double seconds = (System.nanoTime() - start) / 1e9;
         assertThat(code).isEqualTo(1);
         assertThat(e.toString(StandardCharsets.UTF_8)).contains("error: No Kafka broker answered at localhost:1"
-                + " within " + timeoutSeconds + " s: start one (streamformer broker --port 9092) or point -b / bootstrap.servers at a"
+                + " within " + timeoutSeconds + " s: start one (streamformer broker --port 1) or point -b / bootstrap.servers at a"
                 + " running cluster (streamformer.connect.timeout.ms sets this wait)");
         assertThat(seconds).as("seconds until the command gave up").isLessThan(boundSeconds);
     }

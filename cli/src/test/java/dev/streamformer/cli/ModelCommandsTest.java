@@ -343,6 +343,27 @@ class ModelCommandsTest {
     }
 
     @Test
+    @Timeout(30)
+    void runFindsItsHealthPortTakenBeforeItConnectsOrLoads() throws Exception {
+        try (java.net.ServerSocket taken = new java.net.ServerSocket(0)) {
+            // Nothing listens on port 1: reaching the broker would wait 10 s; the port check comes first.
+            final Run r = run("", "run", "-b", "localhost:1", "--health-port", Integer.toString(taken.getLocalPort()));
+            assertThat(r.exitCode()).isEqualTo(1);
+            assertThat(r.err()).contains("Cannot serve the health endpoint on port " + taken.getLocalPort())
+                    .contains("choose a free streamformer.health.port");
+        }
+    }
+
+    @Test
+    void aBadOptionValueIsNamedWithoutTheWholeUsage() {
+        final Run r = run("", "classify", "--engine", "tensorflow", "free money");
+        assertThat(r.exitCode()).isEqualTo(2);
+        assertThat(r.err()).contains("error: Invalid value for option '--engine'")
+                .contains("Run `streamformer classify --help` for its options.");
+        assertThat(r.err().lines().count()).as(r.err()).isLessThanOrEqualTo(4);
+    }
+
+    @Test
     void classifyPrintsTheShippedModelsLabelAndProbabilitiesForText() throws Exception {
         final List<DemoSample.Item> sample = DemoSample.bundled().subList(0, 2);
         final Run r = run("", "classify", "--json", sample.get(0).text(), sample.get(1).text());

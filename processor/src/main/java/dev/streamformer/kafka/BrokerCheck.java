@@ -37,6 +37,14 @@ public final class BrokerCheck {
         }
     }
 
+    /** @return the port of the first bootstrap address, for the command that starts a broker there */
+    static String port(final Object servers) {
+        final String first = servers == null ? "" : servers.toString().split(",")[0].strip();
+        final int colon = first.lastIndexOf(':');
+        final String port = colon < 0 ? "" : first.substring(colon + 1);
+        return port.matches("\\d+") ? port : "9092";
+    }
+
     /**
      * Waits until a broker answers.
      *
@@ -58,8 +66,9 @@ public final class BrokerCheck {
             final Throwable cause = e instanceof ExecutionException ? e.getCause() : e;
             if (cause instanceof TimeoutException || cause instanceof org.apache.kafka.common.errors.TimeoutException) {
                 throw new IllegalStateException("No Kafka broker answered at " + servers + " within "
-                        + timeout.toSeconds() + " s: start one (streamformer broker --port 9092) or point -b /"
-                        + " bootstrap.servers at a running cluster (" + TIMEOUT_KEY + " sets this wait)", cause);
+                        + timeout.toSeconds() + " s: start one (streamformer broker --port " + port(servers)
+                        + ") or point -b / bootstrap.servers at a running cluster (" + TIMEOUT_KEY + " sets this wait)",
+                        cause);
             }
             Throwable root = cause;
             while (root.getCause() != null && root.getCause() != root) {

@@ -44,12 +44,19 @@ public final class DefaultModel {
         return unpacked;
     }
 
-    private static Path unpack() throws IOException {
+    /**
+     * @return the directory Streamformer keeps its files in on this machine: {@code $STREAMFORMER_CACHE},
+     *     else {@code ~/.cache/streamformer}
+     */
+    public static Path cacheRoot() {
         final String configured = System.getenv("STREAMFORMER_CACHE");
-        final Path cache = configured != null && !configured.isBlank()
+        return configured != null && !configured.isBlank()
                 ? Path.of(configured)
                 : Path.of(System.getProperty("user.home"), ".cache", "streamformer");
-        final Path dir = cache.resolve("models").resolve(NAME);
+    }
+
+    private static Path unpack() throws IOException {
+        final Path dir = cacheRoot().resolve("models").resolve(NAME);
         Files.createDirectories(dir);
         for (final String file : FILES) {
             try (InputStream in = DefaultModel.class.getResourceAsStream(RESOURCES + file)) {

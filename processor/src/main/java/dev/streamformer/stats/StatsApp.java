@@ -36,6 +36,7 @@ public final class StatsApp implements AutoCloseable {
         p.put(StreamsConfig.APPLICATION_ID_CONFIG, "streamformer-stats");
         p.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
         p.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, "1");
+        p.put(StreamsConfig.STATE_DIR_CONFIG, dev.streamformer.model.DefaultModel.cacheRoot().resolve("state").toString());
         return p;
     }
 

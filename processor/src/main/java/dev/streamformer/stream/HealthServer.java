@@ -86,6 +86,31 @@ final class HealthServer implements AutoCloseable {
         return text.replace("\\", "\\\\").replace("\"", "\\\"").replace("\n", " ");
     }
 
+    /**
+     * Fails at once when the port is taken, before the processor spends seconds connecting and loading.
+     *
+     * @param bind the address to listen on
+     * @param port the port; 0 (any free port) and -1 (no endpoint) always pass
+     * @throws IllegalStateException naming the port and the setting to change
+     */
+    static void checkFree(final String bind, final int port) {
+        if (port <= 0) {
+            return;
+        }
+        try (java.net.ServerSocket probe = new java.net.ServerSocket()) {
+            probe.setReuseAddress(true);
+            probe.bind(new InetSocketAddress(bind, port));
+        } catch (IOException e) {
+            throw taken(port, e);
+        }
+    }
+
+    /** @return the error for a health port that cannot be bound */
+    static IllegalStateException taken(final int port, final IOException e) {
+        return new IllegalStateException("Cannot serve the health endpoint on port " + port + ": " + e.getMessage()
+                + " (choose a free " + StreamformerConfig.HEALTH_PORT + " or --health-port)", e);
+    }
+
     /** @return the bound port */
     int port() {
         return server.getAddress().getPort();

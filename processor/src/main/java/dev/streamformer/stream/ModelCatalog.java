@@ -244,7 +244,8 @@ public final class ModelCatalog implements AutoCloseable {
                 throw new java.io.UncheckedIOException(e);
             }
             final ServingMetrics.Model meters = metrics.of(model);
-            return new Served(model, lease, resolved, meters, new BatchRunner(model, lease.gate(), lengthBuckets, meters));
+            return new Served(model, lease, resolved, meters, new BatchRunner(model, lease.gate(), lengthBuckets, meters),
+                    () -> metrics.retire(meters));
         } catch (RuntimeException e) {
             lease.close();
             throw e;
@@ -319,16 +320,18 @@ public final class ModelCatalog implements AutoCloseable {
         private final String dir;
         final ServingMetrics.Model meters;
         final BatchRunner runner;
+        private final Runnable retireMeters;
         private final AtomicInteger holds = new AtomicInteger(1);
         private volatile boolean retired;
 
         Served(final InferenceModel model, final ModelRegistry.Lease lease, final String dir,
-                final ServingMetrics.Model meters, final BatchRunner runner) {
+                final ServingMetrics.Model meters, final BatchRunner runner, final Runnable retireMeters) {
             this.model = model;
             this.lease = lease;
             this.dir = dir;
             this.meters = meters;
             this.runner = runner;
+            this.retireMeters = retireMeters;
         }
 
         /** @return the model */
@@ -361,6 +364,8 @@ public final class ModelCatalog implements AutoCloseable {
 
         void release() {
             if (holds.decrementAndGet() == 0) {
+                // /metrics stops describing a version no route serves (its counters stay, as counters do).
+                retireMeters.run();
                 lease.close();
             }
         }

@@ -2,6 +2,8 @@ package dev.streamformer.stream;
 
 import java.time.Duration;
 import java.util.EnumMap;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
@@ -10,6 +12,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
@@ -95,6 +98,17 @@ public final class ServingMetrics {
                 k -> new Model(registry, model));
     }
 
+    /**
+     * Removes the gauges of a version no route serves any more (what it serves, its size, its
+     * buffers); its counters and histograms stay, as counters do. Serving it again registers them anew.
+     *
+     * @param meters the version's meters
+     */
+    void retire(final Model meters) {
+        models.values().remove(meters);
+        meters.gauges.forEach(registry::remove);
+    }
+
     /** The meters of one model. */
     static final class Model {
         final Counter requests;
@@ -108,6 +122,7 @@ public final class ServingMetrics {
         final Timer endToEnd;
         final AtomicInteger buffered = new AtomicInteger();
         final AtomicInteger gateWaiting = new AtomicInteger();
+        final List<Meter> gauges = new ArrayList<>();
 
         Model(final MeterRegistry r, final InferenceModel model) {
             final Tags tags = Tags.of("model", model.name(), "version", model.version(), "engine",
@@ -131,23 +146,25 @@ public final class ServingMetrics {
             endToEnd = timer(r, "streamformer.end.to.end", tags,
                     "From the request's record timestamp to the outputs handed to Kafka (two clocks when produced"
                             + " elsewhere)");
-            Gauge.builder("streamformer.batch.buffered", buffered, AtomicInteger::get).tags(tags).baseUnit("requests")
-                    .description("Requests waiting in batch buffers").register(r);
-            Gauge.builder("streamformer.gate.waiting", gateWaiting, AtomicInteger::get).tags(tags).baseUnit("passes")
-                    .description("Forward passes waiting at the forward-pass gate").register(r);
+            gauges.add(Gauge.builder("streamformer.batch.buffered", buffered, AtomicInteger::get).tags(tags)
+                    .baseUnit("requests").description("Requests waiting in batch buffers").register(r));
+            gauges.add(Gauge.builder("streamformer.gate.waiting", gateWaiting, AtomicInteger::get).tags(tags)
+                    .baseUnit("passes").description("Forward passes waiting at the forward-pass gate").register(r));
             final ParameterStats stats = model.stats();
-            Gauge.builder("streamformer.model.info", () -> 1).tags(tags).tag("plan", stats.plan())
-                    .description("The served model; its labels carry the sharing plan").register(r);
-            Gauge.builder("streamformer.model.parameters", stats::uniqueParameters).tags(tags).tag("kind", "unique")
-                    .description("Parameters of the model: unique (stored once) and logical (as if nothing were shared)")
-                    .register(r);
-            Gauge.builder("streamformer.model.parameters", stats::logicalParameters).tags(tags).tag("kind", "logical")
-                    .description("Parameters of the model: unique (stored once) and logical (as if nothing were shared)")
-                    .register(r);
-            Gauge.builder("streamformer.model.sharing.ratio", stats::sharingRatio).tags(tags)
-                    .description("Logical / unique parameters").register(r);
-            stats.bytesByDtype().forEach((dtype, bytes) -> Gauge.builder("streamformer.model", () -> bytes).tags(tags)
-                    .tag("dtype", dtype).baseUnit("bytes").description("Stored weight bytes, by dtype").register(r));
+            gauges.add(Gauge.builder("streamformer.model.info", () -> 1).tags(tags).tag("plan", stats.plan())
+                    .description("A served model version; its labels carry the sharing plan (a version no longer"
+                            + " served is removed)").register(r));
+            gauges.add(Gauge.builder("streamformer.model.parameters", stats::uniqueParameters).tags(tags)
+                    .tag("kind", "unique").description("Parameters of the model: unique (stored once) and logical (as"
+                            + " if nothing were shared)").register(r));
+            gauges.add(Gauge.builder("streamformer.model.parameters", stats::logicalParameters).tags(tags)
+                    .tag("kind", "logical").description("Parameters of the model: unique (stored once) and logical"
+                            + " (as if nothing were shared)").register(r));
+            gauges.add(Gauge.builder("streamformer.model.sharing.ratio", stats::sharingRatio).tags(tags)
+                    .description("Logical / unique parameters").register(r));
+            stats.bytesByDtype().forEach((dtype, bytes) -> gauges.add(Gauge.builder("streamformer.model", () -> bytes)
+                    .tags(tags).tag("dtype", dtype).baseUnit("bytes").description("Stored weight bytes, by dtype")
+                    .register(r)));
         }
 
         private static Timer timer(final MeterRegistry r, final String name, final Tags tags, final String what) {

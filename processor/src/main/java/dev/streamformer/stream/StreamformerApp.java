@@ -20,6 +20,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import dev.streamformer.kafka.BrokerCheck;
+import dev.streamformer.model.DefaultModel;
 import dev.streamformer.kafka.TopicAdmin;
 import dev.streamformer.release.ModelReleases;
 
@@ -81,9 +82,12 @@ public final class StreamformerApp implements AutoCloseable {
      */
     public static Properties defaults() {
         final Properties p = new Properties();
-        KAFKA_DEFAULTS.forEach(d -> p.put(d.key(), d.value()));
+        KAFKA_DEFAULTS.forEach(d -> p.put(d.key(), d.value().replace(CACHE, DefaultModel.cacheRoot().toString())));
         return p;
     }
+
+    /** Stands for {@link DefaultModel#cacheRoot()} in a default's value. */
+    private static final String CACHE = "$STREAMFORMER_CACHE";
 
     /**
      * A Kafka key the processor sets unless the user does.
@@ -103,6 +107,10 @@ public final class StreamformerApp implements AutoCloseable {
                     "no prediction lost or duplicated; `at_least_once` (`run --at-least-once`) is faster and may"
                             + " duplicate after a crash"),
             new KafkaDefault(StreamsConfig.NUM_STREAM_THREADS_CONFIG, "2", "one per core on a 2-core machine"),
+            new KafkaDefault(StreamsConfig.STATE_DIR_CONFIG, CACHE + "/state",
+                    "the batch buffers' local state, per user (`STREAMFORMER_CACHE` defaults to"
+                            + " `~/.cache/streamformer`), not Kafka's `/tmp/kafka-streams`, which every user of the machine"
+                            + " shares and a reboot may clear; put it on a volume in a container"),
             new KafkaDefault(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, Long.toString(COMMIT_INTERVAL_MS),
                     "outputs become visible to read_committed consumers within about this after they are computed. Each"
                             + " commit ends a transaction, with a marker on every output and changelog partition: at Kafka's"
@@ -148,6 +156,7 @@ public final class StreamformerApp implements AutoCloseable {
         final StreamformerConfig config = new StreamformerConfig(all);
         final Properties kafka = kafkaOnly(all);
         UnknownKeys.warnUnknownKafka(kafka, LOG);
+        HealthServer.checkFree(config.getString(StreamformerConfig.HEALTH_BIND), config.getInt(StreamformerConfig.HEALTH_PORT));
         BrokerCheck.await(kafka, Duration.ofMillis(config.getLong(StreamformerConfig.CONNECT_TIMEOUT_MS)));
         TopicAdmin.ensure(kafka, List.of(config.requestsTopic(), config.predictionsTopic(), config.latencyTopic(),
                 config.deadLettersTopic()), new TopicAdmin.Spec(config.getInt(StreamformerConfig.TOPIC_PARTITIONS),
@@ -216,8 +225,7 @@ public final class StreamformerApp implements AutoCloseable {
                     status.close();
                 }
                 catalog.detach();
-                throw new IllegalStateException("Cannot serve the health endpoint on port " + healthPort + ": "
-                        + e.getMessage() + " (choose a free " + StreamformerConfig.HEALTH_PORT + ")", e);
+                throw HealthServer.taken(healthPort, e);
             }
         }
         streams.start();

@@ -267,9 +267,7 @@ public final class StreamformerConfig extends AbstractConfig {
         if (!configured.isBlank()) {
             return java.nio.file.Path.of(configured);
         }
-        final String env = System.getenv("STREAMFORMER_CACHE");
-        return (env != null && !env.isBlank() ? java.nio.file.Path.of(env)
-                : java.nio.file.Path.of(System.getProperty("user.home"), ".cache", "streamformer")).resolve("releases");
+        return dev.streamformer.model.DefaultModel.cacheRoot().resolve("releases");
     }
 
     /** @return the request topic */

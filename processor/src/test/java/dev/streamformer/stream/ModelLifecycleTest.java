@@ -18,6 +18,8 @@ import org.apache.kafka.streams.TestOutputTopic;
 import org.apache.kafka.streams.test.TestRecord;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -57,6 +59,7 @@ class ModelLifecycleTest {
 
     private ProcessorDriver driver;
     private ModelCatalog catalog;
+    private final PrometheusMeterRegistry prometheus = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     private TestOutputTopic<String, Prediction> shadow;
     private final AtomicInteger closedPasses = new AtomicInteger();
 
@@ -111,7 +114,7 @@ class ModelLifecycleTest {
                 });
             }
         };
-        catalog = new ModelCatalog(new StreamformerConfig(props), registry, ServingMetrics.disabled());
+        catalog = new ModelCatalog(new StreamformerConfig(props), registry, new ServingMetrics(prometheus));
         driver = ProcessorDriver.start(props, catalog);
         shadow = driver.driver().createOutputTopic(props.getProperty(StreamformerConfig.TOPIC_SHADOW,
                 "streamformer-shadow-predictions"), new StringDeserializer(), StreamformerSerdes.prediction());
@@ -165,6 +168,25 @@ class ModelLifecycleTest {
         assertThat(catalog.apply(release(v1, null, 0, false), 0)).isNull();
         send("d", null);
         assertThat(versionsServed()).containsExactly(version(v2));
+    }
+
+    @Test
+    void metricsStopDescribingAVersionNoRouteServesButKeepItsCounts() throws Exception {
+        start(Map.of());
+        send("a", null);
+        final String v1Info = "streamformer_model_info{engine=\"onnxruntime\",model=\"spam-filter\",plan=";
+        assertThat(prometheus.scrape()).contains(v1Info).contains("version=\"" + version(v1) + "\"");
+        assertThat(catalog.apply(release(v2, null, 0, false), 0)).isNull();
+        send("b", null);
+        final String scrape = prometheus.scrape();
+        assertThat(scrape.lines().filter(l -> l.startsWith("streamformer_model_info")))
+                .as("only the version served").hasSize(1).allSatisfy(l -> assertThat(l).contains(version(v2)));
+        assertThat(scrape.lines().filter(l -> l.startsWith("streamformer_predictions_total")))
+                .as("counts of both versions").hasSize(2);
+        // Served again (a rollback): described again.
+        assertThat(catalog.apply(release(v1, null, 0, false), 1)).isNull();
+        assertThat(prometheus.scrape().lines().filter(l -> l.startsWith("streamformer_model_info")))
+                .hasSize(1).allSatisfy(l -> assertThat(l).contains(version(v1)));
     }
 
     @Test
