@@ -81,6 +81,14 @@ class StatsIT {
                 stats = TopicReader.readAll(b, "st-stats", new StringDeserializer(), StreamformerSerdes.latencyStats(),
                         1, Duration.ofSeconds(120));
                 assertThat(app.state()).isEqualTo(KafkaStreams.State.RUNNING);
+                // An event of the closed window: dropped, and counted (the CLI says so in one line, not per event).
+                producer.send(new ProducerRecord<>("st-latency", 0, t0 + 5_000L, "too-late", event("v1", 1_000L, 1)));
+                producer.flush();
+                final long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+                while (app.lateEvents() < 1 && System.nanoTime() < deadline) {
+                    Thread.sleep(200);
+                }
+                assertThat(app.lateEvents()).as("late events counted").isEqualTo(1);
             }
             assertThat(stats).as("one record for the closed window of v1").hasSize(1);
             final LatencyStats s = stats.get(0).value();

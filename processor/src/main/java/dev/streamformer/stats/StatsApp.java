@@ -2,8 +2,11 @@ package dev.streamformer.stats;
 
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Properties;
 
+import org.apache.kafka.common.Metric;
+import org.apache.kafka.common.MetricName;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse;
@@ -12,6 +15,7 @@ import org.slf4j.LoggerFactory;
 
 import dev.streamformer.kafka.BrokerCheck;
 import dev.streamformer.kafka.TopicAdmin;
+import dev.streamformer.model.DefaultModel;
 import dev.streamformer.stream.StreamformerApp;
 import dev.streamformer.stream.StreamformerConfig;
 
@@ -23,6 +27,7 @@ import dev.streamformer.stream.StreamformerConfig;
 public final class StatsApp implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(StatsApp.class);
+    private static final int LATE_REPORT_SECONDS = 10;
 
     private final KafkaStreams streams;
 
@@ -30,13 +35,16 @@ public final class StatsApp implements AutoCloseable {
         this.streams = streams;
     }
 
-    /** @return the defaults under the user's properties: application id streamformer-stats, exactly_once_v2, 1 thread */
+    /**
+     * @return the defaults under the user's properties: application id streamformer-stats, exactly_once_v2,
+     *     1 thread, state under $STREAMFORMER_CACHE/state
+     */
     public static Properties defaults() {
         final Properties p = new Properties();
         p.put(StreamsConfig.APPLICATION_ID_CONFIG, "streamformer-stats");
         p.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
         p.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, "1");
-        p.put(StreamsConfig.STATE_DIR_CONFIG, dev.streamformer.model.DefaultModel.cacheRoot().resolve("state").toString());
+        p.put(StreamsConfig.STATE_DIR_CONFIG, DefaultModel.cacheRoot().resolve("state").toString());
         return p;
     }
 
@@ -63,11 +71,53 @@ public final class StatsApp implements AutoCloseable {
             return StreamThreadExceptionResponse.REPLACE_THREAD;
         });
         streams.start();
+        final long grace = config.getLong(StreamformerConfig.STATS_GRACE_MS);
+        final Thread late = new Thread(() -> reportLate(streams, grace), "streamformer-stats-late");
+        late.setDaemon(true);
+        late.start();
         LOG.info("Statistics {} started: {} + {} -> {}, windows of {} ms, grace {} ms",
                 kafka.get(StreamsConfig.APPLICATION_ID_CONFIG), config.latencyTopic(), config.deadLettersTopic(),
                 config.getString(StreamformerConfig.TOPIC_STATS), config.getLong(StreamformerConfig.STATS_WINDOW_MS),
                 config.getLong(StreamformerConfig.STATS_GRACE_MS));
         return new StatsApp(streams);
+    }
+
+    /**
+     * Says, in one line every {@value #LATE_REPORT_SECONDS} s while it grows, how many events were
+     * dropped as later than their window's end + grace: Kafka Streams warns once per record.
+     */
+    private static void reportLate(final KafkaStreams streams, final long graceMs) {
+        double reported = 0;
+        try {
+            while (streams.state() != KafkaStreams.State.NOT_RUNNING && streams.state() != KafkaStreams.State.ERROR) {
+                Thread.sleep(LATE_REPORT_SECONDS * 1000L);
+                final double dropped = dropped(streams);
+                if (dropped > reported) {
+                    LOG.warn("{} latency events dropped so far as later than their window's end + grace ({} ms): events"
+                            + " of different partitions arrive out of order when statistics start behind a backlog;"
+                            + " raise --grace (streamformer.stats.grace.ms) to keep them", (long) dropped, graceMs);
+                    reported = dropped;
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** @return late records dropped by every task, from Kafka Streams' dropped-records-total */
+    static double dropped(final KafkaStreams streams) {
+        double total = 0;
+        for (final Map.Entry<MetricName, ? extends Metric> e : streams.metrics().entrySet()) {
+            if (e.getKey().name().equals("dropped-records-total") && e.getValue().metricValue() instanceof Double d) {
+                total += d;
+            }
+        }
+        return total;
+    }
+
+    /** @return latency events dropped so far as later than their window's end + grace */
+    public long lateEvents() {
+        return (long) dropped(streams);
     }
 
     /** @return the Kafka Streams state */
