@@ -101,7 +101,10 @@ class DashboardIT {
                     }
                     assertThat(points).as("data points of every chart").hasSize(9).allSatisfy(n ->
                             assertThat(n).isPositive());
-                    assertThat(dom.out()).as("the model table").contains("x</td>").contains("MB</td>");
+                    assertThat(dom.out()).as("the model table").contains("x</td>").contains("MB</td>")
+                            .contains(" (serving)</td>");
+                    assertThat(dom.out()).as("steady traffic: every line unbroken").contains("data-segments=\"1\"")
+                            .doesNotContain("data-segments=\"2\"");
                     assertThat(dom.out()).contains("<footer id=\"errors\" class=\"errors\"></footer>");
                     assertThat(dom.out()).doesNotContain("cannot reach the dashboard server");
                     assertThat(dom.err()).as("console errors").doesNotContain("Uncaught").doesNotContainPattern(

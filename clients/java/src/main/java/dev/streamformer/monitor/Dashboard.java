@@ -71,7 +71,10 @@ public final class Dashboard implements AutoCloseable {
     private final ExecutorService http;
     private final Map<String, Deque<LatencyStats>> windows = new TreeMap<>();
     private final Deque<long[]> lag = new ArrayDeque<>();
-    private final Map<String, Map<String, Double>> models = new TreeMap<>();
+    /** The models each --metrics URL serves now, from its latest answer: a version no URL serves drops out. */
+    private final Map<URI, Map<String, Map<String, Double>>> modelsByUrl = new LinkedHashMap<>();
+    /** The URLs that did not answer last time, so that a down processor is reported once, not every poll. */
+    private final Set<URI> unreachable = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private volatile boolean running = true;
 
     /**
@@ -200,10 +203,22 @@ public final class Dashboard implements AutoCloseable {
                 final Map<String, Map<String, Double>> scraped = new TreeMap<>();
                 parseModels(text, scraped);
                 synchronized (this) {
-                    models.putAll(scraped);
+                    modelsByUrl.put(url, scraped);
                 }
-            } catch (IOException | InterruptedException e) {
-                System.err.println("dashboard: cannot read " + url + ": " + e.getMessage());
+                if (unreachable.remove(url)) {
+                    System.err.println("dashboard: " + url + " answers again");
+                }
+            } catch (IOException e) {
+                synchronized (this) {
+                    modelsByUrl.remove(url);
+                }
+                if (unreachable.add(url)) {
+                    System.err.println("dashboard: cannot read " + url + " (" + e + "); its models are not shown until"
+                            + " it answers (said once)");
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
             }
         }
     }
@@ -250,6 +265,8 @@ public final class Dashboard implements AutoCloseable {
         }
         json.append("],\"models\":{");
         first = true;
+        final Map<String, Map<String, Double>> models = new TreeMap<>();
+        modelsByUrl.values().forEach(models::putAll);
         for (final Map.Entry<String, Map<String, Double>> e : models.entrySet()) {
             json.append(first ? "" : ",").append(quote(e.getKey())).append(":{");
             first = false;
@@ -262,6 +279,7 @@ public final class Dashboard implements AutoCloseable {
 
     private static String window(final LatencyStats s) {
         final List<String> parts = new ArrayList<>();
+        parts.add("\"start\":" + s.getWindowStart().toEpochMilli());
         parts.add("\"end\":" + s.getWindowEnd().toEpochMilli());
         parts.add("\"count\":" + s.getCount());
         parts.add(String.format(Locale.ROOT, "\"rps\":%.3f", s.getRecordsPerSecond()));

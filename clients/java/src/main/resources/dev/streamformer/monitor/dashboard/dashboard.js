@@ -5,6 +5,11 @@ const COLORS = ["#2e6fdb", "#e4572e", "#17a398", "#f3a712", "#8e44ad", "#6c757d"
 const DURATIONS = ["inference", "end_to_end", "processing", "batch_wait", "queueing"];
 const SVG = "http://www.w3.org/2000/svg";
 
+// The palette, then hues a golden angle apart: every series of a chart has its own colour.
+function color(i) {
+  return i < COLORS.length ? COLORS[i] : `hsl(${Math.round(i * 137.508) % 360}, 65%, 42%)`;
+}
+
 window.addEventListener("error", (e) => report("error: " + e.message));
 window.addEventListener("unhandledrejection", (e) => report("error: " + e.reason));
 
@@ -19,8 +24,9 @@ function el(name, attrs, parent) {
   return node;
 }
 
-// A panel with a title, a legend and an SVG line chart of named series of [x, y] points.
-function chart(id, title, series) {
+// A panel with a title, a legend and an SVG line chart of named series of [x, y] points. Points further
+// apart than gap (ms) are not joined: a pause in traffic shows as a pause, not as a line across it.
+function chart(id, title, series, gap = Infinity) {
   let panel = document.getElementById(id);
   if (!panel) {
     panel = document.createElement("section");
@@ -56,15 +62,21 @@ function chart(id, title, series) {
     t.textContent = new Date(x1).toLocaleTimeString();
   }
   series.forEach((s, i) => {
-    const color = COLORS[i % COLORS.length];
+    const c = color(i);
     const span = document.createElement("span");
-    span.style.setProperty("--c", color);
+    span.style.setProperty("--c", c);
     span.textContent = s.name;
     legend.appendChild(span);
     if (s.points.length === 0) return;
-    const d = s.points.map((p, k) => (k ? "L" : "M") + sx(p[0]).toFixed(1) + " " + sy(p[1]).toFixed(1)).join(" ");
-    el("path", {d, fill: "none", stroke: color, "stroke-width": 1.6}, svg);
-    if (s.points.length === 1) el("circle", {cx: sx(s.points[0][0]), cy: sy(s.points[0][1]), r: 2.5, fill: color}, svg);
+    const joined = (k) => k > 0 && s.points[k][0] - s.points[k - 1][0] <= gap;
+    const d = s.points.map((p, k) => (joined(k) ? "L" : "M") + sx(p[0]).toFixed(1) + " " + sy(p[1]).toFixed(1))
+      .join(" ");
+    el("path", {d, fill: "none", stroke: c, "stroke-width": 1.6, "data-segments": String(s.points.filter((p, k) =>
+      !joined(k)).length)}, svg);
+    s.points.forEach((p, k) => {
+      const alone = !joined(k) && !(k + 1 < s.points.length && joined(k + 1));
+      if (alone) el("circle", {cx: sx(p[0]), cy: sy(p[1]), r: 2.5, fill: c}, svg);
+    });
   });
 }
 
@@ -76,34 +88,39 @@ function format(v) {
 
 function draw(state) {
   const versions = Object.keys(state.versions).filter((v) => v !== "*");
-  const short = (v) => v.substring(0, 8);
+  // Marked when a --metrics URL says which versions are served now.
+  const served = Object.keys(state.models);
+  const short = (v) => v.substring(0, 8) + (served.length && !served.includes(v) ? " (not served now)" : "");
+  // A window missing between two others is a pause in traffic.
+  const windowMs = Object.values(state.versions).flat().reduce((w, s) => Math.min(w, s.end - s.start), Infinity);
+  const gap = 1.5 * windowMs;
   chart("chart-rps", "Records/s", versions.map((v) => ({
-    name: short(v), points: state.versions[v].map((s) => [s.end, s.rps])})));
+    name: short(v), points: state.versions[v].map((s) => [s.end, s.rps])})), gap);
   for (const d of DURATIONS) {
     const series = [];
     for (const v of versions) {
       ["p50", "p95", "p99"].forEach((q, k) => series.push({
         name: short(v) + " " + q, points: state.versions[v].map((s) => [s.end, s[d][k] / 1000])}));
     }
-    chart("chart-" + d, "Latency: " + d.replace(/_/g, " ") + " (ms)", series);
+    chart("chart-" + d, "Latency: " + d.replace(/_/g, " ") + " (ms)", series, gap);
   }
   const batch = [];
   for (const v of versions) {
     batch.push({name: short(v) + " mean", points: state.versions[v].map((s) => [s.end, s.batch_mean])});
     batch.push({name: short(v) + " max", points: state.versions[v].map((s) => [s.end, s.batch_max])});
   }
-  chart("chart-batch", "Batch size (requests per forward pass)", batch);
+  chart("chart-batch", "Batch size (requests per forward pass)", batch, gap);
   const all = state.versions["*"] || [];
   const kinds = ["DESERIALIZATION", "VALIDATION", "INFERENCE"];
   chart("chart-dead-letters", "Dead letters per window, by kind", kinds.map((k) => ({
-    name: k, points: all.map((s) => [s.end, s.dead_letters[k] || 0])})));
+    name: k, points: all.map((s) => [s.end, s.dead_letters[k] || 0])})), gap);
   chart("chart-lag", "Consumer lag on the request topic (records)", [{name: "lag", points: state.lag}]);
   const body = document.querySelector("#model-table tbody");
   body.textContent = "";
   const models = Object.entries(state.models);
   for (const [version, m] of models) {
     const row = document.createElement("tr");
-    for (const cell of [version, (m.sharing_ratio || 0).toFixed(2) + "x", format(m.unique_parameters || 0),
+    for (const cell of [version + " (serving)", (m.sharing_ratio || 0).toFixed(2) + "x", format(m.unique_parameters || 0),
       format(m.logical_parameters || 0), ((m.bytes || 0) / 1e6).toFixed(2) + " MB"]) {
       const td = document.createElement("td");
       td.textContent = cell;
