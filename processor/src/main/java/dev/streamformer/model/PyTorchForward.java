@@ -13,8 +13,24 @@ final class PyTorchForward implements ForwardPass {
     private final int intraOpThreads;
 
     PyTorchForward(final Checkpoint checkpoint, final int intraOpThreads) {
+        requireNatives();
         this.encoder = SharedEncoder.forInference(checkpoint);
         this.intraOpThreads = intraOpThreads;
+    }
+
+    /**
+     * Without its native libraries DJL would try to download them, and fail offline with a message that
+     * does not say why; say it here.
+     */
+    static void requireNatives() {
+        final String platform = "linux-" + ("amd64".equals(System.getProperty("os.arch")) ? "x86_64"
+                : System.getProperty("os.arch"));
+        if (PyTorchForward.class.getResource("/pytorch/cpu/" + platform + "/libtorch.so") == null) {
+            throw new IllegalStateException("The " + InferenceEngine.PYTORCH + " engine needs PyTorch's native"
+                    + " libraries for " + platform + " (ai.djl.pytorch:pytorch-native-cpu, classifier linux-x86_64),"
+                    + " which are not on the class path (the Docker image and non-x86-64 machines go without them):"
+                    + " serve with --engine " + InferenceEngine.ONNXRUNTIME);
+        }
     }
 
     SharedEncoder encoder() {
