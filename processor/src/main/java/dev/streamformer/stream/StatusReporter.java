@@ -43,6 +43,7 @@ final class StatusReporter implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(StatusReporter.class);
     /** How often the status is written when nothing changes; {@code model releases} calls older ones silent. */
     static final int INTERVAL_SECONDS = 30;
+    private static final int CLOSE_SECONDS = 5;
 
     private static final SingleObjectSerde<ModelStatus> SERDE = StreamformerSerdes.modelStatus();
 
@@ -152,20 +153,22 @@ final class StatusReporter implements AutoCloseable {
         return instance;
     }
 
-    /** Stops the timer and writes a tombstone: this instance no longer serves anything. */
+    /**
+     * Stops the timer and writes a tombstone: this instance no longer serves anything. Bounded: with the
+     * broker gone the tombstone is dropped after {@value #CLOSE_SECONDS} s (the status then goes silent).
+     */
     @Override
     public void close() {
         timer.shutdown();
         try {
-            timer.awaitTermination(5, TimeUnit.SECONDS);
+            timer.awaitTermination(CLOSE_SECONDS, TimeUnit.SECONDS);
             send(null);
-            producer.flush();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (RuntimeException e) {
             warn(e);
         } finally {
-            producer.close(java.time.Duration.ofSeconds(5));
+            producer.close(java.time.Duration.ofSeconds(CLOSE_SECONDS));
         }
     }
 
