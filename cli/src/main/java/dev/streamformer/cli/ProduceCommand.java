@@ -20,6 +20,7 @@ import dev.streamformer.client.PredictionWaiter;
 import dev.streamformer.client.RequestProducer;
 import dev.streamformer.corpus.DemoSample;
 import dev.streamformer.kafka.BrokerCheck;
+import dev.streamformer.kafka.TopicAdmin;
 import dev.streamformer.model.DefaultModel;
 import dev.streamformer.model.EncoderBatch;
 import dev.streamformer.model.EncoderInput;
@@ -41,8 +42,13 @@ import picocli.CommandLine.Parameters;
         description = {"Tokenize text with the model's tokenizer and produce requests; prints how many were acknowledged.",
             "Input: the lines of the given files (or standard input), one text per line; --file-per-message reads each"
                 + " file as one text; --token-ids reads comma-separated token ids instead; --sample N takes N messages"
-                + " of the bundled demo sample."})
+                + " of the bundled demo sample.",
+            "Every input is checked before anything is sent. The request topic must exist: produce waits up to 60 s"
+                + " for it, as when the processor that creates it is starting."})
 final class ProduceCommand implements Callable<Integer> {
+
+    /** How long produce waits for the request topic to exist, as when a processor that creates it is starting. */
+    private static final Duration TOPIC_WAIT = Duration.ofSeconds(60);
 
     @Mixin
     private KafkaOptions kafka;
@@ -125,6 +131,9 @@ final class ProduceCommand implements Callable<Integer> {
         }
         final Properties client = StreamformerApp.kafkaOnly(all);
         BrokerCheck.await(client, BrokerCheck.timeout(all));
+        // Not while the topic is being created: a first batch that meets a partition before its leader serves
+        // it can be stuck until it expires (TopicAdmin).
+        TopicAdmin.awaitServed(client, topic, TOPIC_WAIT);
         final Map<String, String> inputs = new LinkedHashMap<>();
         for (int i = 0; i < requests.size(); i++) {
             inputs.put(requests.get(i).getRequestId(), texts.get(i).text());

@@ -196,8 +196,12 @@ class ReadmeCommandsIT {
                 .redirectErrorStream(true).redirectOutput(log.toFile());
         // What the build's own tests get: the model cache and the DJL cache under target/.
         pb.environment().put("STREAMFORMER_CACHE", WORK.resolve("cache").toString());
+        // ONNX Runtime unpacks its natives to java.io.tmpdir: under target/ too (the JVMs print one NOTE line).
+        Files.createDirectories(WORK.resolve("tmp"));
+        pb.environment().put("JDK_JAVA_OPTIONS", "-Djava.io.tmpdir=" + WORK.resolve("tmp"));
         if (System.getenv("README_DEBUG_LOG") != null) {
-            pb.environment().put("JAVA_TOOL_OPTIONS", "-Dlog4j2.configurationFile=" + System.getenv("README_DEBUG_LOG"));
+            pb.environment().put("JDK_JAVA_OPTIONS", pb.environment().get("JDK_JAVA_OPTIONS")
+                    + " -Dlog4j2.configurationFile=" + System.getenv("README_DEBUG_LOG"));
         }
         final Process p = pb.start();
         if (!p.waitFor(minutes, TimeUnit.MINUTES)) {

@@ -1,5 +1,6 @@
 package dev.streamformer.kafka;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashSet;
@@ -100,6 +101,36 @@ public final class TopicAdmin {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("Interrupted while checking topics", e);
+        }
+    }
+
+    /**
+     * Waits until a topic exists and the leader of every partition serves it, for a producer in another
+     * process than the one that creates the topic (see {@link #awaitLeaders}): a {@code produce} started
+     * beside a starting processor waits for the processor to create the request topic.
+     *
+     * @param clientProps admin client properties (bootstrap servers, security)
+     * @param topic the topic
+     * @param timeout the longest to wait
+     * @throws IllegalStateException naming the topic and the fix when it is not served in time
+     */
+    public static void awaitServed(final Properties clientProps, final String topic, final Duration timeout) {
+        final long deadline = System.nanoTime() + timeout.toNanos();
+        try (Admin admin = Admin.create(clientProps)) {
+            while (!admin.listTopics().names().get(30, TimeUnit.SECONDS).contains(topic)) {
+                if (System.nanoTime() > deadline) {
+                    throw new IllegalStateException("Topic " + topic + " does not exist on "
+                            + clientProps.get("bootstrap.servers") + " after " + timeout.toSeconds() + " s: start the"
+                            + " processor (streamformer run creates its topics) or create the topic");
+                }
+                Thread.sleep(200);
+            }
+            awaitLeaders(admin, Set.of(topic));
+        } catch (ExecutionException | TimeoutException e) {
+            throw new IllegalStateException("Topic " + topic + " is not served: " + e.getMessage(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("Interrupted while waiting for topic " + topic, e);
         }
     }
 
