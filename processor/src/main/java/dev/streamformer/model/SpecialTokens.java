@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.BitSet;
 import java.util.List;
 import java.util.Set;
 import java.util.TreeMap;
@@ -29,9 +30,12 @@ public final class SpecialTokens {
     private static final Set<String> BERT = Set.of("[PAD]", "[CLS]", "[SEP]", "[MASK]");
 
     private final TreeMap<Integer, String> tokens;
+    /** The same ids, for the check every request passes. */
+    private final BitSet ids = new BitSet();
 
     private SpecialTokens(final TreeMap<Integer, String> tokens) {
         this.tokens = tokens;
+        tokens.keySet().forEach(ids::set);
     }
 
     /**
@@ -88,10 +92,10 @@ public final class SpecialTokens {
         if (tokens.isEmpty()) {
             return false;
         }
-        final int[] ids = input.tokenIds();
+        final int[] tokenIds = input.tokenIds();
         final int[] mask = input.attentionMask();
-        for (int j = 0; j < ids.length; j++) {
-            if ((mask == null || mask[j] == 1) && !tokens.containsKey(ids[j])) {
+        for (int j = 0; j < tokenIds.length; j++) {
+            if ((mask == null || mask[j] == 1) && (tokenIds[j] < 0 || !ids.get(tokenIds[j]))) {
                 return false;
             }
         }

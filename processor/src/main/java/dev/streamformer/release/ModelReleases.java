@@ -115,25 +115,14 @@ public final class ModelReleases {
             if (!consumer.listTopics(timeout).containsKey(topic)) {
                 return statuses;
             }
-            final TopicPartition tp = new TopicPartition(topic, 0);
-            consumer.assign(List.of(tp));
-            consumer.seekToBeginning(List.of(tp));
-            final long end = consumer.endOffsets(List.of(tp), timeout).get(tp);
-            final long deadline = System.nanoTime() + timeout.toNanos();
-            while (consumer.position(tp, timeout) < end) {
-                if (System.nanoTime() > deadline) {
-                    throw new IllegalStateException("Could not read " + topic + " to its end within " + timeout.toSeconds()
-                            + " s");
+            readPartitionToEnd(consumer, topic, timeout, r -> {
+                final String instance = new String(r.key(), StandardCharsets.UTF_8);
+                if (r.value() == null) {
+                    statuses.remove(instance);
+                } else {
+                    statuses.put(instance, STATUS_SERDE.deserialize(topic, r.value()));
                 }
-                for (final ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {
-                    final String instance = new String(r.key(), StandardCharsets.UTF_8);
-                    if (r.value() == null) {
-                        statuses.remove(instance);
-                    } else {
-                        statuses.put(instance, STATUS_SERDE.deserialize(topic, r.value()));
-                    }
-                }
-            }
+            });
         }
         return statuses;
     }
@@ -179,29 +168,35 @@ public final class ModelReleases {
      */
     public static Map<String, List<Offset>> historyToEnd(final KafkaConsumer<byte[], byte[]> consumer,
             final String topic, final Duration timeout) {
+        final Map<String, List<Offset>> history = new LinkedHashMap<>();
+        readPartitionToEnd(consumer, topic, timeout, r -> {
+            final Map<String, Offset> one = new HashMap<>();
+            accept(one, r);
+            final String name = new String(r.key(), StandardCharsets.UTF_8);
+            if (one.containsKey(name)) {
+                history.computeIfAbsent(name, k -> new java.util.ArrayList<>()).add(one.get(name));
+            } else {
+                history.remove(name);
+            }
+        });
+        return history;
+    }
+
+    /** Reads the one partition of a topic from its start to the end it has now, each record to {@code each}. */
+    private static void readPartitionToEnd(final KafkaConsumer<byte[], byte[]> consumer, final String topic,
+            final Duration timeout, final java.util.function.Consumer<ConsumerRecord<byte[], byte[]>> each) {
         final TopicPartition tp = new TopicPartition(topic, 0);
         consumer.assign(List.of(tp));
         consumer.seekToBeginning(List.of(tp));
         final long end = consumer.endOffsets(List.of(tp), timeout).get(tp);
-        final Map<String, List<Offset>> history = new LinkedHashMap<>();
         final long deadline = System.nanoTime() + timeout.toNanos();
         while (consumer.position(tp, timeout) < end) {
             if (System.nanoTime() > deadline) {
                 throw new IllegalStateException("Could not read " + topic + " to its end (offset " + end + ") within "
                         + timeout.toSeconds() + " s");
             }
-            for (final ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {
-                final Map<String, Offset> one = new HashMap<>();
-                accept(one, r);
-                final String name = new String(r.key(), StandardCharsets.UTF_8);
-                if (one.containsKey(name)) {
-                    history.computeIfAbsent(name, k -> new java.util.ArrayList<>()).add(one.get(name));
-                } else {
-                    history.remove(name);
-                }
-            }
+            consumer.poll(Duration.ofMillis(200)).forEach(each);
         }
-        return history;
     }
 
     /**
