@@ -13,8 +13,8 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
+import dev.streamformer.stream.StreamformerConfig;
 import dev.streamformer.monitor.Dashboard;
-import dev.streamformer.stream.StreamformerApp;
 
 /** {@code streamformer dashboard}. */
 @Command(name = "dashboard",
@@ -46,7 +46,7 @@ final class DashboardCommand implements Callable<Integer> {
         final Properties all = kafka.connect();
         final String applicationId = all.getProperty(StreamsConfig.APPLICATION_ID_CONFIG, "streamformer");
         final CountDownLatch done = new CountDownLatch(1);
-        final Dashboard dashboard = Dashboard.start(bind, port, new Dashboard.Sources(StreamformerApp.kafkaOnly(all),
+        final Dashboard dashboard = Dashboard.start(bind, port, new Dashboard.Sources(StreamformerConfig.kafkaOnly(all),
                 TopicKind.STATS.topic(all), TopicKind.REQUESTS.topic(all), applicationId, metrics));
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             dashboard.close();

@@ -9,9 +9,9 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.UUID;
 
+import dev.streamformer.stream.StreamformerConfig;
 import dev.streamformer.client.CommittedReads;
 import dev.streamformer.kafka.BrokerCheck;
-import dev.streamformer.stream.StreamformerApp;
 import picocli.CommandLine.Option;
 
 /**
@@ -43,7 +43,7 @@ final class KafkaOptions {
      * @return consumer properties without the processor's own keys
      */
     static Properties reader(final Properties all, final String groupPrefix, final boolean fromBeginning) {
-        return CommittedReads.properties(StreamformerApp.kafkaOnly(all), groupPrefix + UUID.randomUUID(), fromBeginning);
+        return CommittedReads.properties(StreamformerConfig.kafkaOnly(all), groupPrefix + UUID.randomUUID(), fromBeginning);
     }
 
     /**
@@ -56,7 +56,7 @@ final class KafkaOptions {
      */
     Properties connect() throws IOException {
         final Properties p = properties();
-        BrokerCheck.await(StreamformerApp.kafkaOnly(p), BrokerCheck.timeout(p));
+        BrokerCheck.await(StreamformerConfig.kafkaOnly(p), BrokerCheck.timeout(p));
         return p;
     }
 

@@ -92,7 +92,7 @@ final class ModelReleaseCommands {
             final String n = name != null ? name : DefaultModel.NAME;
             final ModelReleases.Rollout rollout = canary != null ? ModelReleases.Rollout.CANARY
                     : shadow ? ModelReleases.Rollout.SHADOW : ModelReleases.Rollout.REPLACE;
-            final ModelReleases.Publication p = ModelReleases.publish(StreamformerApp.kafkaOnly(all), topic, model, n,
+            final ModelReleases.Publication p = ModelReleases.publish(StreamformerConfig.kafkaOnly(all), topic, model, n,
                     rollout, canary == null ? 0 : canary, location, Integer.parseInt(all.getProperty(
                             StreamformerConfig.MODELS_MAX_MESSAGE_BYTES, Integer.toString(64 << 20))));
             if (!p.passedOver().isEmpty()) {
@@ -119,7 +119,7 @@ final class ModelReleaseCommands {
         @Override
         public Integer call() throws Exception {
             final Properties all = kafka.connect();
-            final ModelRelease r = ModelReleases.finish(StreamformerApp.kafkaOnly(all), topic(all),
+            final ModelRelease r = ModelReleases.finish(StreamformerConfig.kafkaOnly(all), topic(all),
                     name == null ? DefaultModel.NAME : name, promote());
             print(promote() ? "promoted" : "rolled back", r, topic(all));
             return 0;
@@ -166,7 +166,7 @@ final class ModelReleaseCommands {
         @Override
         public Integer call() throws Exception {
             final Properties props = kafka.connect();
-            final Properties client = StreamformerApp.kafkaOnly(props);
+            final Properties client = StreamformerConfig.kafkaOnly(props);
             final Map<String, ModelReleases.Offset> releases = ModelReleases.readAll(client, topic(props),
                     Duration.ofSeconds(60));
             final String statusTopic = props.getProperty(StreamformerConfig.TOPIC_MODEL_STATUS,

@@ -15,6 +15,7 @@ import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.Callable;
 
+import dev.streamformer.stream.StreamformerConfig;
 import dev.streamformer.client.Requests;
 import dev.streamformer.client.PredictionWaiter;
 import dev.streamformer.client.RequestProducer;
@@ -28,7 +29,6 @@ import dev.streamformer.model.InvalidInputException;
 import dev.streamformer.model.ModelConfig;
 import dev.streamformer.model.SpecialTokens;
 import dev.streamformer.schemas.TokenizedInput;
-import dev.streamformer.stream.StreamformerApp;
 import dev.streamformer.text.TextTokenizer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -129,7 +129,7 @@ final class ProduceCommand implements Callable<Integer> {
                 }
             }
         }
-        final Properties client = StreamformerApp.kafkaOnly(all);
+        final Properties client = StreamformerConfig.kafkaOnly(all);
         BrokerCheck.await(client, BrokerCheck.timeout(all));
         // Not while the topic is being created: a first batch that meets a partition before its leader serves
         // it can be stuck until it expires (TopicAdmin).

@@ -12,15 +12,20 @@ import org.apache.kafka.streams.kstream.Consumed;
 import org.apache.kafka.streams.kstream.Joined;
 import org.apache.kafka.streams.kstream.KStream;
 import org.apache.kafka.streams.kstream.KTable;
+import org.apache.kafka.streams.kstream.Named;
 import org.apache.kafka.streams.kstream.Produced;
 
 import dev.streamformer.schemas.Prediction;
-import dev.streamformer.schemas.TokenizedInput;
 import dev.streamformer.schemas.serde.StreamformerSerdes;
+import dev.streamformer.stream.InferenceOutputs;
+import dev.streamformer.stream.InferenceResult;
+import dev.streamformer.stream.InferenceSupplier;
+import dev.streamformer.stream.KafkaDefaults;
+import dev.streamformer.stream.LiveModels;
+import dev.streamformer.stream.ModelCatalog;
 import dev.streamformer.stream.ModelRegistry;
-import dev.streamformer.stream.StreamformerApp;
+import dev.streamformer.stream.ServingMetrics;
 import dev.streamformer.stream.StreamformerConfig;
-import dev.streamformer.stream.StreamformerTopology;
 
 /**
  * A mail service's own Kafka Streams application with Streamformer's inference step inside it.
@@ -50,20 +55,18 @@ public final class ScreenedMailApp {
     }
 
     /**
-     * @param config the inference settings (model directory, batch size, engine)
-     * @param registry where the model is borrowed from
+     * @param config the inference settings (batch size, validation)
+     * @param models the models to serve: {@link LiveModels#catalog()}, or a catalog of fixed models
      * @return the application's topology
      */
-    public static Topology topology(final StreamformerConfig config, final ModelRegistry registry) {
+    public static Topology topology(final StreamformerConfig config, final ModelCatalog models) {
         final StreamsBuilder builder = new StreamsBuilder();
-        final KStream<String, TokenizedInput> mail = builder.stream(REQUESTS,
-                Consumed.with(Serdes.String(), StreamformerSerdes.tokenizedInput()));
         final KTable<String, String> senders = builder.table(SENDERS, Consumed.with(Serdes.String(), Serdes.String()));
-
-        // Before the inference: a step of the application's own.
-        final KStream<String, TokenizedInput> external = mail.filter((id, request) -> !id.startsWith(INTERNAL_PREFIX));
-
-        final StreamformerTopology.Outputs out = StreamformerTopology.addTo(builder, external, config, registry);
+        final KStream<String, InferenceResult> results = builder
+                .stream(REQUESTS, Consumed.with(Serdes.String(), StreamformerSerdes.tokenizedInput()))
+                .filter((id, request) -> !id.startsWith(INTERNAL_PREFIX)) // a step of the application's own
+                .process(InferenceSupplier.of(config, Serdes.String(), models), Named.as("inference"));
+        final InferenceOutputs<String> out = InferenceOutputs.of(results, "inference");
 
         // After it: predictions joined with the application's own table.
         out.predictions()
@@ -72,7 +75,7 @@ public final class ScreenedMailApp {
                 .selectKey((id, verdict) -> verdict.substring(0, verdict.indexOf(' ')))
                 .mapValues(verdict -> verdict.substring(verdict.indexOf(' ') + 1))
                 .to(VERDICTS, Produced.with(Serdes.String(), Serdes.String()));
-        out.deadLetters().to(DEAD_LETTERS, Produced.with(Serdes.ByteArray(), StreamformerSerdes.deadLetter()));
+        out.deadLetters().to(DEAD_LETTERS, Produced.with(Serdes.String(), StreamformerSerdes.deadLetter()));
         return builder.build();
     }
 
@@ -92,16 +95,17 @@ public final class ScreenedMailApp {
             System.err.println("usage: ScreenedMailApp <bootstrap-servers> [<model-dir>]");
             System.exit(2);
         }
-        final Properties props = StreamformerApp.defaults();
+        final Properties props = KafkaDefaults.properties();
         props.put(StreamsConfig.APPLICATION_ID_CONFIG, "screened-mail");
         props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, args[0]);
         if (args.length > 1) {
             props.put(StreamformerConfig.MODEL_DIR, args[1]);
         }
-        final StreamformerConfig config = new StreamformerConfig(props);
         final CountDownLatch stopped = new CountDownLatch(1);
-        try (KafkaStreams streams = new KafkaStreams(topology(config, ModelRegistry.shared()),
-                StreamformerApp.kafkaOnly(props))) {
+        // Follows the models topic, so `streamformer model publish` reaches this application too.
+        try (LiveModels models = LiveModels.start(props, ModelRegistry.shared(), ServingMetrics.disabled());
+                KafkaStreams streams = new KafkaStreams(topology(new StreamformerConfig(props), models.catalog()),
+                        StreamformerConfig.kafkaOnly(props))) {
             Runtime.getRuntime().addShutdownHook(new Thread(stopped::countDown));
             streams.start();
             stopped.await();

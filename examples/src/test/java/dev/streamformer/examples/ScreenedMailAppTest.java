@@ -8,7 +8,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.apache.kafka.streams.KeyValue;
@@ -25,7 +24,9 @@ import dev.streamformer.schemas.DeadLetter;
 import dev.streamformer.schemas.ErrorKind;
 import dev.streamformer.schemas.TokenizedInput;
 import dev.streamformer.schemas.serde.StreamformerSerdes;
+import dev.streamformer.stream.ModelCatalog;
 import dev.streamformer.stream.ModelRegistry;
+import dev.streamformer.stream.ServingMetrics;
 import dev.streamformer.stream.StreamformerConfig;
 import dev.streamformer.text.TextTokenizer;
 
@@ -60,15 +61,16 @@ class ScreenedMailAppTest {
                 .containsEntry("m-2", "ham");
 
         try (TopologyTestDriver driver = new TopologyTestDriver(
-                ScreenedMailApp.topology(new StreamformerConfig(props), registry), props)) {
+                ScreenedMailApp.topology(new StreamformerConfig(props),
+                        new ModelCatalog(new StreamformerConfig(props), registry, ServingMetrics.disabled())), props)) {
             final TestInputTopic<String, String> senders = driver.createInputTopic(ScreenedMailApp.SENDERS,
                     new StringSerializer(), new StringSerializer());
             final TestInputTopic<String, TokenizedInput> mail = driver.createInputTopic(ScreenedMailApp.REQUESTS,
                     new StringSerializer(), StreamformerSerdes.tokenizedInput().serializer());
             final TestOutputTopic<String, String> verdicts = driver.createOutputTopic(ScreenedMailApp.VERDICTS,
                     new StringDeserializer(), new StringDeserializer());
-            final TestOutputTopic<byte[], DeadLetter> deadLetters = driver.createOutputTopic(
-                    ScreenedMailApp.DEAD_LETTERS, new ByteArrayDeserializer(), StreamformerSerdes.deadLetter());
+            final TestOutputTopic<String, DeadLetter> deadLetters = driver.createOutputTopic(
+                    ScreenedMailApp.DEAD_LETTERS, new StringDeserializer(), StreamformerSerdes.deadLetter());
 
             senders.pipeInput("m-1", "promo@win.example");
             senders.pipeInput("m-2", "anna@example.org");

@@ -6,12 +6,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
-import dev.streamformer.model.onnx.EncoderGraph;
-import dev.streamformer.model.onnx.Int8Products;
-import dev.streamformer.model.onnx.OnnxForward;
-import dev.streamformer.model.onnx.OnnxModelFile;
-import dev.streamformer.model.onnx.SessionSettings;
-
 /**
  * A loaded model ready to serve: one copy of the weights, on one engine, that any number of
  * threads may call at once. A directory with {@code config.json} and {@code model.safetensors}
@@ -55,11 +49,8 @@ public final class InferenceModel implements AutoCloseable {
 
     private InferenceModel(final String name, final String version, final Checkpoint checkpoint,
             final EngineSettings settings, final SpecialTokens special) {
-        this(name, version, checkpoint.config(), ParameterStats.of(checkpoint), settings, switch (settings.engine()) {
-            case PYTORCH -> new PyTorchForward(checkpoint, settings.intraOpThreads());
-            case ONNXRUNTIME -> OnnxForward.fromBytes(EncoderGraph.build(Int8Products.servable(checkpoint), name).toByteArray(),
-                    checkpoint.config().numLabels(), SessionSettings.of(settings.intraOpThreads(), settings.prepacking()));
-        }, special);
+        this(name, version, checkpoint.config(), ParameterStats.of(checkpoint), settings,
+                Engines.get(settings.engine()).forward(checkpoint, name, settings), special);
     }
 
     private InferenceModel(final String name, final String version, final ModelConfig config,
@@ -114,18 +105,10 @@ public final class InferenceModel implements AutoCloseable {
             final Checkpoint checkpoint = Checkpoint.load(abs);
             return new InferenceModel(name, ModelDirectory.version(abs), checkpoint, settings, SpecialTokens.read(abs));
         }
-        if (settings.engine() != InferenceEngine.ONNXRUNTIME) {
-            throw new IllegalArgumentException(abs + " holds " + ModelDirectory.ONNX + ", which only the "
-                    + InferenceEngine.ONNXRUNTIME + " engine serves: use --engine " + InferenceEngine.ONNXRUNTIME
-                    + " (the " + settings.engine() + " engine needs config.json and " + ModelDirectory.WEIGHTS + ")");
-        }
         final ModelConfig config = ModelConfig.read(abs);
-        final OnnxModelFile file = OnnxModelFile.read(onnx);
-        Int8Products.warnIfSaturating(onnx, file.opCounts());
-        final OnnxForward forward = OnnxForward.fromFile(onnx, config.numLabels(),
-                SessionSettings.of(settings.intraOpThreads(), settings.prepacking()));
-        return new InferenceModel(name, ModelDirectory.version(abs), config, file.stats(), settings, forward,
-                SpecialTokens.read(abs));
+        final EngineProvider.Exported exported = Engines.get(settings.engine()).exported(onnx, config, settings);
+        return new InferenceModel(name, ModelDirectory.version(abs), config, exported.stats(), settings,
+                exported.forward(), SpecialTokens.read(abs));
     }
 
     /**
@@ -170,17 +153,11 @@ public final class InferenceModel implements AutoCloseable {
     }
 
     /**
-     * The PyTorch encoder, whose weights are shared by every caller.
-     *
-     * @return the encoder
-     * @throws IllegalStateException when another engine serves this model
+     * @return the engine's forward pass, for what only that engine offers (the PyTorch engine's
+     *     encoder, which trains); close the model, not the pass
      */
-    public SharedEncoder encoder() {
-        if (forward instanceof PyTorchForward p) {
-            return p.encoder();
-        }
-        throw new IllegalStateException("Model " + name + " runs on " + settings.engine() + ", not on "
-                + InferenceEngine.PYTORCH);
+    public ForwardPass forwardPass() {
+        return forward;
     }
 
     /**

@@ -59,7 +59,7 @@ public final class StatsApp implements AutoCloseable {
         final Properties all = defaults();
         all.putAll(userProps);
         final StreamformerConfig config = new StreamformerConfig(all);
-        final Properties kafka = StreamformerApp.kafkaOnly(all);
+        final Properties kafka = StreamformerConfig.kafkaOnly(all);
         BrokerCheck.await(kafka, Duration.ofMillis(config.getLong(StreamformerConfig.CONNECT_TIMEOUT_MS)));
         TopicAdmin.ensure(kafka, List.of(config.latencyTopic(), config.deadLettersTopic(),
                 config.getString(StreamformerConfig.TOPIC_STATS)), new TopicAdmin.Spec(

@@ -1,16 +1,16 @@
 package dev.streamformer.stream;
 
 import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
-import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
 import org.apache.kafka.common.header.Header;
+import org.apache.kafka.common.header.Headers;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.streams.KeyValue;
@@ -18,6 +18,11 @@ import org.apache.kafka.streams.state.KeyValueIterator;
 import org.apache.kafka.streams.state.KeyValueStore;
 import org.apache.kafka.streams.state.StoreBuilder;
 import org.apache.kafka.streams.state.Stores;
+
+import dev.streamformer.schemas.BufferedHeader;
+import dev.streamformer.schemas.BufferedRequest;
+import dev.streamformer.schemas.serde.SingleObjectSerde;
+import dev.streamformer.schemas.serde.StreamformerSerdes;
 
 /**
  * The requests of one task waiting for their batch, kept in a changelogged key-value store. Under
@@ -31,11 +36,18 @@ import org.apache.kafka.streams.state.Stores;
  * changelog instead of its entry and a tombstone; only requests still waiting at a commit are
  * written whole. The cache is flushed before the transaction commits, so the changelog still holds
  * exactly the buffer as of each commit.
+ *
+ * <p>Entries outlive the process that wrote them: a processor after a rolling upgrade restores the
+ * entries of the one before it. Each is a {@link BufferedRequest} in single-object encoding, whose
+ * schema fingerprint says which version wrote it; the unversioned layout of earlier processors is
+ * read too.
  */
 final class BatchBuffer {
 
     /** Name of the store; its changelog topic is {@code <application.id>-streamformer-batch-buffer-changelog}. */
     static final String STORE = "streamformer-batch-buffer";
+
+    private static final SingleObjectSerde<BufferedRequest> ENTRIES = StreamformerSerdes.bufferedRequest();
 
     private final KeyValueStore<Long, byte[]> store;
     private long next;
@@ -54,10 +66,10 @@ final class BatchBuffer {
     /**
      * The requests left in the store (after a restart), in arrival order.
      *
-     * @return the restored sources with their store keys
+     * @return the restored entries with their store keys
      */
-    List<KeyValue<Long, InferenceProcessor.Source>> restore() {
-        final List<KeyValue<Long, InferenceProcessor.Source>> out = new ArrayList<>();
+    List<KeyValue<Long, BufferedRequest>> restore() {
+        final List<KeyValue<Long, BufferedRequest>> out = new ArrayList<>();
         try (KeyValueIterator<Long, byte[]> it = store.all()) {
             while (it.hasNext()) {
                 final KeyValue<Long, byte[]> kv = it.next();
@@ -71,12 +83,12 @@ final class BatchBuffer {
     /**
      * Buffers a request.
      *
-     * @param source the request's origin and raw bytes
+     * @param entry the request as it arrived
      * @return its store key
      */
-    long add(final InferenceProcessor.Source source) {
+    long add(final BufferedRequest entry) {
         final long key = next++;
-        store.put(key, encode(source));
+        store.put(key, ENTRIES.serialize(STORE, entry));
         return key;
     }
 
@@ -89,30 +101,27 @@ final class BatchBuffer {
         keys.forEach(store::delete);
     }
 
-    static byte[] encode(final InferenceProcessor.Source s) {
-        try (ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-                DataOutputStream out = new DataOutputStream(bytes)) {
-            out.writeUTF(s.topic());
-            out.writeInt(s.partition());
-            out.writeLong(s.offset());
-            out.writeLong(s.timestamp());
-            writeBytes(out, s.key());
-            writeBytes(out, s.value());
-            out.writeLong(s.receivedUs());
-            final Header[] headers = s.headers() == null ? new Header[0] : s.headers().toArray();
-            out.writeInt(headers.length);
-            for (final Header h : headers) {
-                out.writeUTF(h.key());
-                writeBytes(out, h.value());
-            }
-            out.flush();
-            return bytes.toByteArray();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
+    /** @return an entry of the buffer */
+    static BufferedRequest entry(final String topic, final int partition, final long offset, final long timestamp,
+            final byte[] key, final byte[] value, final long receivedUs, final Headers headers) {
+        final List<BufferedHeader> kept = new ArrayList<>();
+        for (final Header h : headers == null ? new Header[0] : headers.toArray()) {
+            kept.add(new BufferedHeader(h.key(), wrap(h.value())));
         }
+        return new BufferedRequest(topic, partition, offset, timestamp, wrap(key), wrap(value), receivedUs, kept);
     }
 
-    static InferenceProcessor.Source decode(final byte[] data) {
+    /**
+     * Reads an entry: a {@link BufferedRequest} in single-object encoding (its fingerprint names its
+     * schema version), or an entry of the layout before it, which processors up to 0.1.0 wrote.
+     *
+     * @param data the entry's bytes
+     * @return the entry
+     */
+    static BufferedRequest decode(final byte[] data) {
+        if (data.length >= 2 && data[0] == (byte) 0xC3 && data[1] == 0x01) {
+            return ENTRIES.deserialize(STORE, data);
+        }
         try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(data))) {
             final String topic = in.readUTF();
             final int partition = in.readInt();
@@ -121,7 +130,7 @@ final class BatchBuffer {
             final byte[] key = readBytes(in);
             final byte[] value = readBytes(in);
             final long receivedUs = in.readLong();
-            // Headers since version 2 of the entry; an entry buffered by an older processor has none.
+            // Headers since the second layout; an entry of the first has none.
             final RecordHeaders headers = new RecordHeaders();
             if (in.available() > 0) {
                 final int n = in.readInt();
@@ -129,17 +138,24 @@ final class BatchBuffer {
                     headers.add(in.readUTF(), readBytes(in));
                 }
             }
-            return new InferenceProcessor.Source(topic, partition, offset, timestamp, key, value, receivedUs, headers);
+            return entry(topic, partition, offset, timestamp, key, value, receivedUs, headers);
         } catch (IOException e) {
-            throw new UncheckedIOException("Corrupt batch buffer entry", e);
+            throw new UncheckedIOException("Corrupt batch buffer entry of the unversioned layout", e);
         }
     }
 
-    private static void writeBytes(final DataOutputStream out, final byte[] b) throws IOException {
-        out.writeInt(b == null ? -1 : b.length);
-        if (b != null) {
-            out.write(b);
+    /** @return the bytes of an Avro bytes field, or null */
+    static byte[] bytes(final ByteBuffer b) {
+        if (b == null) {
+            return null;
         }
+        final byte[] out = new byte[b.remaining()];
+        b.duplicate().get(out);
+        return out;
+    }
+
+    private static ByteBuffer wrap(final byte[] b) {
+        return b == null ? null : ByteBuffer.wrap(b);
     }
 
     private static byte[] readBytes(final DataInputStream in) throws IOException {

@@ -11,7 +11,10 @@ import dev.streamformer.model.ValidInput;
 import dev.streamformer.schemas.TokenizedInput;
 import dev.streamformer.text.TextTokenizer;
 
-/** Turns a decoded request into model input, or says why it cannot be served. */
+/**
+ * Turns a decoded request into input of the version it was routed to, or says why it cannot be
+ * served. Routing by the request's model field happened before ({@link ModelCatalog#route}).
+ */
 final class RequestValidator {
 
     /**
@@ -46,11 +49,6 @@ final class RequestValidator {
     Valid validate(final TokenizedInput request) {
         if (request.getRequestId() == null || request.getRequestId().isBlank()) {
             throw new InvalidInputException(0, "request_id is empty: give every request a unique id");
-        }
-        final String wanted = request.getModel();
-        if (wanted != null && !wanted.isBlank() && !wanted.equals(model.name())) {
-            throw new InvalidInputException(0, "request asks for model '" + wanted + "' but this processor serves '"
-                    + model.name() + "': send it to a processor that serves that model, or leave model empty");
         }
         if (request.getText() != null) {
             return text(request);

@@ -197,7 +197,7 @@ public final class StreamformerConfig extends AbstractConfig {
 
     /**
      * The README's configuration tables, generated from {@link #DEFINITION} and
-     * {@link StreamformerApp#KAFKA_DEFAULTS} so that the two cannot drift (ConfigDocsTest compares
+     * {@link KafkaDefaults#KAFKA_DEFAULTS} so that the two cannot drift (ConfigDocsTest compares
      * them with the README; {@code streamformer config} prints them).
      *
      * @return the processor keys and the Kafka defaults as two Markdown tables
@@ -212,7 +212,7 @@ public final class StreamformerConfig extends AbstractConfig {
         }
         out.append("\nKafka defaults the processor sets (override them like any other key):\n\n")
                 .append("| key | default | why |\n|---|---|---|\n");
-        for (final StreamformerApp.KafkaDefault d : StreamformerApp.KAFKA_DEFAULTS) {
+        for (final KafkaDefaults.KafkaDefault d : KafkaDefaults.KAFKA_DEFAULTS) {
             out.append("| `").append(d.key()).append("` | `").append(d.value()).append("` | ")
                     .append(d.reason().replace("|", "\\|")).append(" |\n");
         }
@@ -224,6 +224,22 @@ public final class StreamformerConfig extends AbstractConfig {
      */
     public StreamformerConfig(final Map<?, ?> originals) {
         super(DEFINITION, originals, false);
+    }
+
+    /**
+     * The properties without Streamformer's own keys, for Kafka Streams and its clients.
+     *
+     * @param all every property
+     * @return the Kafka properties
+     */
+    public static java.util.Properties kafkaOnly(final java.util.Properties all) {
+        final java.util.Properties kafka = new java.util.Properties();
+        for (final String name : all.stringPropertyNames()) {
+            if (!name.startsWith("streamformer.")) {
+                kafka.put(name, all.getProperty(name));
+            }
+        }
+        return kafka;
     }
 
     /** @return forward passes that may run at once, with 0 resolved to cores / intra-op threads */

@@ -26,10 +26,10 @@ class ConfigDocsTest {
     void everyKeyOfTheDefinitionAndEveryKafkaDefaultHasARow() {
         final String tables = StreamformerConfig.markdown();
         StreamformerConfig.DEFINITION.names().forEach(key -> assertThat(tables).contains("| `" + key + "` |"));
-        StreamformerApp.KAFKA_DEFAULTS.forEach(d -> {
+        KafkaDefaults.KAFKA_DEFAULTS.forEach(d -> {
             assertThat(tables).contains("| `" + d.key() + "` | `" + d.value() + "` |");
             assertThat(d.reason()).as("reason of " + d.key()).isNotBlank();
         });
-        assertThat(StreamformerApp.defaults()).hasSize(StreamformerApp.KAFKA_DEFAULTS.size());
+        assertThat(KafkaDefaults.properties()).hasSize(KafkaDefaults.KAFKA_DEFAULTS.size());
     }
 }

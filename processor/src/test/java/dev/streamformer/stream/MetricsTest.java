@@ -55,7 +55,7 @@ class MetricsTest {
         final ModelRegistry registry = new ModelRegistry();
         final String text;
         try (TopologyTestDriver driver = new TopologyTestDriver(StreamformerTopology.build(new StreamformerConfig(props),
-                registry, new ServingMetrics(prometheus)), props)) {
+                new ModelCatalog(new StreamformerConfig(props), registry, new ServingMetrics(prometheus))), props)) {
             final TestInputTopic<byte[], byte[]> in = driver.createInputTopic("streamformer-requests",
                     new ByteArraySerializer(), new ByteArraySerializer());
             for (int i = 0; i < 9; i++) {

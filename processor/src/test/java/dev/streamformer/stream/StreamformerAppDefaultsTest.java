@@ -14,7 +14,7 @@ class StreamformerAppDefaultsTest {
 
     @Test
     void streamThreadsPollAtMostOneHundredRequestsByDefault() {
-        assertThat(mainConsumerMaxPollRecords(new Properties())).isEqualTo(StreamformerApp.MAX_POLL_RECORDS);
+        assertThat(mainConsumerMaxPollRecords(new Properties())).isEqualTo(KafkaDefaults.MAX_POLL_RECORDS);
     }
 
     @Test
@@ -34,7 +34,7 @@ class StreamformerAppDefaultsTest {
     }
 
     private static int mainConsumerMaxPollRecords(final Properties user) {
-        final Properties all = StreamformerApp.kafkaOnly(StreamformerApp.withDefaults(user));
+        final Properties all = StreamformerConfig.kafkaOnly(KafkaDefaults.under(user));
         all.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "localhost:9092");
         final Map<String, Object> consumer = new StreamsConfig(all).getMainConsumerConfigs("group", "client", 0);
         return Integer.parseInt(consumer.get(ConsumerConfig.MAX_POLL_RECORDS_CONFIG).toString());

@@ -283,20 +283,13 @@ class StreamformerTopologyTest {
     void flushesAPartialBatchAfterTheMaximumWait() {
         start(Map.of(StreamformerConfig.BATCH_SIZE, "8", StreamformerConfig.BATCH_MAX_WAIT_MS, "50"));
         send(request("lonely", 2, 5, 3));
-        assertThat(predictions.isEmpty()).isTrue();
-        sleepMillis(60);
-        driver.advanceWallClockTime(java.time.Duration.ofMillis(60));
+        driver.advanceWallClockTime(java.time.Duration.ofMillis(49));
+        assertThat(predictions.isEmpty()).as("49 ms of the task's clock after it arrived").isTrue();
+        driver.advanceWallClockTime(java.time.Duration.ofMillis(1));
         assertThat(predictions.readValue().getRequestId()).isEqualTo("lonely");
         assertThat(latency.readValue().getBatchSize()).isEqualTo(1);
     }
 
-    private static void sleepMillis(final long ms) {
-        try {
-            Thread.sleep(ms);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-    }
 
     @Test
     void everyTaskBorrowsTheSameModel() {

@@ -39,7 +39,7 @@ class UnknownKeysTest {
 
     @Test
     void theProcessorsOwnDefaultsRaiseNoWarning() {
-        assertThat(UnknownKeys.warnUnknownKafka(StreamformerApp.kafkaOnly(StreamformerApp.defaults()),
+        assertThat(UnknownKeys.warnUnknownKafka(StreamformerConfig.kafkaOnly(KafkaDefaults.properties()),
                 LoggerFactory.getLogger(UnknownKeysTest.class))).isEmpty();
     }
 }

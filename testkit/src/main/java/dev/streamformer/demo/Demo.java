@@ -99,7 +99,7 @@ public final class Demo {
             props.put(StreamformerConfig.ENGINE, s.engine().configName());
             props.put(StreamformerConfig.TOPIC_PARTITIONS, Integer.toString(s.partitions()));
             final StreamformerConfig config = new StreamformerConfig(props);
-            TopicAdmin.ensure(StreamformerApp.kafkaOnly(props), List.of(config.requestsTopic()),
+            TopicAdmin.ensure(StreamformerConfig.kafkaOnly(props), List.of(config.requestsTopic()),
                     new TopicAdmin.Spec(s.partitions(), (short) 1, -2), true);
 
             final Path modelDir = DefaultModel.directory();
@@ -120,7 +120,7 @@ public final class Demo {
 
             final long start = System.nanoTime();
             try (StreamformerApp app = StreamformerApp.start(props, ModelRegistry.shared())) {
-                final long produced = RequestProducer.produce(StreamformerApp.kafkaOnly(props), config.requestsTopic(),
+                final long produced = RequestProducer.produce(StreamformerConfig.kafkaOnly(props), config.requestsTopic(),
                         requests.iterator(), 0);
                 out.printf("3. Produced %d requests to %s (%d partitions); processor running on %s with %d stream"
                         + " threads x %d intra-op threads%n", produced, config.requestsTopic(), s.partitions(), s.engine(),

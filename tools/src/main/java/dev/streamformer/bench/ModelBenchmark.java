@@ -18,13 +18,13 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 
+import dev.streamformer.engine.pytorch.IntraOpThreads;
+import dev.streamformer.engine.pytorch.SharedEncoder;
 import dev.streamformer.model.EncoderInput;
 import dev.streamformer.model.EngineSettings;
 import dev.streamformer.model.InferenceEngine;
 import dev.streamformer.model.InferenceModel;
-import dev.streamformer.model.IntraOpThreads;
 import dev.streamformer.model.ModelConfig;
-import dev.streamformer.model.SharedEncoder;
 import dev.streamformer.model.onnx.MatMulProbe;
 
 /**

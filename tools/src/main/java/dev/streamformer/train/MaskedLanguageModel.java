@@ -17,13 +17,13 @@ import ai.djl.nn.core.Linear;
 import ai.djl.nn.norm.LayerNorm;
 import ai.djl.training.GradientCollector;
 
+import dev.streamformer.engine.pytorch.IntraOpThreads;
+import dev.streamformer.engine.pytorch.SharedEncoder;
 import dev.streamformer.model.Checkpoint;
 import dev.streamformer.model.EncoderBatch;
 import dev.streamformer.model.EncoderInput;
-import dev.streamformer.model.IntraOpThreads;
 import dev.streamformer.model.ModelConfig;
 import dev.streamformer.model.ParameterLayout;
-import dev.streamformer.model.SharedEncoder;
 
 /**
  * Masked-language-model pre-training of the encoder on unlabelled text (BERT, Devlin et al. 2019;

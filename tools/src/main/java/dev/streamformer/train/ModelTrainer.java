@@ -18,15 +18,15 @@ import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
 import ai.djl.training.GradientCollector;
 
+import dev.streamformer.engine.pytorch.IntraOpThreads;
+import dev.streamformer.engine.pytorch.SharedEncoder;
 import dev.streamformer.model.Checkpoint;
 import dev.streamformer.model.EncoderInput;
 import dev.streamformer.model.InferenceModel;
-import dev.streamformer.model.IntraOpThreads;
 import dev.streamformer.model.ModelOutput;
 import dev.streamformer.model.ParameterLayout;
 import dev.streamformer.model.ParameterSpec;
 import dev.streamformer.model.SafeTensors.Tensor;
-import dev.streamformer.model.SharedEncoder;
 
 /**
  * Trains a model on labelled examples with cross-entropy, AdamW and a linear warm-up then decay

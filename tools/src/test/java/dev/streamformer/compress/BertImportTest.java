@@ -25,6 +25,7 @@ import ai.djl.ndarray.NDManager;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtSession;
+import dev.streamformer.engine.pytorch.SharedEncoder;
 import dev.streamformer.model.Activation;
 import dev.streamformer.model.Checkpoint;
 import dev.streamformer.model.EncoderBatch;
@@ -34,7 +35,6 @@ import dev.streamformer.model.InferenceEngine;
 import dev.streamformer.model.InferenceModel;
 import dev.streamformer.model.ModelOutput;
 import dev.streamformer.model.SafeTensors;
-import dev.streamformer.model.SharedEncoder;
 import dev.streamformer.model.SharingPlan;
 import dev.streamformer.text.TextTokenizer;
 

@@ -8,6 +8,7 @@ import java.util.Map;
 
 import org.apache.avro.Schema;
 
+import dev.streamformer.schemas.BufferedRequest;
 import dev.streamformer.schemas.DeadLetter;
 import dev.streamformer.schemas.LatencyEvent;
 import dev.streamformer.schemas.LatencyStats;
@@ -63,12 +64,18 @@ public final class StreamformerSerdes {
         all.put("LatencyStats", LatencyStats.getClassSchema());
         all.put("ModelRelease", ModelRelease.getClassSchema());
         all.put("ModelStatus", ModelStatus.getClassSchema());
+        all.put("BufferedRequest", BufferedRequest.getClassSchema());
         return all;
     }
 
     /** @return a serde for model releases (the models topic) */
     public static SingleObjectSerde<ModelRelease> modelRelease() {
         return new SingleObjectSerde<>(ModelRelease.class);
+    }
+
+    /** @return a serde for the entries of the batch buffer (its changelog topic) */
+    public static SingleObjectSerde<BufferedRequest> bufferedRequest() {
+        return new SingleObjectSerde<>(BufferedRequest.class);
     }
 
     /** @return a serde for processor instances' status (the model status topic) */

@@ -1,5 +1,9 @@
 package dev.streamformer.schemas.serde;
 
+import java.util.Set;
+import java.util.TreeSet;
+
+import org.apache.avro.Schema;
 import org.apache.avro.util.ClassSecurityValidator;
 
 /**
@@ -18,21 +22,31 @@ final class TrustedPackages {
         if (done) {
             return;
         }
-        final ClassSecurityValidator.ClassSecurityPredicate ours = ClassSecurityValidator.builder()
-                .add("dev.streamformer.schemas.TokenizedInput")
-                .add("dev.streamformer.schemas.Prediction")
-                .add("dev.streamformer.schemas.LatencyEvent")
-                .add("dev.streamformer.schemas.DeadLetter")
-                .add("dev.streamformer.schemas.ErrorKind")
-                .add("dev.streamformer.schemas.LatencyStats")
-                .add("dev.streamformer.schemas.DurationStats")
-                .add("dev.streamformer.schemas.ModelRelease")
-                .add("dev.streamformer.schemas.ModelArtifact")
-                .add("dev.streamformer.schemas.ModelStatus")
-                .add("dev.streamformer.schemas.ServedModel")
-                .add("dev.streamformer.schemas.RefusedRelease")
-                .build();
-        ClassSecurityValidator.setGlobal(ClassSecurityValidator.composite(ClassSecurityValidator.getGlobal(), ours));
+        final ClassSecurityValidator.Builder ours = ClassSecurityValidator.builder();
+        final Set<String> names = new TreeSet<>();
+        StreamformerSerdes.schemas().values().forEach(schema -> collect(schema, names));
+        names.forEach(ours::add);
+        ClassSecurityValidator.setGlobal(ClassSecurityValidator.composite(ClassSecurityValidator.getGlobal(), ours.build()));
         done = true;
+    }
+
+    /**
+     * Every generated class a schema of the contract reads into: its records and enums, nested ones
+     * included, so that a new schema is trusted as soon as {@link StreamformerSerdes#schemas()} lists it.
+     */
+    private static void collect(final Schema schema, final Set<String> names) {
+        switch (schema.getType()) {
+            case RECORD -> {
+                if (names.add(schema.getFullName())) {
+                    schema.getFields().forEach(f -> collect(f.schema(), names));
+                }
+            }
+            case ENUM -> names.add(schema.getFullName());
+            case ARRAY -> collect(schema.getElementType(), names);
+            case MAP -> collect(schema.getValueType(), names);
+            case UNION -> schema.getTypes().forEach(t -> collect(t, names));
+            default -> {
+            }
+        }
     }
 }

@@ -22,6 +22,7 @@ import org.knowm.xchart.XYChartBuilder;
 
 import com.google.gson.GsonBuilder;
 
+import dev.streamformer.stream.KafkaDefaults;
 import dev.streamformer.bench.MemoryProbe;
 import dev.streamformer.bench.ModelBenchmark;
 import dev.streamformer.compress.Quantize;
@@ -313,8 +314,8 @@ public final class BenchSuites {
         final String topic = bench.prefill(plan.records());
         final long wait = plan.maxWaitMs();
         final List<PipelineBenchmark.Run> runs = new ArrayList<>();
-        final StreamformerConfig defaults = new StreamformerConfig(StreamformerApp.defaults());
-        final int streamThreads = Integer.parseInt(StreamformerApp.defaults().getProperty(
+        final StreamformerConfig defaults = new StreamformerConfig(KafkaDefaults.properties());
+        final int streamThreads = Integer.parseInt(KafkaDefaults.properties().getProperty(
                 StreamsConfig.NUM_STREAM_THREADS_CONFIG));
         final int intraOp = defaults.getInt(StreamformerConfig.INTRA_OP_THREADS);
         final int defaultBatch = defaults.getInt(StreamformerConfig.BATCH_SIZE);

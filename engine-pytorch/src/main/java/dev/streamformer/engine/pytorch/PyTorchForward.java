@@ -1,13 +1,19 @@
-package dev.streamformer.model;
+package dev.streamformer.engine.pytorch;
 
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDManager;
+
+import dev.streamformer.model.Checkpoint;
+import dev.streamformer.model.EncoderBatch;
+import dev.streamformer.model.ForwardPass;
+import dev.streamformer.model.InferenceEngine;
+import dev.streamformer.model.InferenceModel;
 
 /**
  * The forward pass on DJL's PyTorch engine: the {@link SharedEncoder}, whose one copy of the
  * weights every calling thread reads. Each call runs in its own NDManager, closed before it returns.
  */
-final class PyTorchForward implements ForwardPass {
+public final class PyTorchForward implements ForwardPass {
 
     private final SharedEncoder encoder;
     private final int intraOpThreads;
@@ -33,8 +39,24 @@ final class PyTorchForward implements ForwardPass {
         }
     }
 
-    SharedEncoder encoder() {
+    /** @return the encoder, whose weights every caller shares */
+    public SharedEncoder encoder() {
         return encoder;
+    }
+
+    /**
+     * The PyTorch encoder of a model loaded on this engine, for training and reference passes.
+     *
+     * @param model the model
+     * @return its encoder; close the model, not the encoder
+     * @throws IllegalStateException when another engine serves the model
+     */
+    public static SharedEncoder encoder(final InferenceModel model) {
+        if (model.forwardPass() instanceof PyTorchForward p) {
+            return p.encoder();
+        }
+        throw new IllegalStateException("Model " + model.name() + " runs on " + model.engine() + ", not on "
+                + InferenceEngine.PYTORCH);
     }
 
     @Override

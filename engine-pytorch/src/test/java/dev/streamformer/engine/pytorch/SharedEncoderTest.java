@@ -1,4 +1,4 @@
-package dev.streamformer.model;
+package dev.streamformer.engine.pytorch;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -20,6 +20,21 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.training.GradientCollector;
 
+import dev.streamformer.model.Checkpoint;
+import dev.streamformer.model.EncoderInput;
+import dev.streamformer.model.EngineSettings;
+import dev.streamformer.model.InferenceEngine;
+import dev.streamformer.model.InferenceModel;
+import dev.streamformer.model.InvalidInputException;
+import dev.streamformer.model.ModelConfig;
+import dev.streamformer.model.ModelDirectory;
+import dev.streamformer.model.ModelOutput;
+import dev.streamformer.model.ParameterLayout;
+import dev.streamformer.model.ParameterSpec;
+import dev.streamformer.model.SharingPlan;
+import dev.streamformer.model.SharingStrategy;
+import dev.streamformer.model.TestModels;
+import dev.streamformer.model.ParameterStats;
 import dev.streamformer.model.SafeTensors.Tensor;
 
 class SharedEncoderTest {
@@ -132,7 +147,7 @@ class SharedEncoderTest {
                     .isInstanceOf(InvalidInputException.class).hasMessageContaining("empty");
             assertThat(model.predict(TestModels.paddedBatch()).get(0).logits()).containsExactly(before);
             if (engine == InferenceEngine.PYTORCH) {
-                for (final NDArray w : model.encoder().parameters().values()) {
+                for (final NDArray w : PyTorchForward.encoder(model).parameters().values()) {
                     assertThat(w.hasGradient()).as(w.getName()).isFalse();
                 }
             }

@@ -1,4 +1,4 @@
-package dev.streamformer.model;
+package dev.streamformer.engine.pytorch;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -16,6 +16,18 @@ import org.junit.jupiter.api.Test;
 
 import ai.djl.ndarray.NDArray;
 
+import dev.streamformer.model.Activation;
+import dev.streamformer.model.Checkpoint;
+import dev.streamformer.model.EncoderInput;
+import dev.streamformer.model.EngineSettings;
+import dev.streamformer.model.InferenceEngine;
+import dev.streamformer.model.InferenceModel;
+import dev.streamformer.model.ModelConfig;
+import dev.streamformer.model.ModelOutput;
+import dev.streamformer.model.ParameterLayout;
+import dev.streamformer.model.SharingPlan;
+import dev.streamformer.model.TestModels;
+
 class ConcurrentInferenceTest {
 
     private static final int THREADS = 4;
@@ -31,7 +43,7 @@ class ConcurrentInferenceTest {
             final long weightBytes = model.stats().totalBytes();
             final List<EncoderInput> batch = TestModels.paddedBatch();
             final List<ModelOutput> expected = model.predict(batch);
-            final Set<NDArray> weightsBefore = identitySet(model.encoder().parameters().values());
+            final Set<NDArray> weightsBefore = identitySet(PyTorchForward.encoder(model).parameters().values());
 
             // Warm up the heap and the engine on one thread so the measurement sees only what more threads add.
             for (int call = 0; call < CALLS; call++) {
@@ -63,8 +75,8 @@ class ConcurrentInferenceTest {
             final long rssAfter = residentBytes();
             pool.shutdown();
 
-            assertThat(identitySet(model.encoder().parameters().values())).isEqualTo(weightsBefore);
-            assertThat(model.encoder().parameters()).hasSize(ParameterLayout.of(config).size());
+            assertThat(identitySet(PyTorchForward.encoder(model).parameters().values())).isEqualTo(weightsBefore);
+            assertThat(PyTorchForward.encoder(model).parameters()).hasSize(ParameterLayout.of(config).size());
             final long growth = rssAfter - rssBefore;
             System.out.printf("weights %.1f MB, resident growth with %d threads %.1f MB%n",
                     weightBytes / 1e6, THREADS, growth / 1e6);

@@ -1,4 +1,4 @@
-package dev.streamformer.model;
+package dev.streamformer.engine.pytorch;
 
 import ai.djl.engine.Engine;
 import ai.djl.pytorch.jni.JniUtils;

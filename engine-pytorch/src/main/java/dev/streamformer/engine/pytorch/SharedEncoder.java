@@ -1,4 +1,4 @@
-package dev.streamformer.model;
+package dev.streamformer.engine.pytorch;
 
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -15,6 +15,13 @@ import ai.djl.nn.core.Embedding;
 import ai.djl.nn.core.Linear;
 import ai.djl.nn.norm.Dropout;
 import ai.djl.nn.norm.LayerNorm;
+
+import dev.streamformer.model.Checkpoint;
+import dev.streamformer.model.EncoderBatch;
+import dev.streamformer.model.EncoderInput;
+import dev.streamformer.model.ModelConfig;
+import dev.streamformer.model.ParameterLayout;
+import dev.streamformer.model.ParameterSpec;
 
 /**
  * The BERT/ALBERT encoder on DJL's NDArray API: embeddings, optional E to H projection, L post-norm

@@ -1,4 +1,4 @@
-package dev.streamformer.model;
+package dev.streamformer.engine.pytorch;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -16,6 +16,22 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
+import dev.streamformer.model.Activation;
+import dev.streamformer.model.Checkpoint;
+import dev.streamformer.model.EncoderInput;
+import dev.streamformer.model.EngineSettings;
+import dev.streamformer.model.InferenceEngine;
+import dev.streamformer.model.InferenceModel;
+import dev.streamformer.model.ModelConfig;
+import dev.streamformer.model.ModelDirectory;
+import dev.streamformer.model.ModelOutput;
+import dev.streamformer.model.ParameterLayout;
+import dev.streamformer.model.ParameterSpec;
+import dev.streamformer.model.PyTorchReferenceTest;
+import dev.streamformer.model.SafeTensors;
+import dev.streamformer.model.SharingPlan;
+import dev.streamformer.model.SharingStrategy;
+import dev.streamformer.model.TestModels;
 import dev.streamformer.model.onnx.EncoderGraph;
 import dev.streamformer.model.onnx.OnnxModelFile;
 

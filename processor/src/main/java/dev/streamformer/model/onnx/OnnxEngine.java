@@ -1,0 +1,38 @@
+package dev.streamformer.model.onnx;
+
+import java.io.IOException;
+import java.nio.file.Path;
+
+import dev.streamformer.model.Checkpoint;
+import dev.streamformer.model.EngineProvider;
+import dev.streamformer.model.EngineSettings;
+import dev.streamformer.model.ForwardPass;
+import dev.streamformer.model.InferenceEngine;
+import dev.streamformer.model.ModelConfig;
+
+/**
+ * ONNX Runtime, the serving engine: a checkpoint runs as the encoder graph built from it (each shared
+ * tensor one initializer, int8 weights as int8 products), an exported {@code model.onnx} as it is.
+ */
+public final class OnnxEngine implements EngineProvider {
+
+    @Override
+    public InferenceEngine engine() {
+        return InferenceEngine.ONNXRUNTIME;
+    }
+
+    @Override
+    public ForwardPass forward(final Checkpoint checkpoint, final String name, final EngineSettings settings) {
+        return OnnxForward.fromBytes(EncoderGraph.build(Int8Products.servable(checkpoint), name).toByteArray(),
+                checkpoint.config().numLabels(), SessionSettings.of(settings.intraOpThreads(), settings.prepacking()));
+    }
+
+    @Override
+    public Exported exported(final Path file, final ModelConfig config, final EngineSettings settings)
+            throws IOException {
+        final OnnxModelFile graph = OnnxModelFile.read(file);
+        Int8Products.warnIfSaturating(file, graph.opCounts());
+        return new Exported(OnnxForward.fromFile(file, config.numLabels(),
+                SessionSettings.of(settings.intraOpThreads(), settings.prepacking())), graph.stats());
+    }
+}
