@@ -4,7 +4,7 @@ import java.util.concurrent.Callable;
 
 import picocli.CommandLine.Command;
 
-import dev.streamformer.stream.StreamformerConfig;
+import dev.streamformer.stream.StreamformerAppConfig;
 
 /** Prints the configuration reference, the source of the README's tables. */
 @Command(name = "config", mixinStandardHelpOptions = true,
@@ -15,7 +15,7 @@ final class ConfigCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        System.out.print(StreamformerConfig.markdown());
+        System.out.print(StreamformerAppConfig.markdown());
         return 0;
     }
 }

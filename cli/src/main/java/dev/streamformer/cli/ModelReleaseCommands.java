@@ -27,7 +27,7 @@ final class ModelReleaseCommands {
 
     /** The models topic of the merged properties. */
     private static String topic(final Properties all) {
-        return all.getProperty(StreamformerConfig.TOPIC_MODELS, "streamformer-models");
+        return all.getProperty(StreamformerConfig.TOPIC_MODELS_CONFIG, "streamformer-models");
     }
 
     private static void print(final String verb, final ModelRelease r, final String topic) {
@@ -94,7 +94,7 @@ final class ModelReleaseCommands {
                     : shadow ? ModelReleases.Rollout.SHADOW : ModelReleases.Rollout.REPLACE;
             final ModelReleases.Publication p = ModelReleases.publish(StreamformerConfig.kafkaOnly(all), topic, model, n,
                     rollout, canary == null ? 0 : canary, location, Integer.parseInt(all.getProperty(
-                            StreamformerConfig.MODELS_MAX_MESSAGE_BYTES, Integer.toString(64 << 20))));
+                            StreamformerConfig.MODELS_MAX_MESSAGE_BYTES_CONFIG, Integer.toString(64 << 20))));
             if (!p.passedOver().isEmpty()) {
                 System.err.printf("note: the latest stable version of %s on %s does not load, so processors refuse it and"
                         + " serve %s, which is the stable side of this release; passed over: %s%n", n, topic,
@@ -169,7 +169,7 @@ final class ModelReleaseCommands {
             final Properties client = StreamformerConfig.kafkaOnly(props);
             final Map<String, ModelReleases.Offset> releases = ModelReleases.readAll(client, topic(props),
                     Duration.ofSeconds(60));
-            final String statusTopic = props.getProperty(StreamformerConfig.TOPIC_MODEL_STATUS,
+            final String statusTopic = props.getProperty(StreamformerConfig.TOPIC_MODEL_STATUS_CONFIG,
                     "streamformer-model-status");
             final Map<String, ModelStatus> statuses = statusTopic.isBlank() ? Map.of()
                     : ModelReleases.readStatuses(client, statusTopic, Duration.ofSeconds(60));

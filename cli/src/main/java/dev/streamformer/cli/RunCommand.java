@@ -10,6 +10,7 @@ import org.apache.kafka.streams.StreamsConfig;
 import dev.streamformer.model.InferenceEngine;
 import dev.streamformer.stream.ModelRegistry;
 import dev.streamformer.stream.StreamformerApp;
+import dev.streamformer.stream.StreamformerAppConfig;
 import dev.streamformer.stream.StreamformerConfig;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -38,11 +39,11 @@ final class RunCommand implements Callable<Integer> {
     private Integer streamThreads;
 
     @Option(names = "--intra-op-threads", paramLabel = "<n>",
-            description = "Threads of one forward pass, " + StreamformerConfig.INTRA_OP_THREADS + " (default: 1).")
+            description = "Threads of one forward pass, " + StreamformerConfig.INTRA_OP_THREADS_CONFIG + " (default: 1).")
     private Integer intraOpThreads;
 
     @Option(names = "--engine", paramLabel = "<engine>", converter = EngineOption.class,
-            description = "Engine of the forward pass, " + StreamformerConfig.ENGINE
+            description = "Engine of the forward pass, " + StreamformerConfig.ENGINE_CONFIG
                     + ": onnxruntime or pytorch (default: onnxruntime).")
     private InferenceEngine engine;
 
@@ -69,7 +70,7 @@ final class RunCommand implements Callable<Integer> {
     private boolean noCreateTopics;
 
     @Option(names = "--health-port", paramLabel = "<port>",
-            description = "Serve GET /health/live and /health/ready on this port (" + StreamformerConfig.HEALTH_PORT
+            description = "Serve GET /health/live and /health/ready on this port (" + StreamformerAppConfig.HEALTH_PORT_CONFIG
                     + "; default: off).")
     private Integer healthPort;
 
@@ -79,24 +80,24 @@ final class RunCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         final Properties props = kafka.properties();
-        putIfGiven(props, StreamformerConfig.MODEL_DIR, model == null ? null : model.toString());
+        putIfGiven(props, StreamformerConfig.MODEL_DIR_CONFIG, model == null ? null : model.toString());
         putIfGiven(props, StreamsConfig.APPLICATION_ID_CONFIG, applicationId);
         putIfGiven(props, StreamsConfig.NUM_STREAM_THREADS_CONFIG, streamThreads);
-        putIfGiven(props, StreamformerConfig.INTRA_OP_THREADS, intraOpThreads);
-        putIfGiven(props, StreamformerConfig.ENGINE, engine == null ? null : engine.configName());
+        putIfGiven(props, StreamformerConfig.INTRA_OP_THREADS_CONFIG, intraOpThreads);
+        putIfGiven(props, StreamformerConfig.ENGINE_CONFIG, engine == null ? null : engine.configName());
         if (atLeastOnce) {
             props.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.AT_LEAST_ONCE);
         }
-        putIfGiven(props, StreamformerConfig.TOPIC_REQUESTS, requestsTopic);
-        putIfGiven(props, StreamformerConfig.TOPIC_PREDICTIONS, predictionsTopic);
-        putIfGiven(props, StreamformerConfig.TOPIC_LATENCY, latencyTopic);
-        putIfGiven(props, StreamformerConfig.TOPIC_DEAD_LETTERS, deadLetterTopic);
+        putIfGiven(props, StreamformerAppConfig.TOPIC_REQUESTS_CONFIG, requestsTopic);
+        putIfGiven(props, StreamformerAppConfig.TOPIC_PREDICTIONS_CONFIG, predictionsTopic);
+        putIfGiven(props, StreamformerAppConfig.TOPIC_LATENCY_CONFIG, latencyTopic);
+        putIfGiven(props, StreamformerAppConfig.TOPIC_DEAD_LETTERS_CONFIG, deadLetterTopic);
         if (noCreateTopics) {
-            props.put(StreamformerConfig.TOPICS_CREATE, "false");
+            props.put(StreamformerConfig.TOPICS_CREATE_CONFIG, "false");
         }
-        putIfGiven(props, StreamformerConfig.HEALTH_PORT, healthPort);
+        putIfGiven(props, StreamformerAppConfig.HEALTH_PORT_CONFIG, healthPort);
         if (truncate) {
-            props.put(StreamformerConfig.TRUNCATE, "true");
+            props.put(StreamformerConfig.TRUNCATE_CONFIG, "true");
         }
         final StreamformerApp app = StreamformerApp.start(props, ModelRegistry.shared());
         final Thread hook = new Thread(() -> {

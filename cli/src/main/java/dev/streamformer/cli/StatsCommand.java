@@ -9,7 +9,7 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import dev.streamformer.stats.StatsApp;
-import dev.streamformer.stream.StreamformerConfig;
+import dev.streamformer.stream.StreamformerAppConfig;
 
 /** {@code streamformer stats}. */
 @Command(name = "stats",
@@ -40,8 +40,8 @@ final class StatsCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--window must be at least 1 second and --grace at least 0");
         }
         final Properties all = kafka.properties();
-        all.putIfAbsent(StreamformerConfig.STATS_WINDOW_MS, Long.toString(windowSeconds * 1000));
-        all.putIfAbsent(StreamformerConfig.STATS_GRACE_MS, Long.toString(graceSeconds * 1000));
+        all.putIfAbsent(StreamformerAppConfig.STATS_WINDOW_MS_CONFIG, Long.toString(windowSeconds * 1000));
+        all.putIfAbsent(StreamformerAppConfig.STATS_GRACE_MS_CONFIG, Long.toString(graceSeconds * 1000));
         final CountDownLatch done = new CountDownLatch(1);
         final StatsApp app = StatsApp.start(all);
         // The hook closes the application itself: the JVM exits when the hooks end, whatever main does.

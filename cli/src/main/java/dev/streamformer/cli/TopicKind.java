@@ -6,15 +6,15 @@ import java.util.Properties;
 import org.apache.kafka.common.serialization.Deserializer;
 
 import dev.streamformer.schemas.serde.StreamformerSerdes;
-import dev.streamformer.stream.StreamformerConfig;
+import dev.streamformer.stream.StreamformerAppConfig;
 
 /** The Streamformer topics, their configured names and their value decoders. */
 enum TopicKind {
-    REQUESTS(StreamformerConfig.TOPIC_REQUESTS),
-    PREDICTIONS(StreamformerConfig.TOPIC_PREDICTIONS),
-    LATENCY(StreamformerConfig.TOPIC_LATENCY),
-    DEAD_LETTERS(StreamformerConfig.TOPIC_DEAD_LETTERS),
-    STATS(StreamformerConfig.TOPIC_STATS);
+    REQUESTS(StreamformerAppConfig.TOPIC_REQUESTS_CONFIG),
+    PREDICTIONS(StreamformerAppConfig.TOPIC_PREDICTIONS_CONFIG),
+    LATENCY(StreamformerAppConfig.TOPIC_LATENCY_CONFIG),
+    DEAD_LETTERS(StreamformerAppConfig.TOPIC_DEAD_LETTERS_CONFIG),
+    STATS(StreamformerAppConfig.TOPIC_STATS_CONFIG);
 
     private final String key;
 
@@ -27,7 +27,7 @@ enum TopicKind {
      * @return the topic name
      */
     String topic(final Properties props) {
-        return new StreamformerConfig(props).getString(key);
+        return new StreamformerAppConfig(props).getString(key);
     }
 
     Deserializer<?> deserializer() {

@@ -37,6 +37,7 @@ import dev.streamformer.schemas.TokenizedInput;
 import dev.streamformer.schemas.serde.StreamformerSerdes;
 import dev.streamformer.stream.ModelRegistry;
 import dev.streamformer.stream.StreamformerApp;
+import dev.streamformer.stream.StreamformerAppConfig;
 import dev.streamformer.stream.StreamformerConfig;
 import dev.streamformer.testkit.EmbeddedKafka;
 
@@ -109,15 +110,15 @@ class BufferUpgradeIT {
             props.putAll(client);
             props.put(StreamsConfig.APPLICATION_ID_CONFIG, APP);
             props.put(StreamsConfig.STATE_DIR_CONFIG, tmp.resolve("state").toString());
-            props.put(StreamformerConfig.TOPIC_REQUESTS, REQUESTS);
-            props.put(StreamformerConfig.TOPIC_PREDICTIONS, "upgrade-predictions");
-            props.put(StreamformerConfig.TOPIC_LATENCY, "upgrade-latency");
-            props.put(StreamformerConfig.TOPIC_DEAD_LETTERS, "upgrade-dead-letters");
-            props.put(StreamformerConfig.TOPIC_PARTITIONS, "1");
-            props.put(StreamformerConfig.TOPIC_MODELS, "");
-            props.put(StreamformerConfig.BATCH_SIZE, "4");
-            props.put(StreamformerConfig.BATCH_MAX_WAIT_MS, "100");
-            props.put(StreamformerConfig.HEALTH_PORT, "-1");
+            props.put(StreamformerAppConfig.TOPIC_REQUESTS_CONFIG, REQUESTS);
+            props.put(StreamformerAppConfig.TOPIC_PREDICTIONS_CONFIG, "upgrade-predictions");
+            props.put(StreamformerAppConfig.TOPIC_LATENCY_CONFIG, "upgrade-latency");
+            props.put(StreamformerAppConfig.TOPIC_DEAD_LETTERS_CONFIG, "upgrade-dead-letters");
+            props.put(StreamformerAppConfig.TOPIC_PARTITIONS_CONFIG, "1");
+            props.put(StreamformerConfig.TOPIC_MODELS_CONFIG, "");
+            props.put(StreamformerConfig.BATCH_SIZE_CONFIG, "4");
+            props.put(StreamformerConfig.BATCH_MAX_WAIT_MS_CONFIG, "100");
+            props.put(StreamformerAppConfig.HEALTH_PORT_CONFIG, "-1");
             try (StreamformerApp app = StreamformerApp.start(props, new ModelRegistry())) {
                 final List<ConsumerRecord<String, Prediction>> predictions = TopicReader.readAll(kafka.bootstrapServers(),
                         "upgrade-predictions", new StringDeserializer(), StreamformerSerdes.prediction(),

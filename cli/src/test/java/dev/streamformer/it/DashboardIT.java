@@ -36,7 +36,7 @@ import dev.streamformer.monitor.Dashboard;
 import dev.streamformer.stats.StatsApp;
 import dev.streamformer.stream.ModelRegistry;
 import dev.streamformer.stream.StreamformerApp;
-import dev.streamformer.stream.StreamformerConfig;
+import dev.streamformer.stream.StreamformerAppConfig;
 import dev.streamformer.testkit.EmbeddedKafka;
 
 /**
@@ -68,14 +68,14 @@ class DashboardIT {
             props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, b);
             props.put(StreamsConfig.APPLICATION_ID_CONFIG, "db-processor");
             props.put(StreamsConfig.STATE_DIR_CONFIG, tmp.resolve("state").toString());
-            props.put(StreamformerConfig.HEALTH_PORT, "0");
-            props.put(StreamformerConfig.HEALTH_BIND, "127.0.0.1");
+            props.put(StreamformerAppConfig.HEALTH_PORT_CONFIG, "0");
+            props.put(StreamformerAppConfig.HEALTH_BIND_CONFIG, "127.0.0.1");
             final Properties statsProps = new Properties();
             statsProps.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, b);
             statsProps.put(StreamsConfig.APPLICATION_ID_CONFIG, "db-stats");
             statsProps.put(StreamsConfig.STATE_DIR_CONFIG, tmp.resolve("stats-state").toString());
-            statsProps.put(StreamformerConfig.STATS_WINDOW_MS, "2000");
-            statsProps.put(StreamformerConfig.STATS_GRACE_MS, "0");
+            statsProps.put(StreamformerAppConfig.STATS_WINDOW_MS_CONFIG, "2000");
+            statsProps.put(StreamformerAppConfig.STATS_GRACE_MS_CONFIG, "0");
             final AtomicBoolean producing = new AtomicBoolean(true);
             try (StreamformerApp app = StreamformerApp.start(props, new ModelRegistry());
                     StatsApp stats = StatsApp.start(statsProps)) {

@@ -41,6 +41,7 @@ import dev.streamformer.schemas.TokenizedInput;
 import dev.streamformer.schemas.serde.StreamformerSerdes;
 import dev.streamformer.stream.ModelRegistry;
 import dev.streamformer.stream.StreamformerApp;
+import dev.streamformer.stream.StreamformerAppConfig;
 import dev.streamformer.stream.StreamformerConfig;
 import dev.streamformer.testkit.EmbeddedKafka;
 
@@ -100,11 +101,11 @@ class EngineFailureIT {
             // One stream thread, so the failures come in order: a pass, its probe, the thread replaced.
             props.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, "1");
             props.put(StreamsConfig.STATE_DIR_CONFIG, tmp.resolve("state").toString());
-            props.put(StreamformerConfig.MODEL_DIR, modelDir.toString());
-            props.put(StreamformerConfig.TOPIC_REQUESTS, "ef-requests");
-            props.put(StreamformerConfig.TOPIC_PREDICTIONS, "ef-predictions");
-            props.put(StreamformerConfig.TOPIC_LATENCY, "ef-latency");
-            props.put(StreamformerConfig.TOPIC_DEAD_LETTERS, "ef-dead-letters");
+            props.put(StreamformerConfig.MODEL_DIR_CONFIG, modelDir.toString());
+            props.put(StreamformerAppConfig.TOPIC_REQUESTS_CONFIG, "ef-requests");
+            props.put(StreamformerAppConfig.TOPIC_PREDICTIONS_CONFIG, "ef-predictions");
+            props.put(StreamformerAppConfig.TOPIC_LATENCY_CONFIG, "ef-latency");
+            props.put(StreamformerAppConfig.TOPIC_DEAD_LETTERS_CONFIG, "ef-dead-letters");
             final List<String> ids = IntStream.range(0, REQUESTS).mapToObj(i -> "ef-" + i).toList();
             final List<ConsumerRecord<String, Prediction>> predictions;
             final List<ConsumerRecord<String, LatencyEvent>> latency;

@@ -39,6 +39,7 @@ import dev.streamformer.schemas.TokenizedInput;
 import dev.streamformer.schemas.serde.StreamformerSerdes;
 import dev.streamformer.stream.ModelRegistry;
 import dev.streamformer.stream.StreamformerApp;
+import dev.streamformer.stream.StreamformerAppConfig;
 import dev.streamformer.stream.StreamformerConfig;
 
 /**
@@ -78,15 +79,15 @@ final class ExactlyOnceFlow {
         final Properties props = new Properties();
         props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
         props.put(StreamsConfig.APPLICATION_ID_CONFIG, prefix + "processor");
-        props.put(StreamformerConfig.ENGINE, engine.configName());
+        props.put(StreamformerConfig.ENGINE_CONFIG, engine.configName());
         props.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, "4");
         props.put(StreamsConfig.STATE_DIR_CONFIG, tmp.resolve("state-" + engine).toString());
         props.put("consumer.auto.offset.reset", "earliest");
-        props.put(StreamformerConfig.MODEL_DIR, modelDir.toString());
-        props.put(StreamformerConfig.TOPIC_REQUESTS, prefix + "requests");
-        props.put(StreamformerConfig.TOPIC_PREDICTIONS, prefix + "predictions");
-        props.put(StreamformerConfig.TOPIC_LATENCY, prefix + "latency");
-        props.put(StreamformerConfig.TOPIC_DEAD_LETTERS, prefix + "dead-letters");
+        props.put(StreamformerConfig.MODEL_DIR_CONFIG, modelDir.toString());
+        props.put(StreamformerAppConfig.TOPIC_REQUESTS_CONFIG, prefix + "requests");
+        props.put(StreamformerAppConfig.TOPIC_PREDICTIONS_CONFIG, prefix + "predictions");
+        props.put(StreamformerAppConfig.TOPIC_LATENCY_CONFIG, prefix + "latency");
+        props.put(StreamformerAppConfig.TOPIC_DEAD_LETTERS_CONFIG, prefix + "dead-letters");
         final ModelRegistry registry = new ModelRegistry();
         final List<ConsumerRecord<String, Prediction>> predictions;
         final List<ConsumerRecord<String, LatencyEvent>> latency;

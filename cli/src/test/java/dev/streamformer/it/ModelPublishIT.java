@@ -33,6 +33,7 @@ import dev.streamformer.release.ModelReleases;
 import dev.streamformer.schemas.ModelRelease;
 import dev.streamformer.stream.ModelRegistry;
 import dev.streamformer.stream.StreamformerApp;
+import dev.streamformer.stream.StreamformerAppConfig;
 import dev.streamformer.stream.StreamformerConfig;
 import dev.streamformer.testkit.EmbeddedKafka;
 
@@ -81,7 +82,7 @@ class ModelPublishIT {
 
     private static Run publish(final String topic, final Path model, final String... more) {
         final List<String> args = new java.util.ArrayList<>(List.of("model", "publish", "--model", model.toString(),
-                "--name", "tiny", "-b", kafka.bootstrapServers(), "-p", StreamformerConfig.TOPIC_MODELS + "=" + topic));
+                "--name", "tiny", "-b", kafka.bootstrapServers(), "-p", StreamformerConfig.TOPIC_MODELS_CONFIG + "=" + topic));
         args.addAll(List.of(more));
         return cli(args.toArray(String[]::new));
     }
@@ -171,18 +172,18 @@ class ModelPublishIT {
         final Properties props = client();
         props.put(StreamsConfig.APPLICATION_ID_CONFIG, app);
         props.put(StreamsConfig.STATE_DIR_CONFIG, tmp.resolve("state").toString());
-        props.put(StreamformerConfig.MODEL_DIR, served.toString());
-        props.put(StreamformerConfig.TOPIC_REQUESTS, app + "-requests");
-        props.put(StreamformerConfig.TOPIC_PREDICTIONS, app + "-predictions");
-        props.put(StreamformerConfig.TOPIC_LATENCY, app + "-latency");
-        props.put(StreamformerConfig.TOPIC_DEAD_LETTERS, app + "-dead-letters");
-        props.put(StreamformerConfig.TOPIC_SHADOW, app + "-shadow");
-        props.put(StreamformerConfig.TOPIC_MODELS, app + "-models");
-        props.put(StreamformerConfig.TOPIC_MODEL_STATUS, app + "-model-status");
-        props.put(StreamformerConfig.MODELS_CACHE_DIR, tmp.resolve("status-cache").toString());
+        props.put(StreamformerConfig.MODEL_DIR_CONFIG, served.toString());
+        props.put(StreamformerAppConfig.TOPIC_REQUESTS_CONFIG, app + "-requests");
+        props.put(StreamformerAppConfig.TOPIC_PREDICTIONS_CONFIG, app + "-predictions");
+        props.put(StreamformerAppConfig.TOPIC_LATENCY_CONFIG, app + "-latency");
+        props.put(StreamformerAppConfig.TOPIC_DEAD_LETTERS_CONFIG, app + "-dead-letters");
+        props.put(StreamformerAppConfig.TOPIC_SHADOW_CONFIG, app + "-shadow");
+        props.put(StreamformerConfig.TOPIC_MODELS_CONFIG, app + "-models");
+        props.put(StreamformerConfig.TOPIC_MODEL_STATUS_CONFIG, app + "-model-status");
+        props.put(StreamformerConfig.MODELS_CACHE_DIR_CONFIG, tmp.resolve("status-cache").toString());
         final String[] releases = {"model", "releases", "-b", kafka.bootstrapServers(),
-            "-p", StreamformerConfig.TOPIC_MODELS + "=" + app + "-models",
-            "-p", StreamformerConfig.TOPIC_MODEL_STATUS + "=" + app + "-model-status"};
+            "-p", StreamformerConfig.TOPIC_MODELS_CONFIG + "=" + app + "-models",
+            "-p", StreamformerConfig.TOPIC_MODEL_STATUS_CONFIG + "=" + app + "-model-status"};
         try (StreamformerApp processor = StreamformerApp.start(props, new ModelRegistry())) {
             assertThat(processor.awaitRunning(Duration.ofSeconds(60))).isTrue();
             // The processor serves its directory under "tiny"; this release has another vocabulary. The

@@ -43,6 +43,7 @@ import dev.streamformer.schemas.Prediction;
 import dev.streamformer.schemas.serde.StreamformerSerdes;
 import dev.streamformer.stream.ModelRegistry;
 import dev.streamformer.stream.StreamformerApp;
+import dev.streamformer.stream.StreamformerAppConfig;
 import dev.streamformer.stream.StreamformerConfig;
 import dev.streamformer.testkit.ChildProcess;
 import dev.streamformer.testkit.EmbeddedKafka;
@@ -180,15 +181,15 @@ class ModelRolloutIT {
         props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
         props.put(StreamsConfig.APPLICATION_ID_CONFIG, name);
         props.put(StreamsConfig.STATE_DIR_CONFIG, tmp.resolve("state-" + name).toString());
-        props.put(StreamformerConfig.MODEL_DIR, v1.toString());
-        props.put(StreamformerConfig.TOPIC_REQUESTS, name + "-requests");
-        props.put(StreamformerConfig.TOPIC_PREDICTIONS, name + "-predictions");
-        props.put(StreamformerConfig.TOPIC_LATENCY, name + "-latency");
-        props.put(StreamformerConfig.TOPIC_DEAD_LETTERS, name + "-dead-letters");
-        props.put(StreamformerConfig.TOPIC_SHADOW, name + "-shadow");
-        props.put(StreamformerConfig.TOPIC_MODELS, name + "-models");
-        props.put(StreamformerConfig.MODELS_CACHE_DIR, tmp.resolve("cache-" + name).toString());
-        props.put(StreamformerConfig.BATCH_SIZE, "1");
+        props.put(StreamformerConfig.MODEL_DIR_CONFIG, v1.toString());
+        props.put(StreamformerAppConfig.TOPIC_REQUESTS_CONFIG, name + "-requests");
+        props.put(StreamformerAppConfig.TOPIC_PREDICTIONS_CONFIG, name + "-predictions");
+        props.put(StreamformerAppConfig.TOPIC_LATENCY_CONFIG, name + "-latency");
+        props.put(StreamformerAppConfig.TOPIC_DEAD_LETTERS_CONFIG, name + "-dead-letters");
+        props.put(StreamformerAppConfig.TOPIC_SHADOW_CONFIG, name + "-shadow");
+        props.put(StreamformerConfig.TOPIC_MODELS_CONFIG, name + "-models");
+        props.put(StreamformerConfig.MODELS_CACHE_DIR_CONFIG, tmp.resolve("cache-" + name).toString());
+        props.put(StreamformerConfig.BATCH_SIZE_CONFIG, "1");
         return props;
     }
 
@@ -231,8 +232,8 @@ class ModelRolloutIT {
         final Path otherVocabulary = TinyModel.save(tmp.resolve("tiny-vocab"), 7);
         Files.writeString(otherVocabulary.resolve(ModelDirectory.VOCAB), "[PAD]\n[UNK]\n[CLS]\n[SEP]\nweather\n");
         final Properties props = inProcess(name);
-        props.put(StreamformerConfig.HEALTH_PORT, "0");
-        props.put(StreamformerConfig.HEALTH_BIND, "127.0.0.1");
+        props.put(StreamformerAppConfig.HEALTH_PORT_CONFIG, "0");
+        props.put(StreamformerAppConfig.HEALTH_BIND_CONFIG, "127.0.0.1");
         // The processor serves tiny (its directory's name); the release under that name has another vocabulary.
         try (StreamformerApp app = StreamformerApp.start(props, new ModelRegistry())) {
             assertThat(app.awaitRunning(Duration.ofSeconds(60))).isTrue();

@@ -48,6 +48,7 @@ import dev.streamformer.schemas.TokenizedInput;
 import dev.streamformer.schemas.serde.StreamformerSerdes;
 import dev.streamformer.stream.ModelRegistry;
 import dev.streamformer.stream.StreamformerApp;
+import dev.streamformer.stream.StreamformerAppConfig;
 import dev.streamformer.stream.StreamformerConfig;
 import dev.streamformer.testkit.EmbeddedKafka;
 
@@ -114,11 +115,11 @@ class PoisonPillIT {
             props.put(StreamsConfig.APPLICATION_ID_CONFIG, "pp-processor");
             props.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, "2");
             props.put(StreamsConfig.STATE_DIR_CONFIG, tmp.resolve("state").toString());
-            props.put(StreamformerConfig.MODEL_DIR, modelDir.toString());
-            props.put(StreamformerConfig.TOPIC_REQUESTS, TOPIC);
-            props.put(StreamformerConfig.TOPIC_PREDICTIONS, "pp-predictions");
-            props.put(StreamformerConfig.TOPIC_LATENCY, "pp-latency");
-            props.put(StreamformerConfig.TOPIC_DEAD_LETTERS, "pp-dead-letters");
+            props.put(StreamformerConfig.MODEL_DIR_CONFIG, modelDir.toString());
+            props.put(StreamformerAppConfig.TOPIC_REQUESTS_CONFIG, TOPIC);
+            props.put(StreamformerAppConfig.TOPIC_PREDICTIONS_CONFIG, "pp-predictions");
+            props.put(StreamformerAppConfig.TOPIC_LATENCY_CONFIG, "pp-latency");
+            props.put(StreamformerAppConfig.TOPIC_DEAD_LETTERS_CONFIG, "pp-dead-letters");
             final List<ConsumerRecord<String, Prediction>> predictions;
             final List<ConsumerRecord<String, LatencyEvent>> latency;
             final List<ConsumerRecord<byte[], DeadLetter>> deadLetters;

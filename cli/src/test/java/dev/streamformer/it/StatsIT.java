@@ -28,7 +28,7 @@ import dev.streamformer.schemas.LatencyEvent;
 import dev.streamformer.schemas.LatencyStats;
 import dev.streamformer.schemas.serde.StreamformerSerdes;
 import dev.streamformer.stats.StatsApp;
-import dev.streamformer.stream.StreamformerConfig;
+import dev.streamformer.stream.StreamformerAppConfig;
 import dev.streamformer.testkit.EmbeddedKafka;
 
 /**
@@ -53,11 +53,11 @@ class StatsIT {
             final Properties props = new Properties();
             props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, b);
             props.put(StreamsConfig.STATE_DIR_CONFIG, tmp.resolve("state").toString());
-            props.put(StreamformerConfig.TOPIC_LATENCY, "st-latency");
-            props.put(StreamformerConfig.TOPIC_DEAD_LETTERS, "st-dead-letters");
-            props.put(StreamformerConfig.TOPIC_STATS, "st-stats");
-            props.put(StreamformerConfig.STATS_WINDOW_MS, "10000");
-            props.put(StreamformerConfig.STATS_GRACE_MS, "1000");
+            props.put(StreamformerAppConfig.TOPIC_LATENCY_CONFIG, "st-latency");
+            props.put(StreamformerAppConfig.TOPIC_DEAD_LETTERS_CONFIG, "st-dead-letters");
+            props.put(StreamformerAppConfig.TOPIC_STATS_CONFIG, "st-stats");
+            props.put(StreamformerAppConfig.STATS_WINDOW_MS_CONFIG, "10000");
+            props.put(StreamformerAppConfig.STATS_GRACE_MS_CONFIG, "1000");
             // Windows of the events' own timestamps: [t0, t0 + 10 s), far in the past.
             final long t0 = 1_700_000_000_000L;
             final Properties p = new Properties();

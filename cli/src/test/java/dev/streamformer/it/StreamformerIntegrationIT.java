@@ -42,6 +42,7 @@ import dev.streamformer.schemas.TokenizedInput;
 import dev.streamformer.schemas.serde.StreamformerSerdes;
 import dev.streamformer.stream.ModelRegistry;
 import dev.streamformer.stream.StreamformerApp;
+import dev.streamformer.stream.StreamformerAppConfig;
 import dev.streamformer.stream.StreamformerConfig;
 import dev.streamformer.testkit.EmbeddedKafka;
 
@@ -77,8 +78,8 @@ class StreamformerIntegrationIT {
     @Timeout(120)
     void healthEndpointIsReadyOnlyWhileRunningAndStopsWithTheProcessor() throws Exception {
         final Properties props = processor("health");
-        props.put(StreamformerConfig.HEALTH_PORT, "0");
-        props.put(StreamformerConfig.HEALTH_BIND, "127.0.0.1");
+        props.put(StreamformerAppConfig.HEALTH_PORT_CONFIG, "0");
+        props.put(StreamformerAppConfig.HEALTH_BIND_CONFIG, "127.0.0.1");
         final HttpClient http = HttpClient.newHttpClient();
         final URI ready;
         final URI live;
@@ -101,8 +102,8 @@ class StreamformerIntegrationIT {
     @Timeout(180)
     void metricsEndpointServesTheProcessorsKafkaStreamsAndJvmMetricsForPrometheus() throws Exception {
         final Properties props = processor("metrics");
-        props.put(StreamformerConfig.HEALTH_PORT, "0");
-        props.put(StreamformerConfig.HEALTH_BIND, "127.0.0.1");
+        props.put(StreamformerAppConfig.HEALTH_PORT_CONFIG, "0");
+        props.put(StreamformerAppConfig.HEALTH_BIND_CONFIG, "127.0.0.1");
         final int requests = 40;
         try (StreamformerApp app = StreamformerApp.start(props, new ModelRegistry())) {
             assertThat(app.awaitRunning(Duration.ofSeconds(60))).isTrue();
@@ -136,8 +137,8 @@ class StreamformerIntegrationIT {
     void forwardPassesOfAllStreamThreadsRunAtMostTheConfiguredNumberAtOnce() throws Exception {
         final Properties props = processor("gate");
         props.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, "4");
-        props.put(StreamformerConfig.BATCH_SIZE, "4");
-        props.put(StreamformerConfig.FORWARD_CONCURRENCY, "1");
+        props.put(StreamformerConfig.BATCH_SIZE_CONFIG, "4");
+        props.put(StreamformerConfig.FORWARD_CONCURRENCY_CONFIG, "1");
         final int requests = 400;
         final SplittableRandom random = new SplittableRandom(3);
         final Iterator<TokenizedInput> inputs = IntStream.range(0, requests).mapToObj(i -> TokenizedInput.newBuilder()
@@ -187,8 +188,8 @@ class StreamformerIntegrationIT {
                 System.setIn(new java.io.ByteArrayInputStream(stdin.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
                 final List<String> args = new java.util.ArrayList<>(List.of("produce", "-b", kafka.bootstrapServers(),
                         "--wait", "--wait-timeout", "90", "--id-prefix", "wait-",
-                        "-p", StreamformerConfig.TOPIC_REQUESTS + "=" + name + "-requests",
-                        "-p", StreamformerConfig.TOPIC_PREDICTIONS + "=" + name + "-predictions"));
+                        "-p", StreamformerAppConfig.TOPIC_REQUESTS_CONFIG + "=" + name + "-requests",
+                        "-p", StreamformerAppConfig.TOPIC_PREDICTIONS_CONFIG + "=" + name + "-predictions"));
                 if (asText) {
                     args.add("--as-text");
                 }
@@ -215,10 +216,10 @@ class StreamformerIntegrationIT {
         props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
         props.put(StreamsConfig.APPLICATION_ID_CONFIG, name + "-it");
         props.put(StreamsConfig.STATE_DIR_CONFIG, tmp.resolve(name + "-state").toString());
-        props.put(StreamformerConfig.TOPIC_REQUESTS, name + "-requests");
-        props.put(StreamformerConfig.TOPIC_PREDICTIONS, name + "-predictions");
-        props.put(StreamformerConfig.TOPIC_LATENCY, name + "-latency");
-        props.put(StreamformerConfig.TOPIC_DEAD_LETTERS, name + "-dead-letters");
+        props.put(StreamformerAppConfig.TOPIC_REQUESTS_CONFIG, name + "-requests");
+        props.put(StreamformerAppConfig.TOPIC_PREDICTIONS_CONFIG, name + "-predictions");
+        props.put(StreamformerAppConfig.TOPIC_LATENCY_CONFIG, name + "-latency");
+        props.put(StreamformerAppConfig.TOPIC_DEAD_LETTERS_CONFIG, name + "-dead-letters");
         return props;
     }
 }

@@ -57,8 +57,8 @@ class ModelWatcherIT {
         final String topic = "watch-models";
         ModelReleases.ensureTopic(client, topic, 64 << 20, (short) 1, true);
         final Properties props = new Properties();
-        props.put(StreamformerConfig.MODEL_DIR, v1.toString());
-        props.put(StreamformerConfig.MODELS_CACHE_DIR, tmp.resolve("cache").toString());
+        props.put(StreamformerConfig.MODEL_DIR_CONFIG, v1.toString());
+        props.put(StreamformerConfig.MODELS_CACHE_DIR_CONFIG, tmp.resolve("cache").toString());
         final CountDownLatch loadMayFinish = new CountDownLatch(1);
         try (ModelCatalog catalog = new ModelCatalog(new StreamformerConfig(props), new ModelRegistry(),
                 ServingMetrics.disabled())) {
@@ -106,8 +106,8 @@ class ModelWatcherIT {
         final String topic = "closing-models";
         ModelReleases.ensureTopic(client, topic, 64 << 20, (short) 1, true);
         final Properties props = new Properties();
-        props.put(StreamformerConfig.MODEL_DIR, v1.toString());
-        props.put(StreamformerConfig.MODELS_CACHE_DIR, tmp.resolve("closing-cache").toString());
+        props.put(StreamformerConfig.MODEL_DIR_CONFIG, v1.toString());
+        props.put(StreamformerConfig.MODELS_CACHE_DIR_CONFIG, tmp.resolve("closing-cache").toString());
         final CountDownLatch never = new CountDownLatch(1);
         try (ModelCatalog catalog = new ModelCatalog(new StreamformerConfig(props), new ModelRegistry(),
                 ServingMetrics.disabled())) {

@@ -99,7 +99,7 @@ public final class ScreenedMailApp {
         props.put(StreamsConfig.APPLICATION_ID_CONFIG, "screened-mail");
         props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, args[0]);
         if (args.length > 1) {
-            props.put(StreamformerConfig.MODEL_DIR, args[1]);
+            props.put(StreamformerConfig.MODEL_DIR_CONFIG, args[1]);
         }
         final CountDownLatch stopped = new CountDownLatch(1);
         // Follows the models topic, so `streamformer model publish` reaches this application too.

@@ -43,8 +43,8 @@ class ScreenedMailAppTest {
         final Properties props = new Properties();
         props.put(StreamsConfig.APPLICATION_ID_CONFIG, "screened-mail-test");
         props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
-        props.put(StreamformerConfig.BATCH_SIZE, "3");
-        props.put(StreamformerConfig.BATCH_MAX_WAIT_MS, "60000");
+        props.put(StreamformerConfig.BATCH_SIZE_CONFIG, "3");
+        props.put(StreamformerConfig.BATCH_MAX_WAIT_MS_CONFIG, "60000");
         final ModelRegistry registry = new ModelRegistry();
         final int[] spam;
         final int[] ham;

@@ -17,6 +17,7 @@ import dev.streamformer.kafka.BrokerCheck;
 import dev.streamformer.kafka.TopicAdmin;
 import dev.streamformer.model.DefaultModel;
 import dev.streamformer.stream.StreamformerApp;
+import dev.streamformer.stream.StreamformerAppConfig;
 import dev.streamformer.stream.StreamformerConfig;
 
 /**
@@ -58,27 +59,27 @@ public final class StatsApp implements AutoCloseable {
     public static StatsApp start(final Properties userProps) {
         final Properties all = defaults();
         all.putAll(userProps);
-        final StreamformerConfig config = new StreamformerConfig(all);
+        final StreamformerAppConfig config = new StreamformerAppConfig(all);
         final Properties kafka = StreamformerConfig.kafkaOnly(all);
-        BrokerCheck.await(kafka, Duration.ofMillis(config.getLong(StreamformerConfig.CONNECT_TIMEOUT_MS)));
+        BrokerCheck.await(kafka, Duration.ofMillis(config.getLong(StreamformerAppConfig.CONNECT_TIMEOUT_MS_CONFIG)));
         TopicAdmin.ensure(kafka, List.of(config.latencyTopic(), config.deadLettersTopic(),
-                config.getString(StreamformerConfig.TOPIC_STATS)), new TopicAdmin.Spec(
-                config.getInt(StreamformerConfig.TOPIC_PARTITIONS), config.getShort(StreamformerConfig.TOPIC_REPLICATION),
-                config.getLong(StreamformerConfig.TOPIC_RETENTION_MS)), config.getBoolean(StreamformerConfig.TOPICS_CREATE));
+                config.getString(StreamformerAppConfig.TOPIC_STATS_CONFIG)), new TopicAdmin.Spec(
+                config.getInt(StreamformerAppConfig.TOPIC_PARTITIONS_CONFIG), config.getShort(StreamformerConfig.TOPIC_REPLICATION_CONFIG),
+                config.getLong(StreamformerAppConfig.TOPIC_RETENTION_MS_CONFIG)), config.getBoolean(StreamformerConfig.TOPICS_CREATE_CONFIG));
         final KafkaStreams streams = new KafkaStreams(StatsTopology.build(config), kafka);
         streams.setUncaughtExceptionHandler(e -> {
             LOG.warn("Statistics thread failed; replacing it: {}", e.toString());
             return StreamThreadExceptionResponse.REPLACE_THREAD;
         });
         streams.start();
-        final long grace = config.getLong(StreamformerConfig.STATS_GRACE_MS);
+        final long grace = config.getLong(StreamformerAppConfig.STATS_GRACE_MS_CONFIG);
         final Thread late = new Thread(() -> reportLate(streams, grace), "streamformer-stats-late");
         late.setDaemon(true);
         late.start();
         LOG.info("Statistics {} started: {} + {} -> {}, windows of {} ms, grace {} ms",
                 kafka.get(StreamsConfig.APPLICATION_ID_CONFIG), config.latencyTopic(), config.deadLettersTopic(),
-                config.getString(StreamformerConfig.TOPIC_STATS), config.getLong(StreamformerConfig.STATS_WINDOW_MS),
-                config.getLong(StreamformerConfig.STATS_GRACE_MS));
+                config.getString(StreamformerAppConfig.TOPIC_STATS_CONFIG), config.getLong(StreamformerAppConfig.STATS_WINDOW_MS_CONFIG),
+                config.getLong(StreamformerAppConfig.STATS_GRACE_MS_CONFIG));
         return new StatsApp(streams);
     }
 

@@ -24,6 +24,7 @@ import dev.streamformer.schemas.DeadLetter;
 import dev.streamformer.schemas.LatencyEvent;
 import dev.streamformer.schemas.serde.SingleObjectSerde;
 import dev.streamformer.schemas.serde.StreamformerSerdes;
+import dev.streamformer.stream.StreamformerAppConfig;
 import dev.streamformer.stream.StreamformerConfig;
 
 /**
@@ -53,9 +54,9 @@ public final class StatsTopology {
      * @param config topic names, window and grace
      * @return the topology
      */
-    public static Topology build(final StreamformerConfig config) {
-        final Duration window = Duration.ofMillis(config.getLong(StreamformerConfig.STATS_WINDOW_MS));
-        final Duration grace = Duration.ofMillis(config.getLong(StreamformerConfig.STATS_GRACE_MS));
+    public static Topology build(final StreamformerAppConfig config) {
+        final Duration window = Duration.ofMillis(config.getLong(StreamformerAppConfig.STATS_WINDOW_MS_CONFIG));
+        final Duration grace = Duration.ofMillis(config.getLong(StreamformerAppConfig.STATS_GRACE_MS_CONFIG));
         final SingleObjectSerde<LatencyEvent> latencySerde = StreamformerSerdes.latencyEvent();
         final SingleObjectSerde<DeadLetter> deadLetterSerde = StreamformerSerdes.deadLetter();
         final StreamsBuilder builder = new StreamsBuilder();
@@ -88,7 +89,7 @@ public final class StatsTopology {
                 .toStream(Named.as("closed-windows"))
                 .map((w, acc) -> KeyValue.pair(w.key(), acc.toStats(w.key(), w.window().start(), w.window().end())),
                         Named.as("to-stats"))
-                .to(config.getString(StreamformerConfig.TOPIC_STATS),
+                .to(config.getString(StreamformerAppConfig.TOPIC_STATS_CONFIG),
                         Produced.with(Serdes.String(), StreamformerSerdes.latencyStats()).withName("stats-sink"));
         return builder.build();
     }
@@ -102,7 +103,7 @@ public final class StatsTopology {
 
     private static WindowAccumulator add(final WindowAccumulator acc, final byte[] tagged,
             final SingleObjectSerde<LatencyEvent> latency, final SingleObjectSerde<DeadLetter> deadLetters,
-            final StreamformerConfig config) {
+            final StreamformerAppConfig config) {
         final byte[] value = java.util.Arrays.copyOfRange(tagged, 1, tagged.length);
         try {
             if (tagged[0] == LATENCY) {

@@ -108,7 +108,7 @@ final class HealthServer implements AutoCloseable {
     /** @return the error for a health port that cannot be bound */
     static IllegalStateException taken(final int port, final IOException e) {
         return new IllegalStateException("Cannot serve the health endpoint on port " + port + ": " + e.getMessage()
-                + " (choose a free " + StreamformerConfig.HEALTH_PORT + " or --health-port)", e);
+                + " (choose a free " + StreamformerAppConfig.HEALTH_PORT_CONFIG + " or --health-port)", e);
     }
 
     /** @return the bound port */

@@ -78,9 +78,9 @@ final class InferenceProcessor<K, V> implements Processor<K, V, K, InferenceResu
     record Settings(boolean truncate, int batchSize, long maxWaitMs, int textMaxTokens) {
 
         static Settings of(final StreamformerConfig config) {
-            return new Settings(config.getBoolean(StreamformerConfig.TRUNCATE),
-                    config.getInt(StreamformerConfig.BATCH_SIZE), config.getLong(StreamformerConfig.BATCH_MAX_WAIT_MS),
-                    config.getInt(StreamformerConfig.TEXT_MAX_TOKENS));
+            return new Settings(config.getBoolean(StreamformerConfig.TRUNCATE_CONFIG),
+                    config.getInt(StreamformerConfig.BATCH_SIZE_CONFIG), config.getLong(StreamformerConfig.BATCH_MAX_WAIT_MS_CONFIG),
+                    config.getInt(StreamformerConfig.TEXT_MAX_TOKENS_CONFIG));
         }
     }
 

@@ -73,9 +73,9 @@ public final class KafkaDefaults {
                             + " shares and a reboot may clear; put it on a volume in a container"),
             new KafkaDefault(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, Long.toString(COMMIT_INTERVAL_MS),
                     "outputs become visible to read_committed consumers within about this after they are computed. Each"
-                            + " commit ends a transaction, with a marker on every output and changelog partition: at Kafka's"
-                            + " exactly-once default of 100 ms the broker and the transactions took 17-20 % of two cores in"
-                            + " the pipeline benchmark, at 500 ms 9-10 %, for 1.2x the records/s (docs/BENCHMARKS.md). Set 100 where"
+                            + " commit ends a transaction, with a marker on every output and changelog partition, so"
+                            + " fewer commits leave more of the cores to inference (docs/BENCHMARKS.md, commit interval,"
+                            + " has the figures). Set 100 where"
                             + " consumers must see each prediction sooner"),
             new KafkaDefault(StreamsConfig.mainConsumerPrefix(ConsumerConfig.MAX_POLL_RECORDS_CONFIG),
                     Integer.toString(MAX_POLL_RECORDS),

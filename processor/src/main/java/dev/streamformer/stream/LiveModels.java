@@ -9,7 +9,6 @@ import org.apache.kafka.common.errors.AuthorizationException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import dev.streamformer.kafka.TopicAdmin;
 import dev.streamformer.release.ModelReleases;
 
 import io.micrometer.core.instrument.Gauge;
@@ -35,6 +34,8 @@ import io.micrometer.core.instrument.Gauge;
 public final class LiveModels implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(LiveModels.class);
+    /** The longest the first read of the models topic may take before it is retried in the background. */
+    private static final Duration FIRST_READ = Duration.ofSeconds(30);
 
     private final ModelCatalog catalog;
     private final ModelWatcher watcher;
@@ -64,8 +65,7 @@ public final class LiveModels implements AutoCloseable {
         try {
             final String topic = liveUpdates(kafka, config);
             status = topic.isBlank() ? null : statusReporter(kafka, config, catalog);
-            watcher = topic.isBlank() ? null : watcher(kafka, topic, catalog, status,
-                    Duration.ofMillis(Math.max(30_000, config.getLong(StreamformerConfig.CONNECT_TIMEOUT_MS))));
+            watcher = topic.isBlank() ? null : watcher(kafka, topic, catalog, status, FIRST_READ);
         } catch (RuntimeException e) {
             if (status != null) {
                 status.close();
@@ -78,7 +78,7 @@ public final class LiveModels implements AutoCloseable {
             catalog.syncWith(() -> {
                 if (!w.awaitCurrent()) {
                     throw new IllegalStateException("The application closed while a task waited for the releases on "
-                            + config.getString(StreamformerConfig.TOPIC_MODELS) + ": the task served nothing");
+                            + config.getString(StreamformerConfig.TOPIC_MODELS_CONFIG) + ": the task served nothing");
                 }
             });
             Gauge.builder("streamformer.model.release.waiting", w, ModelWatcher::waitingTasks)
@@ -123,30 +123,25 @@ public final class LiveModels implements AutoCloseable {
     }
 
     /**
-     * Makes sure the topics of live model updates exist: the models topic and the shadow topic. They
-     * are optional: on a cluster whose ACLs do not let this principal create or describe them the
+     * Makes sure the models topic exists. It is optional: on a cluster whose ACLs do not let this principal create or describe them the
      * configured models serve without live updates, and the warning says how to turn them on.
      *
      * @return the models topic to follow, or empty for none
      */
     private static String liveUpdates(final Properties kafka, final StreamformerConfig config) {
-        final String modelsTopic = config.getString(StreamformerConfig.TOPIC_MODELS);
+        final String modelsTopic = config.getString(StreamformerConfig.TOPIC_MODELS_CONFIG);
         if (modelsTopic.isBlank()) {
             return "";
         }
-        final TopicAdmin.Spec spec = new TopicAdmin.Spec(config.getInt(StreamformerConfig.TOPIC_PARTITIONS),
-                config.getShort(StreamformerConfig.TOPIC_REPLICATION), config.getLong(StreamformerConfig.TOPIC_RETENTION_MS));
-        final boolean create = config.getBoolean(StreamformerConfig.TOPICS_CREATE);
+        final boolean create = config.getBoolean(StreamformerConfig.TOPICS_CREATE_CONFIG);
         try {
-            TopicAdmin.ensure(kafka, List.of(config.getString(StreamformerConfig.TOPIC_SHADOW)), spec, create);
-            ModelReleases.ensureTopic(kafka, modelsTopic, config.getInt(StreamformerConfig.MODELS_MAX_MESSAGE_BYTES),
-                    config.getShort(StreamformerConfig.TOPIC_REPLICATION), create);
+            ModelReleases.ensureTopic(kafka, modelsTopic, config.getInt(StreamformerConfig.MODELS_MAX_MESSAGE_BYTES_CONFIG),
+                    config.getShort(StreamformerConfig.TOPIC_REPLICATION_CONFIG), create);
             return modelsTopic;
         } catch (IllegalStateException e) {
             LOG.warn("Live model updates are off: {}. The configured models serve; to publish versions to running"
-                    + " processors, let this principal read and describe {} (and write {}), or set {}= to silence this",
-                    e.getMessage(), modelsTopic, config.getString(StreamformerConfig.TOPIC_SHADOW),
-                    StreamformerConfig.TOPIC_MODELS);
+                    + " processors, let this principal read and describe {}, or set {}= to silence this",
+                    e.getMessage(), modelsTopic, StreamformerConfig.TOPIC_MODELS_CONFIG);
             return "";
         }
     }
@@ -163,7 +158,7 @@ public final class LiveModels implements AutoCloseable {
             }, timeout);
         } catch (AuthorizationException e) {
             LOG.warn("Live model updates are off: {} (let this principal read and describe {}, or set {}=)",
-                    e.getMessage(), topic, StreamformerConfig.TOPIC_MODELS);
+                    e.getMessage(), topic, StreamformerConfig.TOPIC_MODELS_CONFIG);
             return null;
         }
     }
@@ -171,18 +166,18 @@ public final class LiveModels implements AutoCloseable {
     /** The model status writer, or null when its topic is off or cannot be created here (with a warning). */
     private static StatusReporter statusReporter(final Properties kafka, final StreamformerConfig config,
             final ModelCatalog catalog) {
-        final String topic = config.getString(StreamformerConfig.TOPIC_MODEL_STATUS);
+        final String topic = config.getString(StreamformerConfig.TOPIC_MODEL_STATUS_CONFIG);
         if (topic.isBlank()) {
             return null;
         }
         try {
-            ModelReleases.ensureStatusTopic(kafka, topic, config.getShort(StreamformerConfig.TOPIC_REPLICATION),
-                    config.getBoolean(StreamformerConfig.TOPICS_CREATE));
+            ModelReleases.ensureStatusTopic(kafka, topic, config.getShort(StreamformerConfig.TOPIC_REPLICATION_CONFIG),
+                    config.getBoolean(StreamformerConfig.TOPICS_CREATE_CONFIG));
             return new StatusReporter(kafka, topic, catalog);
         } catch (IllegalStateException | KafkaException e) {
             LOG.warn("This instance's model status is not written: {}. `model releases` will not show it; let this"
                     + " principal create and write {}, or set {}= to silence this", e.getMessage(), topic,
-                    StreamformerConfig.TOPIC_MODEL_STATUS);
+                    StreamformerConfig.TOPIC_MODEL_STATUS_CONFIG);
             return null;
         }
     }

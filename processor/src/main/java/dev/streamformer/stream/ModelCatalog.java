@@ -60,9 +60,9 @@ public final class ModelCatalog implements AutoCloseable {
         this.registry = registry;
         this.engine = config.engineSettings();
         this.concurrentPasses = config.forwardConcurrency();
-        this.lengthBuckets = config.getBoolean(StreamformerConfig.BATCH_LENGTH_BUCKETS);
+        this.lengthBuckets = config.getBoolean(StreamformerConfig.BATCH_LENGTH_BUCKETS_CONFIG);
         this.metrics = metrics;
-        this.defaultDir = config.getString(StreamformerConfig.MODEL_DIR);
+        this.defaultDir = config.getString(StreamformerConfig.MODEL_DIR_CONFIG);
         this.configured = config.extraModels();
         this.cacheDir = config.modelsCacheDir();
     }
@@ -82,7 +82,7 @@ public final class ModelCatalog implements AutoCloseable {
                     if (loaded.containsKey(e.getKey())) {
                         throw new IllegalArgumentException("model name '" + e.getKey() + "' is configured twice (the"
                                 + " default model is named so too): give every entry of "
-                                + StreamformerConfig.MODELS + " its own name");
+                                + StreamformerConfig.MODELS_CONFIG + " its own name");
                     }
                     loaded.put(e.getKey(), new Route(e.getKey(), -1, load(e.getValue(), e.getKey()), null, 0, false));
                 }

@@ -142,7 +142,7 @@ final class StatusReporter implements AutoCloseable {
         if (warned.compareAndSet(false, true)) {
             LOG.warn("Cannot write this instance's model status to {}: {}. `model releases` will not show it; let this"
                     + " principal write {} (or set {}= to stop trying)", topic, e.toString(), topic,
-                    StreamformerConfig.TOPIC_MODEL_STATUS);
+                    StreamformerConfig.TOPIC_MODEL_STATUS_CONFIG);
         } else {
             LOG.debug("Cannot write the model status to {}: {}", topic, e.toString());
         }

@@ -60,15 +60,17 @@ public final class StreamformerApp implements AutoCloseable {
     public static StreamformerApp start(final Properties userProps, final ModelRegistry registry) {
         final Properties all = KafkaDefaults.under(userProps);
         UnknownKeys.rejectUnknownOwn(all);
-        final StreamformerConfig config = new StreamformerConfig(all);
+        final StreamformerAppConfig config = new StreamformerAppConfig(all);
         final Properties kafka = StreamformerConfig.kafkaOnly(all);
         UnknownKeys.warnUnknownKafka(kafka, LOG);
-        HealthServer.checkFree(config.getString(StreamformerConfig.HEALTH_BIND), config.getInt(StreamformerConfig.HEALTH_PORT));
-        BrokerCheck.await(kafka, Duration.ofMillis(config.getLong(StreamformerConfig.CONNECT_TIMEOUT_MS)));
+        HealthServer.checkFree(config.getString(StreamformerAppConfig.HEALTH_BIND_CONFIG), config.getInt(StreamformerAppConfig.HEALTH_PORT_CONFIG));
+        BrokerCheck.await(kafka, Duration.ofMillis(config.getLong(StreamformerAppConfig.CONNECT_TIMEOUT_MS_CONFIG)));
+        final TopicAdmin.Spec spec = new TopicAdmin.Spec(config.getInt(StreamformerAppConfig.TOPIC_PARTITIONS_CONFIG),
+                config.getShort(StreamformerConfig.TOPIC_REPLICATION_CONFIG), config.getLong(StreamformerAppConfig.TOPIC_RETENTION_MS_CONFIG));
+        final boolean create = config.getBoolean(StreamformerConfig.TOPICS_CREATE_CONFIG);
         TopicAdmin.ensure(kafka, List.of(config.requestsTopic(), config.predictionsTopic(), config.latencyTopic(),
-                config.deadLettersTopic()), new TopicAdmin.Spec(config.getInt(StreamformerConfig.TOPIC_PARTITIONS),
-                config.getShort(StreamformerConfig.TOPIC_REPLICATION), config.getLong(StreamformerConfig.TOPIC_RETENTION_MS)),
-                config.getBoolean(StreamformerConfig.TOPICS_CREATE));
+                config.deadLettersTopic()), spec, create);
+        shadowTopic(kafka, config, spec, create);
         final PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         metrics.config().meterFilter(new PrometheusNames());
         final LiveModels models = LiveModels.start(all, registry, new ServingMetrics(metrics));
@@ -80,7 +82,7 @@ public final class StreamformerApp implements AutoCloseable {
             throw e;
         }
         final StreamformerApp app = new StreamformerApp(streams, models,
-                Duration.ofMillis(config.getLong(StreamformerConfig.SHUTDOWN_TIMEOUT_MS)), metrics);
+                Duration.ofMillis(config.getLong(StreamformerAppConfig.SHUTDOWN_TIMEOUT_MS_CONFIG)), metrics);
         streams.setUncaughtExceptionHandler(new ThreadFailurePolicy());
         streams.setStateListener((now, before) -> {
             LOG.info("Processor state {} -> {}", before, now);
@@ -88,13 +90,13 @@ public final class StreamformerApp implements AutoCloseable {
                 app.stopped.countDown();
             }
         });
-        final int healthPort = config.getInt(StreamformerConfig.HEALTH_PORT);
+        final int healthPort = config.getInt(StreamformerAppConfig.HEALTH_PORT_CONFIG);
         if (healthPort >= 0) {
             try {
-                app.health = HealthServer.start(config.getString(StreamformerConfig.HEALTH_BIND), healthPort,
+                app.health = HealthServer.start(config.getString(StreamformerAppConfig.HEALTH_BIND_CONFIG), healthPort,
                         streams::state, app::describeModels, models::waitingFor, metrics::scrape);
                 LOG.info("Health endpoint on {}:{}: /health/live, /health/ready, /metrics (Prometheus)",
-                        config.getString(StreamformerConfig.HEALTH_BIND), app.health.port());
+                        config.getString(StreamformerAppConfig.HEALTH_BIND_CONFIG), app.health.port());
             } catch (java.io.IOException e) {
                 streams.close();
                 models.close();
@@ -107,6 +109,24 @@ public final class StreamformerApp implements AutoCloseable {
                 config.latencyTopic(), config.deadLettersTopic(), kafka.get(StreamsConfig.NUM_STREAM_THREADS_CONFIG),
                 app.describeModels());
         return app;
+    }
+
+    /**
+     * Makes sure the topic of shadow predictions exists when releases may start a shadow trial. It is
+     * optional: without it a shadow candidate's predictions cannot be written, and the warning says so.
+     */
+    private static void shadowTopic(final Properties kafka, final StreamformerAppConfig config, final TopicAdmin.Spec spec,
+            final boolean create) {
+        final String shadow = config.getString(StreamformerAppConfig.TOPIC_SHADOW_CONFIG);
+        if (config.getString(StreamformerConfig.TOPIC_MODELS_CONFIG).isBlank() || shadow.isBlank()) {
+            return;
+        }
+        try {
+            TopicAdmin.ensure(kafka, List.of(shadow), spec, create);
+        } catch (IllegalStateException e) {
+            LOG.warn("Shadow predictions cannot be written: {}. Let this principal create and write {}", e.getMessage(),
+                    shadow);
+        }
     }
 
     /** @return what this processor serves now, by name: version, and candidate if any */

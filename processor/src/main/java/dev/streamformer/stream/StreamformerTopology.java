@@ -43,8 +43,9 @@ public final class StreamformerTopology {
      * @param registry where the processors borrow the model from
      * @return the topology
      */
-    public static Topology build(final StreamformerConfig config, final ModelRegistry registry) {
-        return build(config, new ModelCatalog(config, registry, ServingMetrics.disabled()));
+    public static Topology build(final StreamformerAppConfig config, final ModelRegistry registry) {
+        return build(config, new ModelCatalog(new StreamformerConfig(config.originals()), registry,
+                ServingMetrics.disabled()));
     }
 
     /**
@@ -55,8 +56,8 @@ public final class StreamformerTopology {
      * @param catalog the versions to serve, by model name
      * @return the topology
      */
-    public static Topology build(final StreamformerConfig config, final ModelCatalog catalog) {
-        final InferenceProcessor.Settings settings = InferenceProcessor.Settings.of(config);
+    public static Topology build(final StreamformerAppConfig config, final ModelCatalog catalog) {
+        final InferenceProcessor.Settings settings = InferenceProcessor.Settings.of(new StreamformerConfig(config.originals()));
         final Topology topology = new Topology();
         topology.addSource(SOURCE, new ByteArrayDeserializer(), new ByteArrayDeserializer(), config.requestsTopic());
         topology.addProcessor(INFERENCE, () -> new InferenceProcessor<>(catalog, settings, Serdes.ByteArray(),
@@ -71,7 +72,7 @@ public final class StreamformerTopology {
                 StreamformerSerdes.latencyEvent().serializer(), OUTPUTS);
         topology.addSink(DEAD_LETTER_SINK, config.deadLettersTopic(), new ByteArraySerializer(),
                 StreamformerSerdes.deadLetter().serializer(), OUTPUTS);
-        topology.addSink(SHADOW_SINK, config.getString(StreamformerConfig.TOPIC_SHADOW), new StringSerializer(),
+        topology.addSink(SHADOW_SINK, config.getString(StreamformerAppConfig.TOPIC_SHADOW_CONFIG), new StringSerializer(),
                 StreamformerSerdes.prediction().serializer(), OUTPUTS);
         return topology;
     }

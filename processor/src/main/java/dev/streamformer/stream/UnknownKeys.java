@@ -37,7 +37,7 @@ final class UnknownKeys {
      * @throws IllegalArgumentException naming the first unknown {@code streamformer.*} key and the nearest known one
      */
     static void rejectUnknownOwn(final Map<?, ?> props) {
-        final Set<String> known = StreamformerConfig.DEFINITION.names();
+        final Set<String> known = StreamformerAppConfig.configDef().names();
         for (final Object k : new TreeSet<>(props.keySet().stream().map(Object::toString).toList())) {
             final String key = k.toString();
             if (key.startsWith(OWN_PREFIX) && !known.contains(key)) {

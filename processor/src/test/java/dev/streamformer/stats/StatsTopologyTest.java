@@ -23,7 +23,7 @@ import dev.streamformer.schemas.ErrorKind;
 import dev.streamformer.schemas.LatencyEvent;
 import dev.streamformer.schemas.LatencyStats;
 import dev.streamformer.schemas.serde.StreamformerSerdes;
-import dev.streamformer.stream.StreamformerConfig;
+import dev.streamformer.stream.StreamformerAppConfig;
 
 /** Windowed statistics on latency events whose times and durations the test sets. */
 class StatsTopologyTest {
@@ -33,7 +33,7 @@ class StatsTopologyTest {
         final Properties props = new Properties();
         props.put(StreamsConfig.APPLICATION_ID_CONFIG, "stats-test");
         props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
-        final StreamformerConfig config = new StreamformerConfig(props);
+        final StreamformerAppConfig config = new StreamformerAppConfig(props);
         try (TopologyTestDriver driver = new TopologyTestDriver(StatsTopology.build(config), props)) {
             final TestInputTopic<String, LatencyEvent> latency = driver.createInputTopic(config.latencyTopic(),
                     new StringSerializer(), StreamformerSerdes.latencyEvent().serializer());

@@ -19,13 +19,13 @@ class ConfigDocsTest {
         assertThat(readme).as("README markers").contains(BEGIN, END);
         final String inReadme = readme.substring(readme.indexOf(BEGIN) + BEGIN.length(), readme.indexOf(END)).strip();
         assertThat(inReadme).as("README tables; regenerate them with `streamformer config`")
-                .isEqualTo(StreamformerConfig.markdown().strip());
+                .isEqualTo(StreamformerAppConfig.markdown().strip());
     }
 
     @Test
     void everyKeyOfTheDefinitionAndEveryKafkaDefaultHasARow() {
-        final String tables = StreamformerConfig.markdown();
-        StreamformerConfig.DEFINITION.names().forEach(key -> assertThat(tables).contains("| `" + key + "` |"));
+        final String tables = StreamformerAppConfig.markdown();
+        StreamformerAppConfig.configDef().names().forEach(key -> assertThat(tables).contains("| `" + key + "` |"));
         KafkaDefaults.KAFKA_DEFAULTS.forEach(d -> {
             assertThat(tables).contains("| `" + d.key() + "` | `" + d.value() + "` |");
             assertThat(d.reason()).as("reason of " + d.key()).isNotBlank();

@@ -90,9 +90,9 @@ class ForwardPassFailureTest {
         final Properties props = new Properties();
         props.put(StreamsConfig.APPLICATION_ID_CONFIG, "forward-failure-test");
         props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
-        props.put(StreamformerConfig.MODEL_DIR, modelDir.toString());
-        props.put(StreamformerConfig.BATCH_SIZE, Integer.toString(batchSize));
-        props.put(StreamformerConfig.BATCH_MAX_WAIT_MS, "60000");
+        props.put(StreamformerConfig.MODEL_DIR_CONFIG, modelDir.toString());
+        props.put(StreamformerConfig.BATCH_SIZE_CONFIG, Integer.toString(batchSize));
+        props.put(StreamformerConfig.BATCH_MAX_WAIT_MS_CONFIG, "60000");
         final ModelRegistry faulty = new ModelRegistry() {
             @Override
             protected InferenceModel load(final String dir, final EngineSettings engine) throws IOException {

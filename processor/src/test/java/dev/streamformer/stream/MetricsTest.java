@@ -49,12 +49,12 @@ class MetricsTest {
         final Properties props = new Properties();
         props.put(StreamsConfig.APPLICATION_ID_CONFIG, "metrics-test");
         props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
-        props.put(StreamformerConfig.MODEL_DIR, modelDir.toString());
-        props.put(StreamformerConfig.BATCH_SIZE, "4");
-        props.put(StreamformerConfig.BATCH_MAX_WAIT_MS, "60000");
+        props.put(StreamformerConfig.MODEL_DIR_CONFIG, modelDir.toString());
+        props.put(StreamformerConfig.BATCH_SIZE_CONFIG, "4");
+        props.put(StreamformerConfig.BATCH_MAX_WAIT_MS_CONFIG, "60000");
         final ModelRegistry registry = new ModelRegistry();
         final String text;
-        try (TopologyTestDriver driver = new TopologyTestDriver(StreamformerTopology.build(new StreamformerConfig(props),
+        try (TopologyTestDriver driver = new TopologyTestDriver(StreamformerTopology.build(new StreamformerAppConfig(props),
                 new ModelCatalog(new StreamformerConfig(props), registry, new ServingMetrics(prometheus))), props)) {
             final TestInputTopic<byte[], byte[]> in = driver.createInputTopic("streamformer-requests",
                     new ByteArraySerializer(), new ByteArraySerializer());

@@ -92,9 +92,9 @@ class ModelLifecycleTest {
         final Properties props = new Properties();
         props.put(StreamsConfig.APPLICATION_ID_CONFIG, "lifecycle-test");
         props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
-        props.put(StreamformerConfig.MODEL_DIR, v1.toString());
-        props.put(StreamformerConfig.BATCH_SIZE, "1");
-        props.put(StreamformerConfig.MODELS_CACHE_DIR, dirs.resolve("cache").toString());
+        props.put(StreamformerConfig.MODEL_DIR_CONFIG, v1.toString());
+        props.put(StreamformerConfig.BATCH_SIZE_CONFIG, "1");
+        props.put(StreamformerConfig.MODELS_CACHE_DIR_CONFIG, dirs.resolve("cache").toString());
         props.putAll(extra);
         // Counts the closed forward passes of every version, to see retired versions close.
         final ModelRegistry registry = new ModelRegistry() {
@@ -116,7 +116,7 @@ class ModelLifecycleTest {
         };
         catalog = new ModelCatalog(new StreamformerConfig(props), registry, new ServingMetrics(prometheus));
         driver = ProcessorDriver.start(props, catalog);
-        shadow = driver.driver().createOutputTopic(props.getProperty(StreamformerConfig.TOPIC_SHADOW,
+        shadow = driver.driver().createOutputTopic(props.getProperty(StreamformerAppConfig.TOPIC_SHADOW_CONFIG,
                 "streamformer-shadow-predictions"), new StringDeserializer(), StreamformerSerdes.prediction());
     }
 
@@ -257,7 +257,7 @@ class ModelLifecycleTest {
 
     @Test
     void bufferedRequestsAreServedByTheVersionCurrentWhenTheirBatchRuns() throws Exception {
-        start(Map.of(StreamformerConfig.BATCH_SIZE, "4", StreamformerConfig.BATCH_MAX_WAIT_MS, "60000"));
+        start(Map.of(StreamformerConfig.BATCH_SIZE_CONFIG, "4", StreamformerConfig.BATCH_MAX_WAIT_MS_CONFIG, "60000"));
         send("a", null);
         send("b", null);
         assertThat(driver.predictions().isEmpty()).isTrue();
@@ -269,7 +269,7 @@ class ModelLifecycleTest {
 
     @Test
     void severalModelsAreRoutedByTheRequestsModelFieldAndAnUnknownNameIsADeadLetter() throws Exception {
-        start(Map.of(StreamformerConfig.MODELS, "sentiment=" + second));
+        start(Map.of(StreamformerConfig.MODELS_CONFIG, "sentiment=" + second));
         send("a", null);
         send("b", "sentiment");
         send("c", "spam-filter");

@@ -33,17 +33,16 @@ record ProcessorDriver(TopologyTestDriver driver, TestInputTopic<byte[], byte[]>
      * @return the driver of {@link StreamformerTopology#build}
      */
     static ProcessorDriver start(final Properties props, final ModelRegistry registry) {
-        final StreamformerConfig config = new StreamformerConfig(props);
-        return start(props, new ModelCatalog(config, registry, ServingMetrics.disabled()));
+        return start(props, new ModelCatalog(new StreamformerConfig(props), registry, ServingMetrics.disabled()));
     }
 
     /**
      * @param props the processor's properties
      * @param catalog the versions to serve, which the test may change while the driver runs
-     * @return the driver of {@link StreamformerTopology#build(StreamformerConfig, ModelCatalog)}
+     * @return the driver of {@link StreamformerTopology#build(StreamformerAppConfig, ModelCatalog)}
      */
     static ProcessorDriver start(final Properties props, final ModelCatalog catalog) {
-        final StreamformerConfig config = new StreamformerConfig(props);
+        final StreamformerAppConfig config = new StreamformerAppConfig(props);
         final TopologyTestDriver driver = new TopologyTestDriver(StreamformerTopology.build(config, catalog), props);
         return new ProcessorDriver(driver,
                 driver.createInputTopic(config.requestsTopic(), new ByteArraySerializer(), new ByteArraySerializer()),

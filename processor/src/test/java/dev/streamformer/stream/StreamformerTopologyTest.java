@@ -68,8 +68,8 @@ class StreamformerTopologyTest {
         final Properties props = new Properties();
         props.put(StreamsConfig.APPLICATION_ID_CONFIG, "topology-test");
         props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
-        props.put(StreamformerConfig.MODEL_DIR, modelDir.toString());
-        props.put(StreamformerConfig.BATCH_SIZE, "1");
+        props.put(StreamformerConfig.MODEL_DIR_CONFIG, modelDir.toString());
+        props.put(StreamformerConfig.BATCH_SIZE_CONFIG, "1");
         props.putAll(extra);
         registry = new ModelRegistry();
         final ProcessorDriver d = ProcessorDriver.start(props, registry);
@@ -177,7 +177,7 @@ class StreamformerTopologyTest {
 
     @Test
     void truncatesLongRequestsWhenConfigured() {
-        start(Map.of(StreamformerConfig.TRUNCATE, "true"));
+        start(Map.of(StreamformerConfig.TRUNCATE_CONFIG, "true"));
         send(request("long", Collections.nCopies(40, 5).toArray(new Integer[0])));
         final Prediction p = predictions.readValue();
         assertThat(p.getTruncated()).isTrue();
@@ -200,7 +200,7 @@ class StreamformerTopologyTest {
 
     @Test
     void runsAFullBatchAsOneForwardPass() {
-        start(Map.of(StreamformerConfig.BATCH_SIZE, "3", StreamformerConfig.BATCH_MAX_WAIT_MS, "60000"));
+        start(Map.of(StreamformerConfig.BATCH_SIZE_CONFIG, "3", StreamformerConfig.BATCH_MAX_WAIT_MS_CONFIG, "60000"));
         send(request("b-1", 2, 5, 3));
         send(request("b-2", 2, 6, 7, 8, 3));
         assertThat(predictions.isEmpty()).as("waiting for the batch to fill").isTrue();
@@ -217,7 +217,7 @@ class StreamformerTopologyTest {
 
     @Test
     void runsOneForwardPassPerLengthBucketAndKeepsTheRequestOrder() {
-        start(Map.of(StreamformerConfig.BATCH_SIZE, "4", StreamformerConfig.BATCH_MAX_WAIT_MS, "60000"));
+        start(Map.of(StreamformerConfig.BATCH_SIZE_CONFIG, "4", StreamformerConfig.BATCH_MAX_WAIT_MS_CONFIG, "60000"));
         send(request("short-1", 2, 5, 3));
         send(request("long-1", tokens(20)));
         send(request("short-2", 2, 6, 7, 3));
@@ -235,8 +235,8 @@ class StreamformerTopologyTest {
 
     @Test
     void runsTheWholeBatchAsOnePassWithoutLengthBuckets() {
-        start(Map.of(StreamformerConfig.BATCH_SIZE, "4", StreamformerConfig.BATCH_MAX_WAIT_MS, "60000",
-                StreamformerConfig.BATCH_LENGTH_BUCKETS, "false"));
+        start(Map.of(StreamformerConfig.BATCH_SIZE_CONFIG, "4", StreamformerConfig.BATCH_MAX_WAIT_MS_CONFIG, "60000",
+                StreamformerConfig.BATCH_LENGTH_BUCKETS_CONFIG, "false"));
         send(request("short-1", 2, 5, 3));
         send(request("long-1", tokens(20)));
         send(request("short-2", 2, 6, 7, 3));
@@ -267,7 +267,7 @@ class StreamformerTopologyTest {
         send(request("x-1", 2, 5, 3));
         send(request("x-2", 2, 6, 7, 8, 9, 10, 3));
         final List<Prediction> single = predictions.readValuesToList();
-        start(Map.of(StreamformerConfig.BATCH_SIZE, "2"));
+        start(Map.of(StreamformerConfig.BATCH_SIZE_CONFIG, "2"));
         send(request("x-1", 2, 5, 3));
         send(request("x-2", 2, 6, 7, 8, 9, 10, 3));
         final List<Prediction> batched = predictions.readValuesToList();
@@ -281,7 +281,7 @@ class StreamformerTopologyTest {
 
     @Test
     void flushesAPartialBatchAfterTheMaximumWait() {
-        start(Map.of(StreamformerConfig.BATCH_SIZE, "8", StreamformerConfig.BATCH_MAX_WAIT_MS, "50"));
+        start(Map.of(StreamformerConfig.BATCH_SIZE_CONFIG, "8", StreamformerConfig.BATCH_MAX_WAIT_MS_CONFIG, "50"));
         send(request("lonely", 2, 5, 3));
         driver.advanceWallClockTime(java.time.Duration.ofMillis(49));
         assertThat(predictions.isEmpty()).as("49 ms of the task's clock after it arrived").isTrue();

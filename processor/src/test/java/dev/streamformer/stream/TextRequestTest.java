@@ -51,7 +51,7 @@ class TextRequestTest {
         final Properties props = new Properties();
         props.put(StreamsConfig.APPLICATION_ID_CONFIG, "text-test");
         props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
-        props.put(StreamformerConfig.BATCH_SIZE, "1");
+        props.put(StreamformerConfig.BATCH_SIZE_CONFIG, "1");
         props.putAll(extra);
         final ProcessorDriver d = ProcessorDriver.start(props, new ModelRegistry());
         driver = d.driver();
@@ -96,7 +96,7 @@ class TextRequestTest {
 
     @Test
     void aLongTextIsCutToTheConfiguredTokensAndMarkedTruncated() {
-        start(Map.of(StreamformerConfig.TEXT_MAX_TOKENS, "16"));
+        start(Map.of(StreamformerConfig.TEXT_MAX_TOKENS_CONFIG, "16"));
         send("long", text("long", "free money ".repeat(200), List.of()), new RecordHeaders());
         final Prediction p = predictions.readValue();
         assertThat(p.getNumTokens()).isEqualTo(16);

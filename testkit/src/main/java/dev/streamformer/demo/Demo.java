@@ -21,6 +21,7 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.streams.StreamsConfig;
 
+import dev.streamformer.stream.StreamformerAppConfig;
 import dev.streamformer.client.CommittedReads;
 import dev.streamformer.client.RequestProducer;
 import dev.streamformer.corpus.DemoSample;
@@ -95,10 +96,10 @@ public final class Demo {
             props.put(StreamsConfig.APPLICATION_ID_CONFIG, "streamformer-demo");
             props.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, Integer.toString(s.streamThreads()));
             props.put(StreamsConfig.STATE_DIR_CONFIG, work.resolve("state").toString());
-            props.put(StreamformerConfig.INTRA_OP_THREADS, Integer.toString(s.intraOpThreads()));
-            props.put(StreamformerConfig.ENGINE, s.engine().configName());
-            props.put(StreamformerConfig.TOPIC_PARTITIONS, Integer.toString(s.partitions()));
-            final StreamformerConfig config = new StreamformerConfig(props);
+            props.put(StreamformerConfig.INTRA_OP_THREADS_CONFIG, Integer.toString(s.intraOpThreads()));
+            props.put(StreamformerConfig.ENGINE_CONFIG, s.engine().configName());
+            props.put(StreamformerAppConfig.TOPIC_PARTITIONS_CONFIG, Integer.toString(s.partitions()));
+            final StreamformerAppConfig config = new StreamformerAppConfig(props);
             TopicAdmin.ensure(StreamformerConfig.kafkaOnly(props), List.of(config.requestsTopic()),
                     new TopicAdmin.Spec(s.partitions(), (short) 1, -2), true);
 
@@ -136,7 +137,7 @@ public final class Demo {
         }
     }
 
-    private static void readCommitted(final String bootstrap, final StreamformerConfig config, final Settings s,
+    private static void readCommitted(final String bootstrap, final StreamformerAppConfig config, final Settings s,
             final List<Prediction> predictions, final List<LatencyEvent> latency, final PrintStream out) {
         final Properties p = CommittedReads.fromBeginning(bootstrap, "demo-reader-" + UUID.randomUUID());
         final SingleObjectSerde<Prediction> predictionSerde = StreamformerSerdes.prediction();

@@ -317,8 +317,8 @@ public final class BenchSuites {
         final StreamformerConfig defaults = new StreamformerConfig(KafkaDefaults.properties());
         final int streamThreads = Integer.parseInt(KafkaDefaults.properties().getProperty(
                 StreamsConfig.NUM_STREAM_THREADS_CONFIG));
-        final int intraOp = defaults.getInt(StreamformerConfig.INTRA_OP_THREADS);
-        final int defaultBatch = defaults.getInt(StreamformerConfig.BATCH_SIZE);
+        final int intraOp = defaults.getInt(StreamformerConfig.INTRA_OP_THREADS_CONFIG);
+        final int defaultBatch = defaults.getInt(StreamformerConfig.BATCH_SIZE_CONFIG);
         final String name = String.format(Locale.ROOT, "default %dx%d batch %d", streamThreads, intraOp, defaultBatch);
         // A first run compiles the hot paths of the processor, the clients and the broker; measured runs
         // that share the cores with the JIT compiler lose up to a tenth of their throughput.

@@ -40,6 +40,7 @@ import dev.streamformer.schemas.serde.SingleObjectSerde;
 import dev.streamformer.schemas.serde.StreamformerSerdes;
 import dev.streamformer.stream.ModelRegistry;
 import dev.streamformer.stream.StreamformerApp;
+import dev.streamformer.stream.StreamformerAppConfig;
 import dev.streamformer.stream.StreamformerConfig;
 
 /**
@@ -362,16 +363,16 @@ public final class PipelineBenchmark {
         props.put(StreamsConfig.APPLICATION_ID_CONFIG, id);
         props.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, Integer.toString(s.streamThreads()));
         props.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.resolve(id).toString());
-        props.put(StreamformerConfig.TOPIC_REQUESTS, topic);
-        props.put(StreamformerConfig.TOPIC_PREDICTIONS, id + "-predictions");
-        props.put(StreamformerConfig.TOPIC_LATENCY, id + "-latency");
-        props.put(StreamformerConfig.TOPIC_DEAD_LETTERS, id + "-dead-letters");
-        props.put(StreamformerConfig.TOPIC_PARTITIONS, Integer.toString(partitions));
-        props.put(StreamformerConfig.MODEL_DIR, modelDir);
-        props.put(StreamformerConfig.INTRA_OP_THREADS, Integer.toString(s.intraOpThreads()));
-        props.put(StreamformerConfig.ENGINE, engine.configName());
-        props.put(StreamformerConfig.BATCH_SIZE, Integer.toString(s.batchSize()));
-        props.put(StreamformerConfig.BATCH_MAX_WAIT_MS, Long.toString(s.maxWaitMs()));
+        props.put(StreamformerAppConfig.TOPIC_REQUESTS_CONFIG, topic);
+        props.put(StreamformerAppConfig.TOPIC_PREDICTIONS_CONFIG, id + "-predictions");
+        props.put(StreamformerAppConfig.TOPIC_LATENCY_CONFIG, id + "-latency");
+        props.put(StreamformerAppConfig.TOPIC_DEAD_LETTERS_CONFIG, id + "-dead-letters");
+        props.put(StreamformerAppConfig.TOPIC_PARTITIONS_CONFIG, Integer.toString(partitions));
+        props.put(StreamformerConfig.MODEL_DIR_CONFIG, modelDir);
+        props.put(StreamformerConfig.INTRA_OP_THREADS_CONFIG, Integer.toString(s.intraOpThreads()));
+        props.put(StreamformerConfig.ENGINE_CONFIG, engine.configName());
+        props.put(StreamformerConfig.BATCH_SIZE_CONFIG, Integer.toString(s.batchSize()));
+        props.put(StreamformerConfig.BATCH_MAX_WAIT_MS_CONFIG, Long.toString(s.maxWaitMs()));
         return props;
     }
 
