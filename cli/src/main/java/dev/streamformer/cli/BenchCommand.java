@@ -9,7 +9,7 @@ import java.util.concurrent.Callable;
 
 import dev.streamformer.bench.stream.BenchSuites;
 import dev.streamformer.bench.stream.MemoryBenchmark;
-import dev.streamformer.kafka.BrokerCheck;
+import dev.streamformer.kafka.internals.BrokerCheck;
 import dev.streamformer.model.Checkpoint;
 import dev.streamformer.model.DefaultModel;
 import dev.streamformer.model.InferenceEngine;

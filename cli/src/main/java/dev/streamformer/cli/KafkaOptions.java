@@ -11,7 +11,7 @@ import java.util.UUID;
 
 import dev.streamformer.stream.StreamformerConfig;
 import dev.streamformer.client.CommittedReads;
-import dev.streamformer.kafka.BrokerCheck;
+import dev.streamformer.kafka.internals.BrokerCheck;
 import picocli.CommandLine.Option;
 
 /**

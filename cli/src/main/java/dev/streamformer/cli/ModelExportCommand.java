@@ -7,10 +7,10 @@ import java.util.concurrent.Callable;
 
 import dev.streamformer.model.Checkpoint;
 import dev.streamformer.model.ModelDirectory;
-import dev.streamformer.model.onnx.EncoderGraph;
-import dev.streamformer.model.onnx.OnnxForward;
-import dev.streamformer.model.onnx.OnnxModelFile;
-import dev.streamformer.model.onnx.SessionSettings;
+import dev.streamformer.engine.onnx.internals.EncoderGraph;
+import dev.streamformer.engine.onnx.internals.OnnxForward;
+import dev.streamformer.engine.onnx.internals.OnnxModelFile;
+import dev.streamformer.engine.onnx.internals.SessionSettings;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 

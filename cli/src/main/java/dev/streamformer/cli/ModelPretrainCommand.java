@@ -11,7 +11,7 @@ import dev.streamformer.model.DefaultModel;
 import dev.streamformer.model.ModelConfig;
 import dev.streamformer.model.ModelDirectory;
 import dev.streamformer.model.ParameterStats;
-import dev.streamformer.text.TokenizerFiles;
+import dev.streamformer.text.internals.TokenizerFiles;
 import dev.streamformer.train.Datasets;
 import dev.streamformer.train.MaskedLanguageModel;
 import picocli.CommandLine.Command;

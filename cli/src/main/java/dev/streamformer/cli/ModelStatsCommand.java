@@ -8,7 +8,7 @@ import dev.streamformer.model.Checkpoint;
 import dev.streamformer.model.ModelConfig;
 import dev.streamformer.model.ModelDirectory;
 import dev.streamformer.model.ParameterStats;
-import dev.streamformer.model.onnx.OnnxModelFile;
+import dev.streamformer.engine.onnx.internals.OnnxModelFile;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;

@@ -6,7 +6,7 @@ import java.util.concurrent.Callable;
 
 import dev.streamformer.corpus.Corpus;
 import dev.streamformer.corpus.WordPieceTrainer;
-import dev.streamformer.text.TokenizerFiles;
+import dev.streamformer.text.internals.TokenizerFiles;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 

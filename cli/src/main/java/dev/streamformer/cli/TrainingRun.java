@@ -16,7 +16,7 @@ import dev.streamformer.model.Checkpoint;
 import dev.streamformer.model.InferenceModel;
 import dev.streamformer.model.ModelDirectory;
 import dev.streamformer.model.ParameterStats;
-import dev.streamformer.text.TokenizerFiles;
+import dev.streamformer.text.internals.TokenizerFiles;
 import dev.streamformer.train.ClassicFilter;
 import dev.streamformer.train.Datasets;
 import dev.streamformer.train.Example;

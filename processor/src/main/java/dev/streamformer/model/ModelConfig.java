@@ -18,6 +18,8 @@ import com.google.gson.JsonObject;
 import com.google.gson.JsonParseException;
 import com.google.gson.JsonParser;
 
+import dev.streamformer.model.internals.NearestName;
+
 /**
  * The architecture of a shared-parameter encoder, read from and written to {@code config.json} in
  * the Hugging Face ALBERT format.

@@ -31,7 +31,7 @@ import org.apache.kafka.common.config.TopicConfig;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 
-import dev.streamformer.kafka.TopicAdmin;
+import dev.streamformer.kafka.internals.TopicAdmin;
 import dev.streamformer.model.EngineSettings;
 import dev.streamformer.model.InferenceModel;
 import dev.streamformer.model.ModelDirectory;
@@ -40,6 +40,7 @@ import dev.streamformer.schemas.ModelRelease;
 import dev.streamformer.schemas.ModelStatus;
 import dev.streamformer.schemas.serde.SingleObjectSerde;
 import dev.streamformer.schemas.serde.StreamformerSerdes;
+import dev.streamformer.release.internals.VersionCheck;
 
 /**
  * The models topic: a compacted, single-partition topic keyed by model name whose latest record

@@ -13,6 +13,7 @@ import org.slf4j.LoggerFactory;
 import dev.streamformer.model.EngineSettings;
 import dev.streamformer.model.InferenceModel;
 import dev.streamformer.schemas.ModelArtifact;
+import dev.streamformer.release.internals.VersionCheck;
 
 /**
  * The stable version of a name that processors serve from the models topic: the stable side of the

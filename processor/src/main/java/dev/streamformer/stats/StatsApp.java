@@ -13,8 +13,8 @@ import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler.StreamThr
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import dev.streamformer.kafka.BrokerCheck;
-import dev.streamformer.kafka.TopicAdmin;
+import dev.streamformer.kafka.internals.BrokerCheck;
+import dev.streamformer.kafka.internals.TopicAdmin;
 import dev.streamformer.model.DefaultModel;
 import dev.streamformer.stream.StreamformerApp;
 import dev.streamformer.stream.StreamformerAppConfig;

@@ -18,7 +18,7 @@ import dev.streamformer.model.DefaultModel;
 import dev.streamformer.model.EngineSettings;
 import dev.streamformer.model.InferenceModel;
 import dev.streamformer.release.ModelPackage;
-import dev.streamformer.release.VersionCheck;
+import dev.streamformer.release.internals.VersionCheck;
 import dev.streamformer.schemas.ModelArtifact;
 import dev.streamformer.schemas.ModelRelease;
 

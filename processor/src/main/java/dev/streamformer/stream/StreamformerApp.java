@@ -17,8 +17,8 @@ import org.apache.kafka.streams.StreamsConfig;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import dev.streamformer.kafka.BrokerCheck;
-import dev.streamformer.kafka.TopicAdmin;
+import dev.streamformer.kafka.internals.BrokerCheck;
+import dev.streamformer.kafka.internals.TopicAdmin;
 
 /**
  * The running processor: checks or creates the topics, loads the model once, starts Kafka Streams

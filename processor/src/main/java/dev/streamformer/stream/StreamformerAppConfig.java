@@ -8,7 +8,7 @@ import org.apache.kafka.common.config.ConfigDef.Importance;
 import org.apache.kafka.common.config.ConfigDef.Range;
 import org.apache.kafka.common.config.ConfigDef.Type;
 
-import dev.streamformer.kafka.BrokerCheck;
+import dev.streamformer.kafka.internals.BrokerCheck;
 
 /**
  * The standalone processor's and the command line's own settings, beside the inference step's

@@ -11,7 +11,7 @@ class EnginesTest {
     @Test
     void onnxRuntimeIsFoundThroughServiceLoader() {
         assertThat(Engines.available(InferenceEngine.ONNXRUNTIME)).isTrue();
-        assertThat(Engines.get(InferenceEngine.ONNXRUNTIME)).isInstanceOf(dev.streamformer.model.onnx.OnnxEngine.class);
+        assertThat(Engines.get(InferenceEngine.ONNXRUNTIME)).isInstanceOf(dev.streamformer.engine.onnx.OnnxEngine.class);
     }
 
     @Test

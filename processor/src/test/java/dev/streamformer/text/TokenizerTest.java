@@ -13,6 +13,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import dev.streamformer.model.DefaultModel;
 import dev.streamformer.model.ModelDirectory;
+import dev.streamformer.text.internals.TokenizerFiles;
 
 class TokenizerTest {
 

@@ -25,7 +25,7 @@ import dev.streamformer.stream.StreamformerAppConfig;
 import dev.streamformer.client.CommittedReads;
 import dev.streamformer.client.RequestProducer;
 import dev.streamformer.corpus.DemoSample;
-import dev.streamformer.kafka.TopicAdmin;
+import dev.streamformer.kafka.internals.TopicAdmin;
 import dev.streamformer.model.DefaultModel;
 import dev.streamformer.model.InferenceEngine;
 import dev.streamformer.monitor.LatencySummary;

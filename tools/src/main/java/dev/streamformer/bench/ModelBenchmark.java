@@ -25,7 +25,7 @@ import dev.streamformer.model.EngineSettings;
 import dev.streamformer.model.InferenceEngine;
 import dev.streamformer.model.InferenceModel;
 import dev.streamformer.model.ModelConfig;
-import dev.streamformer.model.onnx.MatMulProbe;
+import dev.streamformer.engine.onnx.internals.MatMulProbe;
 
 /**
  * The model suite: the encoder's forward pass on each engine beside both fp32 matmul ceilings

@@ -34,11 +34,11 @@ import dev.streamformer.model.ParameterLayout;
 import dev.streamformer.model.SafeTensors;
 import dev.streamformer.model.SafeTensors.Tensor;
 import dev.streamformer.model.SharingPlan;
-import dev.streamformer.model.onnx.proto.Onnx.GraphProto;
-import dev.streamformer.model.onnx.proto.Onnx.ModelProto;
-import dev.streamformer.model.onnx.proto.Onnx.NodeProto;
-import dev.streamformer.model.onnx.proto.Onnx.TensorProto;
-import dev.streamformer.text.TokenizerFiles;
+import dev.streamformer.engine.onnx.internals.proto.Onnx.GraphProto;
+import dev.streamformer.engine.onnx.internals.proto.Onnx.ModelProto;
+import dev.streamformer.engine.onnx.internals.proto.Onnx.NodeProto;
+import dev.streamformer.engine.onnx.internals.proto.Onnx.TensorProto;
+import dev.streamformer.text.internals.TokenizerFiles;
 
 /**
  * Imports a pre-trained BERT encoder (Hugging Face's {@code BertModel}: all-MiniLM-L6-v2, BERT-base,

@@ -11,7 +11,7 @@ import java.util.PriorityQueue;
 import java.util.Set;
 import java.util.TreeMap;
 
-import dev.streamformer.text.TokenizerFiles;
+import dev.streamformer.text.internals.TokenizerFiles;
 
 /**
  * Learns a WordPiece vocabulary the way Hugging Face's WordPiece trainer does: words are split as

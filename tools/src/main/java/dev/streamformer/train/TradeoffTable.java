@@ -33,7 +33,7 @@ import dev.streamformer.model.ModelDirectory;
 import dev.streamformer.model.ParameterStats;
 import dev.streamformer.model.SharingPlan;
 import dev.streamformer.model.SharingStrategy;
-import dev.streamformer.text.TokenizerFiles;
+import dev.streamformer.text.internals.TokenizerFiles;
 
 /**
  * The trade-off table: the same dimensions, data, seed and training budget for every sharing plan

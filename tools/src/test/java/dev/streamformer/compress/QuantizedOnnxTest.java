@@ -16,9 +16,9 @@ import dev.streamformer.model.ModelConfig;
 import dev.streamformer.model.ModelOutput;
 import dev.streamformer.model.SharingPlan;
 import dev.streamformer.model.TestModels;
-import dev.streamformer.model.onnx.EncoderGraph;
-import dev.streamformer.model.onnx.OnnxModelFile;
-import dev.streamformer.model.onnx.proto.Onnx.ModelProto;
+import dev.streamformer.engine.onnx.internals.EncoderGraph;
+import dev.streamformer.engine.onnx.internals.OnnxModelFile;
+import dev.streamformer.engine.onnx.internals.proto.Onnx.ModelProto;
 
 /** A quantized checkpoint on ONNX Runtime: int8 matrix products, logits within the bound of the scales. */
 class QuantizedOnnxTest {

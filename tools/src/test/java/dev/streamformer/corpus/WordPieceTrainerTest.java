@@ -12,7 +12,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import dev.streamformer.model.ModelDirectory;
 import dev.streamformer.text.TextTokenizer;
-import dev.streamformer.text.TokenizerFiles;
+import dev.streamformer.text.internals.TokenizerFiles;
 
 /** A vocabulary learned from texts, written as the files the processor's tokenizer reads. */
 class WordPieceTrainerTest {

@@ -32,8 +32,8 @@ import dev.streamformer.model.SafeTensors;
 import dev.streamformer.model.SharingPlan;
 import dev.streamformer.model.SharingStrategy;
 import dev.streamformer.model.TestModels;
-import dev.streamformer.model.onnx.EncoderGraph;
-import dev.streamformer.model.onnx.OnnxModelFile;
+import dev.streamformer.engine.onnx.internals.EncoderGraph;
+import dev.streamformer.engine.onnx.internals.OnnxModelFile;
 
 /** The ONNX Runtime engine against the PyTorch encoder on the same weights, for every sharing plan. */
 class OnnxEngineTest {

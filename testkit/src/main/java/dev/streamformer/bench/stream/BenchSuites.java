@@ -268,7 +268,7 @@ public final class BenchSuites {
 
     /** @return the CPU's VNNI and AMX flags, space-separated, or "unknown" */
     private static String cpuFlags() {
-        final List<String> flags = dev.streamformer.model.onnx.Int8Products.cpuFlags();
+        final List<String> flags = dev.streamformer.engine.onnx.internals.Int8Products.cpuFlags();
         return flags == null ? "unknown" : flags.stream().filter(f -> f.contains("vnni") || f.startsWith("amx"))
                 .sorted().collect(java.util.stream.Collectors.joining(" "));
     }

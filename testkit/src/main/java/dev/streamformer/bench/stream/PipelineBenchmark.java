@@ -28,7 +28,7 @@ import org.apache.kafka.streams.StreamsConfig;
 import dev.streamformer.client.Requests;
 import dev.streamformer.client.CommittedReads;
 import dev.streamformer.client.RequestProducer;
-import dev.streamformer.kafka.TopicAdmin;
+import dev.streamformer.kafka.internals.TopicAdmin;
 import dev.streamformer.model.EncoderInput;
 import dev.streamformer.model.EngineSettings;
 import dev.streamformer.model.InferenceEngine;

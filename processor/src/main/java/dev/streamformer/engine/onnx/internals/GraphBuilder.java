@@ -1,4 +1,4 @@
-package dev.streamformer.model.onnx;
+package dev.streamformer.engine.onnx.internals;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -8,16 +8,16 @@ import java.util.Set;
 
 import com.google.protobuf.ByteString;
 
-import dev.streamformer.model.onnx.proto.Onnx.AttributeProto;
-import dev.streamformer.model.onnx.proto.Onnx.GraphProto;
-import dev.streamformer.model.onnx.proto.Onnx.ModelProto;
-import dev.streamformer.model.onnx.proto.Onnx.NodeProto;
-import dev.streamformer.model.onnx.proto.Onnx.OperatorSetIdProto;
-import dev.streamformer.model.onnx.proto.Onnx.StringStringEntryProto;
-import dev.streamformer.model.onnx.proto.Onnx.TensorProto;
-import dev.streamformer.model.onnx.proto.Onnx.TensorShapeProto;
-import dev.streamformer.model.onnx.proto.Onnx.TypeProto;
-import dev.streamformer.model.onnx.proto.Onnx.ValueInfoProto;
+import dev.streamformer.engine.onnx.internals.proto.Onnx.AttributeProto;
+import dev.streamformer.engine.onnx.internals.proto.Onnx.GraphProto;
+import dev.streamformer.engine.onnx.internals.proto.Onnx.ModelProto;
+import dev.streamformer.engine.onnx.internals.proto.Onnx.NodeProto;
+import dev.streamformer.engine.onnx.internals.proto.Onnx.OperatorSetIdProto;
+import dev.streamformer.engine.onnx.internals.proto.Onnx.StringStringEntryProto;
+import dev.streamformer.engine.onnx.internals.proto.Onnx.TensorProto;
+import dev.streamformer.engine.onnx.internals.proto.Onnx.TensorShapeProto;
+import dev.streamformer.engine.onnx.internals.proto.Onnx.TypeProto;
+import dev.streamformer.engine.onnx.internals.proto.Onnx.ValueInfoProto;
 
 /**
  * Writes an ONNX graph node by node: every method adds what it names and returns the name of its

@@ -1,6 +1,6 @@
-package dev.streamformer.model.onnx;
+package dev.streamformer.engine.onnx.internals;
 
-import static dev.streamformer.model.onnx.GraphBuilder.attr;
+import static dev.streamformer.engine.onnx.internals.GraphBuilder.attr;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -14,7 +14,7 @@ import dev.streamformer.model.ModelConfig;
 import dev.streamformer.model.ParameterLayout;
 import dev.streamformer.model.SafeTensors.DType;
 import dev.streamformer.model.SafeTensors.Tensor;
-import dev.streamformer.model.onnx.proto.Onnx.ModelProto;
+import dev.streamformer.engine.onnx.internals.proto.Onnx.ModelProto;
 
 /**
  * The encoder of a checkpoint as an ONNX graph, the same computation as the PyTorch encoder for

@@ -1,4 +1,4 @@
-package dev.streamformer.model.onnx;
+package dev.streamformer.engine.onnx.internals;
 
 import java.io.IOException;
 import java.nio.file.Files;

@@ -1,4 +1,4 @@
-package dev.streamformer.model.onnx;
+package dev.streamformer.engine.onnx.internals;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

@@ -1,4 +1,4 @@
-package dev.streamformer.text;
+package dev.streamformer.text.internals;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;

@@ -1,4 +1,4 @@
-package dev.streamformer.model;
+package dev.streamformer.model.internals;
 
 import java.util.Collection;
 import java.util.Optional;

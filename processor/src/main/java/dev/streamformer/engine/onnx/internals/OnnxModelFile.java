@@ -1,4 +1,4 @@
-package dev.streamformer.model.onnx;
+package dev.streamformer.engine.onnx.internals;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -13,10 +13,10 @@ import java.util.Map;
 import com.google.protobuf.CodedInputStream;
 
 import dev.streamformer.model.ParameterStats;
-import dev.streamformer.model.onnx.proto.Onnx.GraphProto;
-import dev.streamformer.model.onnx.proto.Onnx.ModelProto;
-import dev.streamformer.model.onnx.proto.Onnx.NodeProto;
-import dev.streamformer.model.onnx.proto.Onnx.TensorProto;
+import dev.streamformer.engine.onnx.internals.proto.Onnx.GraphProto;
+import dev.streamformer.engine.onnx.internals.proto.Onnx.ModelProto;
+import dev.streamformer.engine.onnx.internals.proto.Onnx.NodeProto;
+import dev.streamformer.engine.onnx.internals.proto.Onnx.TensorProto;
 
 /**
  * What can be read from an ONNX file without running it: its initializers (the weights), their

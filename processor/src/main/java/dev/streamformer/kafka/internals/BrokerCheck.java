@@ -1,4 +1,4 @@
-package dev.streamformer.kafka;
+package dev.streamformer.kafka.internals;
 
 import java.time.Duration;
 import java.util.Properties;

@@ -1,8 +1,13 @@
-package dev.streamformer.model.onnx;
+package dev.streamformer.engine.onnx;
 
 import java.io.IOException;
 import java.nio.file.Path;
 
+import dev.streamformer.engine.onnx.internals.EncoderGraph;
+import dev.streamformer.engine.onnx.internals.Int8Products;
+import dev.streamformer.engine.onnx.internals.OnnxForward;
+import dev.streamformer.engine.onnx.internals.OnnxModelFile;
+import dev.streamformer.engine.onnx.internals.SessionSettings;
 import dev.streamformer.model.Checkpoint;
 import dev.streamformer.model.EngineProvider;
 import dev.streamformer.model.EngineSettings;

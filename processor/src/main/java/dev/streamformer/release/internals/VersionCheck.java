@@ -1,4 +1,4 @@
-package dev.streamformer.release;
+package dev.streamformer.release.internals;
 
 import java.io.IOException;
 import java.nio.file.Files;
