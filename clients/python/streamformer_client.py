@@ -162,7 +162,7 @@ class Schemas:
         directory = directory or _default_schema_dir()
         by_name = {}
         for name in ("TokenizedInput", "Prediction", "LatencyEvent", "DeadLetter", "LatencyStats", "ModelRelease",
-                     "ModelStatus"):
+                     "ModelStatus", "BufferedRequest"):
             path = os.path.join(directory, name + ".avsc")
             try:
                 with open(path, encoding="utf-8") as f:
