@@ -145,7 +145,7 @@ final class InferenceProcessor<K, V> implements Processor<K, V, K, InferenceResu
             return;
         }
         p.bufferKey = buffer.add(p.entry(keys, requests));
-        p.bufferedOn(defaultMeters());
+        p.bufferedOn(p.served.meters);
         pending.add(p);
         if (pending.size() >= settings.batchSize()) {
             flush();

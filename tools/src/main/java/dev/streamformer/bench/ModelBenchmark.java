@@ -32,11 +32,27 @@ import dev.streamformer.engine.onnx.internals.MatMulProbe;
  * (PyTorch's sgemm and ONNX Runtime's MLAS), in each way of spending the cores: C callers, each
  * forward pass (and each ceiling product) on T intra-op threads. For every batch size the four
  * actions (both ceilings, both engines) are timed in alternation, so that each row's ratios compare
- * figures taken at the same moments of a machine whose speed drifts.
+ * figures taken at the same moments of a machine whose speed drifts, each after a pause of
+ * {@link #QUIET_MS} so that no other pool's spinning workers share its cores. At batch 1 each engine
+ * is also checked against a plain loop of calls over the same model ({@link LoopCheck}).
  */
 public final class ModelBenchmark {
 
     private static final int CEILING_SIZE = 1024;
+
+    /**
+     * The pause before each timed action, so that it starts on quiet cores. A pool that has just
+     * finished keeps its workers spinning: measured on a 2-core AVX2 machine, one caller x 2 intra-op
+     * threads, batch 1, 128 tokens, the default engine ran 117 records/s back to back, 63-68 right after
+     * a PyTorch or an ONNX Runtime matmul, 113-114 after a pause of 10 ms (PyTorch) or 50 ms (ONNX
+     * Runtime), and 105-111 after 200 ms (its own pool asleep by then). Twice the longest spin measured;
+     * after it each action runs once untimed, so that its own pool is awake when its timed run starts
+     * ({@link Stopwatch#timeInterleaved(long, int, int, Runnable...)}).
+     */
+    public static final long QUIET_MS = 100;
+
+    /** Calls in a row of the plain loop each variant is checked against at batch 1. */
+    static final int PLAIN_LOOP_CALLS = 10;
 
     /**
      * How the cores are spent.
@@ -97,9 +113,10 @@ public final class ModelBenchmark {
      * @param ceilingSize n of the n^3 matmul
      * @param ceilings median GFLOP/s over the rows, by "engine layout"
      * @param rows by layout, then batch, then engine
+     * @param loopChecks each variant at batch 1 against a plain loop of calls, per layout
      */
     public record Result(int length, double flopsPerRecord, int ceilingSize, Map<String, Double> ceilings,
-            List<Row> rows) {
+            List<Row> rows, List<LoopCheck> loopChecks) {
 
         /**
          * @param label the variant's label
@@ -120,6 +137,7 @@ public final class ModelBenchmark {
             m.put("matmul_size", ceilingSize);
             m.put("matmul_ceilings_gflops", ceilings);
             m.put("rows", rows);
+            m.put("plain_loop_checks", loopChecks);
             return m;
         }
 
@@ -137,7 +155,31 @@ public final class ModelBenchmark {
                         r.layout(), r.engine(), r.batch(), r.recordsPerSecond(), r.gflops(), 100 * r.ofOnnxCeiling(),
                         100 * r.ofPyTorchCeiling(), r.minSeconds() * 1e3, r.maxSeconds() * 1e3));
             }
+            for (final LoopCheck c : loopChecks) {
+                b.append(String.format(Locale.ROOT, "check %s %s batch 1: suite %.1f records/s, plain loop of %d calls"
+                        + " %.1f records/s (suite / loop %.2f)%n", c.layout(), c.engine(), c.suiteRecordsPerSecond(),
+                        PLAIN_LOOP_CALLS, c.loopRecordsPerSecond(), c.ratio()));
+            }
             return b.toString();
+        }
+    }
+
+    /**
+     * A variant's batch-1 figure against a plain loop over the same model: {@link #PLAIN_LOOP_CALLS}
+     * calls in a row on each caller, timed in alternation with the suite's actions. The suite times one
+     * call after a quiet pause; the loop is what a busy processor does. Near 1 when the suite measures
+     * the engine and not its neighbours' spinning pools.
+     *
+     * @param engine the variant's label
+     * @param layout callers x intra-op threads
+     * @param suiteRecordsPerSecond the suite's figure (the row's)
+     * @param loopRecordsPerSecond the plain loop's, median
+     */
+    public record LoopCheck(String engine, String layout, double suiteRecordsPerSecond, double loopRecordsPerSecond) {
+
+        /** @return suite / loop */
+        public double ratio() {
+            return suiteRecordsPerSecond / loopRecordsPerSecond;
         }
     }
 
@@ -200,6 +242,7 @@ public final class ModelBenchmark {
     public static Result run(final List<Variant> variants, final List<Layout> layouts,
             final List<Integer> batches, final int length, final int repetitions) throws IOException {
         final List<Row> rows = new ArrayList<>();
+        final List<LoopCheck> loopChecks = new ArrayList<>();
         final Map<String, List<Double>> ceilings = new LinkedHashMap<>();
         double flopsPerRecord = 0;
         for (final Layout layout : layouts) {
@@ -239,7 +282,16 @@ public final class ModelBenchmark {
                     for (final InferenceModel m : models.values()) {
                         actions.add(onAll(callers, layout.callers(), () -> m.predict(inputs)));
                     }
-                    final Stopwatch.Timing[] t = Stopwatch.timeInterleaved(3, repetitions,
+                    if (batch == 1) {
+                        for (final InferenceModel m : models.values()) {
+                            actions.add(onAll(callers, layout.callers(), () -> {
+                                for (int i = 0; i < PLAIN_LOOP_CALLS; i++) {
+                                    m.predict(inputs);
+                                }
+                            }));
+                        }
+                    }
+                    final Stopwatch.Timing[] t = Stopwatch.timeInterleaved(QUIET_MS, 3, repetitions,
                             actions.toArray(new Runnable[0]));
                     final double matmulFlops = 2.0 * CEILING_SIZE * CEILING_SIZE * CEILING_SIZE * layout.callers();
                     final double torchCeiling = matmulFlops / t[0].median() / 1e9;
@@ -249,12 +301,19 @@ public final class ModelBenchmark {
                     ceilings.computeIfAbsent(InferenceEngine.ONNXRUNTIME + " " + layout.label(), k -> new ArrayList<>())
                             .add(onnxCeiling);
                     int k = 2;
+                    final double records = (double) batch * layout.callers();
                     for (final String label : models.keySet()) {
                         final Stopwatch.Timing timing = t[k++];
-                        final double records = (double) batch * layout.callers();
                         final double gflops = flopsPerRecord * records / timing.median() / 1e9;
                         rows.add(new Row(label, layout.label(), batch, length, records / timing.median(),
                                 gflops, gflops / onnxCeiling, gflops / torchCeiling, timing.min(), timing.max()));
+                    }
+                    if (batch == 1) {
+                        final List<Row> suite = rows.subList(rows.size() - models.size(), rows.size());
+                        for (final Row row : suite) {
+                            loopChecks.add(new LoopCheck(row.engine(), layout.label(), row.recordsPerSecond(),
+                                    records * PLAIN_LOOP_CALLS / t[k++].median()));
+                        }
                     }
                 }
             } finally {
@@ -264,7 +323,7 @@ public final class ModelBenchmark {
         }
         final Map<String, Double> medians = new LinkedHashMap<>();
         ceilings.forEach((k, v) -> medians.put(k, v.stream().sorted().toList().get(v.size() / 2)));
-        return new Result(length, flopsPerRecord, CEILING_SIZE, medians, rows);
+        return new Result(length, flopsPerRecord, CEILING_SIZE, medians, rows, loopChecks);
     }
 
     /** An action that runs {@code task} on {@code n} pool threads at once and waits for all. */
