@@ -60,6 +60,7 @@ import dev.streamformer.model.internals.NearestName;
  * @param labels the label of every class, by index
  * @param headSize size of one attention head; H / A unless heads were pruned (0 = H / A)
  * @param relaxRank rank of the per-layer deltas on shared matrices (0 = plain sharing)
+ * @param exits the classifiers read after each layer, for early exit ({@link ExitHeads#NONE}: none)
  */
 public record ModelConfig(
         int vocabSize,
@@ -77,14 +78,15 @@ public record ModelConfig(
         SharingPlan plan,
         List<String> labels,
         int headSize,
-        int relaxRank) {
+        int relaxRank,
+        ExitHeads exits) {
 
 
     private static final String EXTENSION = "streamformer";
     /** Keys of the extension block; the layer maps are written for people and ignored when read. */
     private static final Set<String> EXTENSION_KEYS = Set.of("attention_sharing", "attention_groups", "ffn_sharing",
             "ffn_groups", "num_key_value_heads", "attention_head_size", "embedding_projection", "attention_layer_map",
-            "ffn_layer_map", "relax_rank");
+            "ffn_layer_map", "relax_rank", "exits");
     /**
      * Keys of a Hugging Face ALBERT (or BERT) config.json. Other keys are allowed (configs carry many),
      * but one within two edits of a known key is taken for a misspelling of it.
@@ -150,9 +152,40 @@ public record ModelConfig(
                 typeVocabSize, activation, layerNormEps, embeddingProjection, plan, labels, headSize, 0);
     }
 
+    /**
+     * A config without early exits.
+     *
+     * @param vocabSize V
+     * @param embeddingSize E
+     * @param hiddenSize H
+     * @param numLayers L
+     * @param numHeads A
+     * @param numKeyValueHeads G
+     * @param intermediateSize F
+     * @param maxPositions longest sequence
+     * @param typeVocabSize segment ids
+     * @param activation feed-forward activation
+     * @param layerNormEps LayerNorm epsilon
+     * @param embeddingProjection whether E is projected to H
+     * @param plan the sharing plan
+     * @param labels the labels
+     * @param headSize size of one attention head (0 = H / A)
+     * @param relaxRank rank of the per-layer deltas (0 = plain sharing)
+     */
+    public ModelConfig(final int vocabSize, final int embeddingSize, final int hiddenSize, final int numLayers,
+            final int numHeads, final int numKeyValueHeads, final int intermediateSize, final int maxPositions,
+            final int typeVocabSize, final Activation activation, final double layerNormEps,
+            final boolean embeddingProjection, final SharingPlan plan, final List<String> labels, final int headSize,
+            final int relaxRank) {
+        this(vocabSize, embeddingSize, hiddenSize, numLayers, numHeads, numKeyValueHeads, intermediateSize, maxPositions,
+                typeVocabSize, activation, layerNormEps, embeddingProjection, plan, labels, headSize, relaxRank,
+                ExitHeads.NONE);
+    }
+
     /** Validates the dimensions; every problem is reported at once. */
     public ModelConfig {
         labels = List.copyOf(labels);
+        exits = exits == null ? ExitHeads.NONE : exits;
         final boolean derivedHeadSize = headSize == 0;
         if (derivedHeadSize && numHeads > 0) {
             headSize = hiddenSize / numHeads;
@@ -290,7 +323,7 @@ public record ModelConfig(
     public ModelConfig withPlan(final SharingPlan newPlan) {
         return new ModelConfig(vocabSize, embeddingSize, hiddenSize, numLayers, numHeads, numKeyValueHeads,
                 intermediateSize, maxPositions, typeVocabSize, activation, layerNormEps, embeddingProjection,
-                newPlan, labels, headSize, 0);
+                newPlan, labels, headSize, 0, exits);
     }
 
     /**
@@ -302,7 +335,7 @@ public record ModelConfig(
     public ModelConfig withKeyValueHeads(final int kvHeads) {
         return new ModelConfig(vocabSize, embeddingSize, hiddenSize, numLayers, numHeads, kvHeads,
                 intermediateSize, maxPositions, typeVocabSize, activation, layerNormEps, embeddingProjection,
-                plan, labels, headSize, relaxRank);
+                plan, labels, headSize, relaxRank, exits);
     }
 
     /**
@@ -316,7 +349,7 @@ public record ModelConfig(
     public ModelConfig withWidths(final int heads, final int kvHeads, final int intermediate) {
         return new ModelConfig(vocabSize, embeddingSize, hiddenSize, numLayers, heads, kvHeads, intermediate,
                 maxPositions, typeVocabSize, activation, layerNormEps, embeddingProjection, plan, labels, headSize,
-                relaxRank);
+                relaxRank, exits);
     }
 
     /**
@@ -328,7 +361,19 @@ public record ModelConfig(
     public ModelConfig withRelaxRank(final int rank) {
         return new ModelConfig(vocabSize, embeddingSize, hiddenSize, numLayers, numHeads, numKeyValueHeads,
                 intermediateSize, maxPositions, typeVocabSize, activation, layerNormEps, embeddingProjection, plan,
-                labels, headSize, rank);
+                labels, headSize, rank, exits);
+    }
+
+    /**
+     * The same architecture with other classifiers read after each layer.
+     *
+     * @param heads the exit heads
+     * @return a new config
+     */
+    public ModelConfig withExits(final ExitHeads heads) {
+        return new ModelConfig(vocabSize, embeddingSize, hiddenSize, numLayers, numHeads, numKeyValueHeads,
+                intermediateSize, maxPositions, typeVocabSize, activation, layerNormEps, embeddingProjection, plan,
+                labels, headSize, relaxRank, heads);
     }
 
     private static int max(final int[] values) {
@@ -442,7 +487,8 @@ public record ModelConfig(
                 plan,
                 readLabels(o),
                 intOr(ext, "attention_head_size", 0),
-                intOr(ext, "relax_rank", 0));
+                intOr(ext, "relax_rank", 0),
+                ExitHeads.parse(stringOr(ext, "exits", ExitHeads.NONE.configName())));
     }
 
     private static List<String> readLabels(final JsonObject o) {
@@ -527,6 +573,9 @@ public record ModelConfig(
         ext.put("ffn_layer_map", SharingPlan.letters(plan.ffnMap(numLayers)));
         if (relaxRank > 0) {
             ext.put("relax_rank", relaxRank);
+        }
+        if (exits != ExitHeads.NONE) {
+            ext.put("exits", exits.configName());
         }
         m.put(EXTENSION, ext);
         return GSON.toJson(m) + "\n";

@@ -28,6 +28,8 @@ public final class ParameterLayout {
     public static final String POOLER = "pooler";
     /** Component of the classification head. */
     public static final String CLASSIFIER = "classifier";
+    /** Name prefix of the exit heads of {@link ExitHeads#PER_LAYER}: {@code streamformer.exits.<layer>.}. */
+    public static final String EXITS = "streamformer.exits.";
 
     /** Tensor name (or name prefix) in the Hugging Face ALBERT layout. */
     public static final String WORD_EMBEDDINGS = "albert.embeddings.word_embeddings.weight";
@@ -261,7 +263,43 @@ public final class ParameterLayout {
         }
         addLinear(specs, POOLER_PREFIX, h, h, POOLER);
         addLinear(specs, CLASSIFIER_PREFIX, c.numLabels(), h, CLASSIFIER);
+        if (c.exits() == ExitHeads.PER_LAYER) {
+            for (int layer = 0; layer < c.numLayers() - 1; layer++) {
+                addLinear(specs, poolerPrefix(c, layer), h, h, exitComponent(layer));
+                addLinear(specs, classifierPrefix(c, layer), c.numLabels(), h, exitComponent(layer));
+            }
+        }
         return specs;
+    }
+
+    /**
+     * @param c the config
+     * @param layer a layer (0-based)
+     * @return the name prefix of the pooler that reads the state after that layer
+     */
+    public static String poolerPrefix(final ModelConfig c, final int layer) {
+        return ownExit(c, layer) ? EXITS + layer + ".pooler" : POOLER_PREFIX;
+    }
+
+    /**
+     * @param c the config
+     * @param layer a layer (0-based)
+     * @return the name prefix of the classifier that reads the state after that layer
+     */
+    public static String classifierPrefix(final ModelConfig c, final int layer) {
+        return ownExit(c, layer) ? EXITS + layer + ".classifier" : CLASSIFIER_PREFIX;
+    }
+
+    /**
+     * @param layer a layer (0-based)
+     * @return the component name of its own exit head, for example {@code exit[2]}
+     */
+    public static String exitComponent(final int layer) {
+        return "exit[" + (layer + 1) + "]";
+    }
+
+    private static boolean ownExit(final ModelConfig c, final int layer) {
+        return c.exits() == ExitHeads.PER_LAYER && layer < c.numLayers() - 1;
     }
 
     private static void addLinear(final List<ParameterSpec> specs, final String prefix, final long out,

@@ -208,6 +208,47 @@ public final class SharedEncoder implements AutoCloseable {
     }
 
     /**
+     * Runs a batch through every layer and reads every exit: the logits each record would answer had it
+     * stopped after each layer ({@link dev.streamformer.model.ExitHeads}: the model's own head reads
+     * every depth when the exits are shared, an exit head of its own reads each earlier layer when they
+     * are per layer). Training with exits weighs their losses; the last is {@link #forward}'s logits.
+     *
+     * @param manager the caller's manager; the outputs and every activation belong to it
+     * @param batch the padded batch
+     * @param freePerLayer close each layer's intermediates as soon as the layer is done (inference)
+     * @return per layer (0-based), B x C logits
+     */
+    public List<NDArray> logitsAtEveryDepth(final NDManager manager, final EncoderBatch batch,
+            final boolean freePerLayer) {
+        final int b = batch.size();
+        final int s = batch.length();
+        NDArray hidden = embed(manager, batch);
+        final NDArray maskBias = batch.padded()
+                ? manager.create(batch.mask(), new Shape(b, 1, 1, s)).sub(1f).mul(-MASKED)
+                : null;
+        final List<NDArray> out = new java.util.ArrayList<>(config.numLayers());
+        for (int layer = 0; layer < config.numLayers(); layer++) {
+            if (freePerLayer) {
+                try (NDManager layerManager = manager.newSubManager()) {
+                    hidden.attach(layerManager);
+                    final NDArray next = layer(hidden, maskBias, layer, b, s);
+                    next.attach(manager);
+                    hidden = next;
+                }
+            } else {
+                hidden = layer(hidden, maskBias, layer, b, s);
+            }
+            out.add(exitLogits(hidden, layer));
+        }
+        return out;
+    }
+
+    private NDArray exitLogits(final NDArray hidden, final int layer) {
+        final NDArray pooled = linear(hidden.get(":, 0, :"), ParameterLayout.poolerPrefix(config, layer)).tanh();
+        return linear(drop(pooled), ParameterLayout.classifierPrefix(config, layer));
+    }
+
+    /**
      * The last layer's hidden states of a padded batch, before the pooler: what masked-language-model
      * pre-training reads.
      *

@@ -41,6 +41,12 @@ public final class EncoderGraph {
     public static final List<String> INPUTS = List.of("input_ids", "attention_mask", "token_type_ids");
     /** The output name. */
     public static final String OUTPUT = "logits";
+    /** The hidden states between two steps of the encoder run layer by layer, [batch, sequence, hidden]. */
+    public static final String HIDDEN = "hidden";
+    /** A layer step's output, [batch, sequence, hidden]. */
+    public static final String HIDDEN_OUT = "hidden_out";
+    /** The attention mask as the additive bias every layer takes, [batch, 1, 1, sequence]. */
+    public static final String MASK_BIAS = "mask_bias";
 
     private static final float MASKED = 1e9f;
 
@@ -67,27 +73,117 @@ public final class EncoderGraph {
         return new EncoderGraph(checkpoint).encode(name);
     }
 
+    /**
+     * The embedding step of the encoder run layer by layer: token, position and segment embeddings
+     * (projected when the config says so), and the attention mask as the additive bias every layer takes.
+     *
+     * @param checkpoint the model
+     * @param name the model name recorded in the file's metadata
+     * @return a graph from {@link #INPUTS} to {@link #HIDDEN} [batch, sequence, hidden] and
+     *     {@link #MASK_BIAS} [batch, 1, 1, sequence]
+     */
+    public static ModelProto embedding(final Checkpoint checkpoint, final String name) {
+        final EncoderGraph e = new EncoderGraph(checkpoint);
+        final String hidden = e.embeddingsOf(e.g.tokenInput(INPUTS.get(0)), e.g.tokenInput(INPUTS.get(1)),
+                e.g.tokenInput(INPUTS.get(2)));
+        e.g.op("Identity", List.of(hidden));
+        e.g.renameLast(HIDDEN);
+        e.g.floatTensorOutput(HIDDEN, "batch", "sequence", (long) e.config.hiddenSize());
+        e.g.floatTensorOutput(MASK_BIAS, "batch", 1L, 1L, "sequence");
+        return e.finish(name, "embedding step");
+    }
+
+    /**
+     * One layer step of the encoder run layer by layer. Every layer that uses the same attention and
+     * feed-forward sets (and, with relaxed sharing, no deltas of its own) computes the same function,
+     * so one graph serves all of them: for an all-shared plan one graph serves every depth.
+     *
+     * @param checkpoint the model
+     * @param name the model name recorded in the file's metadata
+     * @param layer a layer (0-based) that the graph computes
+     * @return a graph from {@link #HIDDEN} and {@link #MASK_BIAS} to {@link #HIDDEN_OUT}
+     */
+    public static ModelProto layer(final Checkpoint checkpoint, final String name, final int layer) {
+        final EncoderGraph e = new EncoderGraph(checkpoint);
+        final long h = e.config.hiddenSize();
+        final String hidden = e.g.floatTensorInput(HIDDEN, "batch", "sequence", h);
+        final String maskBias = e.g.floatTensorInput(MASK_BIAS, "batch", 1L, 1L, "sequence");
+        e.layerOf(hidden, maskBias, layer);
+        e.g.renameLast(HIDDEN_OUT);
+        e.g.floatTensorOutput(HIDDEN_OUT, "batch", "sequence", h);
+        return e.finish(name, "layer step (" + layerKey(e.config, layer) + ")");
+    }
+
+    /**
+     * The exit step of the encoder run layer by layer: the pooler and classifier that read the state
+     * after a layer (the model's own after the last layer, and after every layer with
+     * {@link dev.streamformer.model.ExitHeads#SHARED}; an exit head of its own with
+     * {@link dev.streamformer.model.ExitHeads#PER_LAYER}).
+     *
+     * @param checkpoint the model
+     * @param name the model name recorded in the file's metadata
+     * @param layer the layer (0-based) whose state the step reads
+     * @return a graph from {@link #HIDDEN} to {@link #OUTPUT} [batch, labels]
+     */
+    public static ModelProto head(final Checkpoint checkpoint, final String name, final int layer) {
+        final EncoderGraph e = new EncoderGraph(checkpoint);
+        e.headOf(e.g.floatTensorInput(HIDDEN, "batch", "sequence", (long) e.config.hiddenSize()), layer);
+        return e.finish(name, "exit step after layer " + (layer + 1));
+    }
+
+    /**
+     * The layers that one layer step computes: layers with the same key compute the same function.
+     *
+     * @param config the architecture
+     * @param layer a layer (0-based)
+     * @return its attention and feed-forward sets, and the layer itself when relaxed sharing gives it deltas
+     */
+    public static String layerKey(final ModelConfig config, final int layer) {
+        final int[] attention = config.plan().attentionMap(config.numLayers());
+        final int[] ffn = config.plan().ffnMap(config.numLayers());
+        final boolean own = config.relaxedAttention(layer) || config.relaxedFfn(layer);
+        return "attention " + attention[layer] + ", ffn " + ffn[layer] + (own ? ", layer " + layer : "");
+    }
+
     private ModelProto encode(final String name) {
-        final String ids = g.tokenInput(INPUTS.get(0));
-        final String mask = g.tokenInput(INPUTS.get(1));
-        final String segments = g.tokenInput(INPUTS.get(2));
-        String hidden = embeddings(ids, segments);
-        final String maskBias = g.op("Unsqueeze", List.of(
+        String hidden = embeddingsOf(g.tokenInput(INPUTS.get(0)), g.tokenInput(INPUTS.get(1)),
+                g.tokenInput(INPUTS.get(2)));
+        for (int layer = 0; layer < config.numLayers(); layer++) {
+            hidden = layerOf(hidden, MASK_BIAS, layer);
+        }
+        headOf(hidden, config.numLayers() - 1);
+        return finish(name, "");
+    }
+
+    /** @return the hidden states after the embeddings; the mask bias is {@link #MASK_BIAS} */
+    private String embeddingsOf(final String ids, final String mask, final String segments) {
+        final String hidden = embeddings(ids, segments);
+        g.op("Unsqueeze", List.of(
                 g.op("Mul", List.of(g.op("Sub", List.of(g.op("Cast", List.of(mask), attr("to", 1L)), g.scalar(1f))),
                         g.scalar(MASKED))),
                 g.longs(1, 2)));
+        g.renameLast(MASK_BIAS);
+        return hidden;
+    }
+
+    private String layerOf(final String hidden, final String maskBias, final int layer) {
         final int[] attention = config.plan().attentionMap(config.numLayers());
         final int[] ffn = config.plan().ffnMap(config.numLayers());
-        for (int layer = 0; layer < config.numLayers(); layer++) {
-            hidden = layer(hidden, maskBias, layer, ParameterLayout.attentionPrefix(config, attention[layer]),
-                    ParameterLayout.ffnPrefix(config, ffn[layer]));
-        }
+        return layer(hidden, maskBias, layer, ParameterLayout.attentionPrefix(config, attention[layer]),
+                ParameterLayout.ffnPrefix(config, ffn[layer]));
+    }
+
+    private void headOf(final String hidden, final int layer) {
         final String first = g.op("Gather", List.of(hidden, g.longScalar(0)), attr("axis", 1L));
-        final String pooled = g.op("Tanh", List.of(linear(first, ParameterLayout.POOLER_PREFIX)));
-        linear(pooled, ParameterLayout.CLASSIFIER_PREFIX);
+        final String pooled = g.op("Tanh", List.of(linear(first, ParameterLayout.poolerPrefix(config, layer))));
+        linear(pooled, ParameterLayout.classifierPrefix(config, layer));
         g.renameLast(OUTPUT);
         g.floatOutput(OUTPUT, config.numLabels());
-        return g.build("streamformer", "Shared-parameter encoder " + name + " (" + config.plan().describe()
+    }
+
+    private ModelProto finish(final String name, final String step) {
+        return g.build("streamformer", "Shared-parameter encoder " + name + (step.isEmpty() ? "" : ", " + step) + " ("
+                + config.plan().describe()
                 + (config.relaxRank() > 0 ? ", relaxed with rank " + config.relaxRank() + " deltas" : "") + ", "
                 + config.numKeyValueHeads() + "/" + config.numHeads() + " key/value heads)",
                 List.of(new String[] {"streamformer.model", name},

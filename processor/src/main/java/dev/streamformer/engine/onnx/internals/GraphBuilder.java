@@ -61,6 +61,40 @@ final class GraphBuilder {
         return name;
     }
 
+    /**
+     * Adds a float graph input whose dimensions are named (a String: "batch", "sequence") or fixed (a Long).
+     *
+     * @param name the input
+     * @param dims the dimensions
+     * @return the input's name
+     */
+    String floatTensorInput(final String name, final Object... dims) {
+        graph.addInput(floatTensor(name, dims));
+        claim(name);
+        return name;
+    }
+
+    /**
+     * Declares a float graph output whose dimensions are named or fixed, as {@link #floatTensorInput}.
+     *
+     * @param name the output (a node's output, renamed with {@link #renameLast})
+     * @param dims the dimensions
+     */
+    void floatTensorOutput(final String name, final Object... dims) {
+        graph.addOutput(floatTensor(name, dims));
+    }
+
+    private static ValueInfoProto floatTensor(final String name, final Object... dims) {
+        final TensorShapeProto.Builder shape = TensorShapeProto.newBuilder();
+        for (final Object d : dims) {
+            shape.addDim(d instanceof String param ? TensorShapeProto.Dimension.newBuilder().setDimParam(param)
+                    : TensorShapeProto.Dimension.newBuilder().setDimValue(((Number) d).longValue()));
+        }
+        return ValueInfoProto.newBuilder().setName(name).setType(TypeProto.newBuilder()
+                .setTensorType(TypeProto.Tensor.newBuilder().setElemType(TensorProto.DataType.FLOAT_VALUE)
+                        .setShape(shape))).build();
+    }
+
     /** Declares a float graph output [batch, width]. */
     void floatOutput(final String name, final long width) {
         graph.addOutput(ValueInfoProto.newBuilder().setName(name).setType(TypeProto.newBuilder()

@@ -1,0 +1,193 @@
+package dev.streamformer.engine.onnx.internals;
+
+import java.nio.FloatBuffer;
+import java.nio.LongBuffer;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+
+import dev.streamformer.model.Checkpoint;
+import dev.streamformer.model.EncoderBatch;
+import dev.streamformer.model.ForwardPass;
+import dev.streamformer.model.ParameterLayout;
+
+/**
+ * The encoder on ONNX Runtime, run layer by layer: an embedding step, one layer step per distinct
+ * layer function ({@link EncoderGraph#layerKey}: for an all-shared plan one session serves every
+ * depth), and an exit step per distinct exit head. Each weight lives in the one session that uses it. Between steps the
+ * hidden states stay in ONNX Runtime's memory (an output tensor is the next step's input).
+ *
+ * <p>At full depth it computes what the single graph computes; it is what lets a batch stop, or
+ * take in new rows, between layers.
+ */
+public final class LayeredForward implements ForwardPass {
+
+    private final OrtEnvironment env;
+    private final OrtSession embedding;
+    /** The exit step read after each layer; layers read by the same head share one. */
+    private final OrtSession[] heads;
+    /** The session of each layer; layers that compute the same function share one. */
+    private final OrtSession[] layers;
+    private final List<OrtSession> distinct;
+    private final List<OrtSession> distinctHeads;
+    private final int labels;
+    private final AtomicBoolean closed = new AtomicBoolean();
+
+    private LayeredForward(final OrtEnvironment env, final OrtSession embedding, final OrtSession[] layers,
+            final List<OrtSession> distinct, final OrtSession[] heads, final List<OrtSession> distinctHeads,
+            final int labels) {
+        this.env = env;
+        this.embedding = embedding;
+        this.layers = layers;
+        this.distinct = distinct;
+        this.heads = heads;
+        this.distinctHeads = distinctHeads;
+        this.labels = labels;
+    }
+
+    /**
+     * Builds the steps' graphs from a checkpoint and opens a session on each.
+     *
+     * @param checkpoint the model
+     * @param name the model name recorded in the graphs
+     * @param options intra-op threads and weight prepacking, for every session
+     * @return the forward pass
+     */
+    public static LayeredForward of(final Checkpoint checkpoint, final String name, final SessionSettings options) {
+        final OrtEnvironment env = OrtEnvironment.getEnvironment();
+        final List<OrtSession> opened = new ArrayList<>();
+        try (OrtSession.SessionOptions o = options.toOptions()) {
+            final OrtSession embedding = open(env, o, opened, EncoderGraph.embedding(checkpoint, name).toByteArray());
+            final int n = checkpoint.config().numLayers();
+            final OrtSession[] layers = new OrtSession[n];
+            final Map<String, OrtSession> byKey = new LinkedHashMap<>();
+            for (int layer = 0; layer < n; layer++) {
+                final int l = layer;
+                layers[layer] = byKey.computeIfAbsent(EncoderGraph.layerKey(checkpoint.config(), layer),
+                        k -> open(env, o, opened, EncoderGraph.layer(checkpoint, name, l).toByteArray()));
+            }
+            final OrtSession[] heads = new OrtSession[n];
+            final Map<String, OrtSession> byPrefix = new LinkedHashMap<>();
+            for (int layer = 0; layer < n; layer++) {
+                final int l = layer;
+                heads[layer] = byPrefix.computeIfAbsent(ParameterLayout.classifierPrefix(checkpoint.config(), layer),
+                        k -> open(env, o, opened, EncoderGraph.head(checkpoint, name, l).toByteArray()));
+            }
+            return new LayeredForward(env, embedding, layers, List.copyOf(byKey.values()), heads,
+                    List.copyOf(byPrefix.values()), checkpoint.config().numLabels());
+        } catch (OrtException | RuntimeException e) {
+            opened.forEach(LayeredForward::closeQuietly);
+            throw new IllegalStateException("ONNX Runtime refused a step of the layered encoder: " + e.getMessage(), e);
+        }
+    }
+
+    private static OrtSession open(final OrtEnvironment env, final OrtSession.SessionOptions options,
+            final List<OrtSession> opened, final byte[] graph) {
+        try {
+            final OrtSession s = env.createSession(graph, options);
+            opened.add(s);
+            return s;
+        } catch (OrtException e) {
+            throw new IllegalStateException(e.getMessage(), e);
+        }
+    }
+
+    /** @return the number of layer sessions: the distinct layer functions of the plan */
+    public int layerSessions() {
+        return distinct.size();
+    }
+
+    @Override
+    public float[] logits(final EncoderBatch batch) {
+        return run(batch, false)[0];
+    }
+
+    /**
+     * Runs a batch through every layer and reads every exit: what each record would answer had it
+     * stopped after each layer.
+     *
+     * @param batch the padded batch
+     * @return per layer (0-based), B x C logits, row-major
+     */
+    public float[][] logitsAtEveryDepth(final EncoderBatch batch) {
+        return run(batch, true);
+    }
+
+    private float[][] run(final EncoderBatch batch, final boolean everyDepth) {
+        final long[] shape = {batch.size(), batch.length()};
+        final Map<String, OnnxTensor> inputs = new HashMap<>(4);
+        final List<OrtSession.Result> open = new ArrayList<>();
+        final float[][] out = new float[everyDepth ? layers.length : 1][];
+        try {
+            inputs.put(EncoderGraph.INPUTS.get(0), OnnxTensor.createTensor(env, LongBuffer.wrap(batch.tokenIds()), shape));
+            final float[] m = batch.mask();
+            final long[] mask = new long[m.length];
+            for (int i = 0; i < m.length; i++) {
+                mask[i] = (long) m[i];
+            }
+            inputs.put(EncoderGraph.INPUTS.get(1), OnnxTensor.createTensor(env, LongBuffer.wrap(mask), shape));
+            inputs.put(EncoderGraph.INPUTS.get(2), OnnxTensor.createTensor(env, LongBuffer.wrap(batch.segmentIds()),
+                    shape));
+            final OrtSession.Result embedded = embedding.run(inputs);
+            open.add(embedded);
+            final OnnxTensor maskBias = (OnnxTensor) embedded.get(EncoderGraph.MASK_BIAS).orElseThrow();
+            OnnxTensor hidden = (OnnxTensor) embedded.get(EncoderGraph.HIDDEN).orElseThrow();
+            for (int layer = 0; layer < layers.length; layer++) {
+                final OrtSession.Result next = layers[layer].run(Map.of(EncoderGraph.HIDDEN, hidden,
+                        EncoderGraph.MASK_BIAS, maskBias));
+                open.add(next);
+                hidden = (OnnxTensor) next.get(EncoderGraph.HIDDEN_OUT).orElseThrow();
+                if (open.size() > 2) {
+                    // The layer before: its output was this layer's input (the embedding step's result
+                    // stays open for the mask bias).
+                    open.remove(1).close();
+                }
+                if (everyDepth || layer == layers.length - 1) {
+                    out[everyDepth ? layer : 0] = exit(layer, hidden, batch.size());
+                }
+            }
+            return out;
+        } catch (OrtException e) {
+            throw new IllegalStateException("ONNX Runtime failed on a batch of " + batch.size() + " x "
+                    + batch.length() + " tokens: " + e.getMessage(), e);
+        } finally {
+            open.forEach(OrtSession.Result::close);
+            inputs.values().forEach(OnnxTensor::close);
+        }
+    }
+
+    private float[] exit(final int layer, final OnnxTensor hidden, final int rows) throws OrtException {
+        try (OrtSession.Result result = heads[layer].run(Map.of(EncoderGraph.HIDDEN, hidden))) {
+            final FloatBuffer logits = ((OnnxTensor) result.get(EncoderGraph.OUTPUT).orElseThrow()).getFloatBuffer();
+            final float[] values = new float[rows * labels];
+            logits.get(values);
+            return values;
+        }
+    }
+
+    @Override
+    public void close() {
+        if (closed.getAndSet(true)) {
+            return;
+        }
+        closeQuietly(embedding);
+        distinct.forEach(LayeredForward::closeQuietly);
+        distinctHeads.forEach(LayeredForward::closeQuietly);
+    }
+
+    private static void closeQuietly(final OrtSession s) {
+        try {
+            s.close();
+        } catch (OrtException e) {
+            throw new IllegalStateException("Cannot close an ONNX Runtime session: " + e.getMessage(), e);
+        }
+    }
+}
