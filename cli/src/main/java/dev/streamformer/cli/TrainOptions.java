@@ -79,6 +79,19 @@ final class TrainOptions {
                     + " drops (default: ${DEFAULT-VALUE}).")
     double dropout;
 
+    @Option(names = "--exits", paramLabel = "<heads>",
+            description = "Train a classifier read after every layer, for early exit: shared (the model's own pooler"
+                    + " and classifier read every depth) or per-layer (a pooler and classifier of its own after every"
+                    + " layer but the last, starting as copies of the model's); none removes them. The loss is the"
+                    + " sum over depths of each exit's cross-entropy weighted by its depth (default: the starting"
+                    + " model's; none for train).")
+    String exits;
+
+    @Option(names = "--exit-distill", defaultValue = "0", paramLabel = "<weight>",
+            description = "With exits: weight of the last exit's probabilities as soft targets of the earlier exits,"
+                    + " 0-1 (default: ${DEFAULT-VALUE}, the labels alone).")
+    double exitDistill;
+
     @Option(names = "--average-last", defaultValue = "1", paramLabel = "<k>",
             description = "Write the element-wise mean of the weights after the last k epochs (as `model average`"
                     + " of their checkpoints), not the last epoch's alone; 1 = the last epoch (default:"
@@ -105,9 +118,15 @@ final class TrainOptions {
         if (temperature <= 0) {
             throw new IllegalArgumentException("--temperature must be above 0, got " + temperature);
         }
+        if (exits != null) {
+            dev.streamformer.model.ExitHeads.parse(exits);
+        }
+        if (exitDistill < 0 || exitDistill > 1) {
+            throw new IllegalArgumentException("--exit-distill must be 0-1, got " + exitDistill);
+        }
         final boolean distil = teacher != null || classicTeacher != null;
         return new ModelTrainer.Settings(epochs, batchSize, learningRate, warmup, weightDecay, seed, threads,
                 distil ? distillWeight : 0, distil ? temperature : 1,
-                classWeights.equals("balanced"), dropout);
+                classWeights.equals("balanced"), dropout, exitDistill);
     }
 }

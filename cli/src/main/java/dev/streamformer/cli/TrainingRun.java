@@ -13,6 +13,7 @@ import com.google.gson.GsonBuilder;
 
 import dev.streamformer.corpus.Corpus;
 import dev.streamformer.model.Checkpoint;
+import dev.streamformer.model.ExitHeads;
 import dev.streamformer.model.InferenceModel;
 import dev.streamformer.model.ModelDirectory;
 import dev.streamformer.model.ParameterStats;
@@ -36,9 +37,15 @@ final class TrainingRun {
     /**
      * @param defaultLength the tokens per e-mail without --max-length
      */
-    static int run(final String command, final Checkpoint initial, final Path tokenizerDir, final TrainOptions o,
+    static int run(final String command, final Checkpoint start, final Path tokenizerDir, final TrainOptions o,
             final int defaultLength) throws Exception {
-        final long start = System.nanoTime();
+        final long startedNs = System.nanoTime();
+        final Checkpoint initial = o.exits == null ? start : start.withExits(ExitHeads.parse(o.exits));
+        if (initial.config().exits() != ExitHeads.NONE) {
+            System.out.printf("%s: exit heads %s, every depth's loss weighted by its depth%s%n", command,
+                    initial.config().exits(), o.exitDistill > 0 ? String.format(java.util.Locale.ROOT,
+                            ", earlier exits distilled from the last (weight %.2f)", o.exitDistill) : "");
+        }
         final ModelTrainer.Settings settings = o.settings();
         final int maxLength = o.maxLength != null ? o.maxLength : defaultLength;
         if (maxLength < 2 || maxLength > initial.config().maxPositions()) {
@@ -98,10 +105,10 @@ final class TrainingRun {
         data.train().forEach(e -> byLabel.merge(trained.config().labels().get(e.label()), 1L, Long::sum));
         record.put(LABEL_COUNTS, byLabel);
         record.put("history", history);
-        record.put("seconds", (System.nanoTime() - start) / 1e9);
+        record.put("seconds", (System.nanoTime() - startedNs) / 1e9);
         write(o.out.resolve("training.json"), record);
         System.out.printf("wrote %s (version %s) in %.0f s%n", o.out, ModelDirectory.version(o.out),
-                (System.nanoTime() - start) / 1e9);
+                (System.nanoTime() - startedNs) / 1e9);
         return 0;
     }
 

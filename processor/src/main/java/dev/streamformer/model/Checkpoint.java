@@ -141,6 +141,44 @@ public record Checkpoint(ModelConfig config, Map<String, Tensor> tensors) {
     }
 
     /**
+     * The same model with other exit heads ({@link ExitHeads}): per-layer heads start as copies of the
+     * model's own pooler and classifier (the head a shared exit would use, so training starts from
+     * what the full-depth model reads); heads the new config does not name are dropped.
+     *
+     * @param exits the exit heads
+     * @return the checkpoint with the new config
+     */
+    public Checkpoint withExits(final ExitHeads exits) {
+        if (exits == config.exits()) {
+            return this;
+        }
+        final ModelConfig next = config.withExits(exits);
+        final Map<String, Tensor> out = new java.util.LinkedHashMap<>();
+        for (final ParameterSpec spec : ParameterLayout.of(next)) {
+            final String name = spec.name();
+            if (tensors.containsKey(name)) {
+                out.put(name, tensors.get(name));
+                copyScale(name, name, out);
+            } else {
+                // streamformer.exits.<layer>.pooler.weight -> albert.pooler.weight, and so on.
+                final String rest = name.substring(name.indexOf('.', ParameterLayout.EXITS.length()) + 1);
+                final String own = (rest.startsWith(ParameterLayout.POOLER) ? ParameterLayout.POOLER_PREFIX
+                        : ParameterLayout.CLASSIFIER_PREFIX) + rest.substring(rest.indexOf('.'));
+                out.put(name, tensors.get(own));
+                copyScale(own, name, out);
+            }
+        }
+        return new Checkpoint(next, out);
+    }
+
+    private void copyScale(final String from, final String to, final Map<String, Tensor> out) {
+        final Tensor scale = tensors.get(from + SCALE_SUFFIX);
+        if (scale != null) {
+            out.put(to + SCALE_SUFFIX, scale);
+        }
+    }
+
+    /**
      * The same model with every tensor widened to F32 (int8 tensors dequantized with their scales).
      *
      * @return an F32 checkpoint

@@ -21,7 +21,9 @@ import ai.djl.training.GradientCollector;
 import dev.streamformer.engine.pytorch.IntraOpThreads;
 import dev.streamformer.engine.pytorch.SharedEncoder;
 import dev.streamformer.model.Checkpoint;
+import dev.streamformer.model.EncoderBatch;
 import dev.streamformer.model.EncoderInput;
+import dev.streamformer.model.ExitHeads;
 import dev.streamformer.model.InferenceModel;
 import dev.streamformer.model.ModelOutput;
 import dev.streamformer.model.ParameterLayout;
@@ -56,16 +58,29 @@ public final class ModelTrainer {
      * @param dropout the probability of zeroing an activation while training, at BERT's places: the embeddings,
      *     the attention probabilities, the attention and feed-forward outputs before their residual adds, the
      *     pooled vector before the classifier (0 = none; serving never drops)
+     * @param exitDistill with exit heads, the weight of the last exit's probabilities as soft targets of
+     *     the earlier exits (0 = the labels alone)
      */
     public record Settings(int epochs, int batchSize, double learningRate, double warmupFraction, double weightDecay,
             long seed, int threads, double distillWeight, double temperature, boolean balancedClasses,
-            double dropout) {
+            double dropout, double exitDistill) {
 
-        /** Checks the dropout probability. */
+        /** Checks the dropout probability and the exit distillation weight. */
         public Settings {
             if (!(dropout >= 0 && dropout < 1)) {
                 throw new IllegalArgumentException("dropout must be in [0, 1), got " + dropout);
             }
+            if (!(exitDistill >= 0 && exitDistill <= 1)) {
+                throw new IllegalArgumentException("the exit distillation weight must be in [0, 1], got " + exitDistill);
+            }
+        }
+
+        /** The settings without exit distillation. */
+        public Settings(final int epochs, final int batchSize, final double learningRate, final double warmupFraction,
+                final double weightDecay, final long seed, final int threads, final double distillWeight,
+                final double temperature, final boolean balancedClasses, final double dropout) {
+            this(epochs, batchSize, learningRate, warmupFraction, weightDecay, seed, threads, distillWeight,
+                    temperature, balancedClasses, dropout, 0);
         }
 
         /** The settings without class weights or dropout. */
@@ -73,7 +88,7 @@ public final class ModelTrainer {
                 final double weightDecay, final long seed, final int threads, final double distillWeight,
                 final double temperature) {
             this(epochs, batchSize, learningRate, warmupFraction, weightDecay, seed, threads, distillWeight,
-                    temperature, false, 0);
+                    temperature, false, 0, 0);
         }
     }
 
@@ -155,16 +170,47 @@ public final class ModelTrainer {
             }
             final float value;
             try (GradientCollector collector = Engine.getEngine(SharedEncoder.ENGINE).newGradientCollector()) {
-                final NDArray logits = encoder.forward(scratch, inputs, false).logits();
-                final NDArray scaled = teacher == null ? logits : logits.div(s.temperature());
                 final NDArray targets = scratch.create(target, new Shape(batch.size(), classes));
                 final NDArray weights = scratch.create(weight, new Shape(batch.size()));
-                final NDArray loss = scaled.logSoftmax(-1).mul(targets).sum(new int[] {1}).neg().mul(weights).mean();
+                final NDArray loss;
+                if (encoder.config().exits() == ExitHeads.NONE) {
+                    loss = crossEntropy(encoder.forward(scratch, inputs, false).logits(), targets, weights, teacher, s);
+                } else {
+                    loss = exitsLoss(encoder.logitsAtEveryDepth(scratch,
+                            EncoderBatch.of(encoder.config(), inputs), false), targets, weights, teacher, s);
+                }
                 collector.backward(loss);
                 value = loss.getFloat();
             }
             return update(optimizer, params, learningRate, scratch, value);
         }
+    }
+
+    private static NDArray crossEntropy(final NDArray logits, final NDArray targets, final NDArray weights,
+            final float[][] teacher, final Settings s) {
+        final NDArray scaled = teacher == null ? logits : logits.div(s.temperature());
+        return scaled.logSoftmax(-1).mul(targets).sum(new int[] {1}).neg().mul(weights).mean();
+    }
+
+    /**
+     * The loss of a model with exit heads: the cross-entropy of every exit, depth i weighted by i
+     * (PABEE's weighting: deeper exits, which see more, count more), normalised by the weights' sum.
+     * With exit distillation the earlier exits learn from the last exit's probabilities too (held
+     * fixed: the last exit learns from the labels alone).
+     */
+    private static NDArray exitsLoss(final List<NDArray> depths, final NDArray targets, final NDArray weights,
+            final float[][] teacher, final Settings s) {
+        final int n = depths.size();
+        final NDArray last = depths.get(n - 1);
+        final NDArray lastProbabilities = s.exitDistill() > 0 ? last.stopGradient().softmax(-1) : null;
+        NDArray sum = null;
+        for (int i = 0; i < n; i++) {
+            final NDArray t = lastProbabilities == null || i == n - 1 ? targets
+                    : targets.mul((float) (1 - s.exitDistill())).add(lastProbabilities.mul((float) s.exitDistill()));
+            final NDArray term = crossEntropy(depths.get(i), t, weights, teacher, s).mul((float) (i + 1));
+            sum = sum == null ? term : sum.add(term);
+        }
+        return sum.div(n * (n + 1) / 2f);
     }
 
     /** The order of an epoch: 0..n-1 shuffled by the seed and the epoch, the same in every run. */

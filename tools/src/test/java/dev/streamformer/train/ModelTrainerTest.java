@@ -88,6 +88,44 @@ class ModelTrainerTest {
         }
     }
 
+    @Test
+    void trainingWithPerLayerExitsTeachesEveryExitFromTheModelsOwnHead() throws Exception {
+        final ModelConfig config = new ModelConfig(8000, 32, 64, 3, 2, 2, 128, 64, 2, Activation.GELU_NEW, 1e-12,
+                true, SharingPlan.ALL, List.of("ham", "spam"));
+        final Checkpoint start = Checkpoint.random(config, 3).withExits(dev.streamformer.model.ExitHeads.PER_LAYER);
+        assertThat(start.floats("streamformer.exits.0.classifier.weight")).as("an exit head starts as the model's own")
+                .containsExactly(start.floats("classifier.weight"));
+        final List<Example> examples = tinySubset();
+        final ModelTrainer.Settings settings = new ModelTrainer.Settings(6, 16, 5e-3, 0.1, 0.01, 7, 2, 0, 1, false, 0,
+                0.3);
+        final Checkpoint trained = ModelTrainer.train(start, examples, null, settings,
+                new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8), (epoch, model) -> { });
+        assertThat(trained.config().exits()).isEqualTo(dev.streamformer.model.ExitHeads.PER_LAYER);
+        assertThat(trained.floats("streamformer.exits.0.classifier.weight")).as("the first exit learned a head of its own")
+                .isNotEqualTo(trained.floats("classifier.weight"));
+        final int[] correct = new int[config.numLayers()];
+        try (dev.streamformer.engine.onnx.internals.LayeredForward layered =
+                dev.streamformer.engine.onnx.internals.LayeredForward.of(trained, "m",
+                        dev.streamformer.engine.onnx.internals.SessionSettings.of(1, true))) {
+            for (int from = 0; from < examples.size(); from += 32) {
+                final List<Example> part = examples.subList(from, Math.min(examples.size(), from + 32));
+                final float[][] depths = layered.logitsAtEveryDepth(dev.streamformer.model.EncoderBatch.of(
+                        trained.config(), part.stream().map(e -> dev.streamformer.model.EncoderInput.of(e.tokenIds()))
+                                .toList()));
+                for (int layer = 0; layer < depths.length; layer++) {
+                    for (int i = 0; i < part.size(); i++) {
+                        final int predicted = depths[layer][2 * i + 1] > depths[layer][2 * i] ? 1 : 0;
+                        correct[layer] += predicted == part.get(i).label() ? 1 : 0;
+                    }
+                }
+            }
+        }
+        for (int layer = 0; layer < config.numLayers(); layer++) {
+            assertThat(correct[layer] / (double) examples.size()).as("exit after layer %d fits its training data: %s",
+                    layer + 1, java.util.Arrays.toString(correct)).isGreaterThan(0.8);
+        }
+    }
+
     private static float maxAbs(final float[] v) {
         float m = 0;
         for (final float x : v) {
