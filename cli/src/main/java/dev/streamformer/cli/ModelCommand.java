@@ -17,6 +17,7 @@ import picocli.CommandLine.Command;
             ModelPretrainCommand.class,
             ModelFinetuneCommand.class,
             ModelEvalCommand.class,
+            ModelExitsCommand.class,
             ModelShareCommand.class,
             ModelPruneCommand.class,
             ModelQuantizeCommand.class,

@@ -9,13 +9,18 @@ import java.util.concurrent.Callable;
 import com.google.gson.GsonBuilder;
 
 import dev.streamformer.corpus.Corpus;
+import dev.streamformer.model.Checkpoint;
 import dev.streamformer.model.DefaultModel;
 import dev.streamformer.model.EngineSettings;
+import dev.streamformer.model.ExitHeads;
+import dev.streamformer.model.ExitPolicy;
 import dev.streamformer.model.InferenceEngine;
 import dev.streamformer.model.InferenceModel;
+import dev.streamformer.model.ModelConfig;
 import dev.streamformer.text.TextTokenizer;
 import dev.streamformer.train.Datasets;
 import dev.streamformer.train.Evaluation;
+import dev.streamformer.train.ExitEvaluation;
 import dev.streamformer.train.Example;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -23,7 +28,9 @@ import picocli.CommandLine.Option;
 /** {@code streamformer model eval}. */
 @Command(name = "eval",
         mixinStandardHelpOptions = true,
-        description = "Accuracy, spam precision, recall and F1, ROC-AUC and the confusion matrix of a model on a split.")
+        description = {"Accuracy, spam precision, recall and F1, ROC-AUC and the confusion matrix of a model on a split.",
+            "A model with exit heads is scored under its exit policy (or --exit), with the mean number of layers run"
+                + " per e-mail and the histogram of the layers they left after."})
 final class ModelEvalCommand implements Callable<Integer> {
 
     @Option(names = "--model", paramLabel = "<dir>",
@@ -54,6 +61,11 @@ final class ModelEvalCommand implements Callable<Integer> {
             description = "Intra-op threads of the forward pass; 0 = one per core (default: ${DEFAULT-VALUE}).")
     private int threads;
 
+    @Option(names = "--exit", paramLabel = "<policy>",
+            description = "Exit policy of a model with exit heads: none, confidence:<p> or patience:<t> (default: the"
+                    + " model's streamformer.exit_policy, else none).")
+    private String exit;
+
     @Option(names = "--scores", paramLabel = "<file.csv>",
             description = "Also write each e-mail's id, label (1 = spam) and p(spam) to this CSV file, in the part's"
                     + " order: for looking at the errors, or choosing a threshold on the validation part.")
@@ -63,11 +75,19 @@ final class ModelEvalCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         final Path dir = model != null ? model : DefaultModel.directory();
         final Datasets.Tokenized tokenized = Datasets.load(data, split, dir, TextTokenizer.length(dir, maxLength));
+        final ExitPolicy policy = exit != null ? ExitPolicy.parse(exit) : ExitPolicy.read(dir);
+        final Checkpoint checkpoint = ModelConfig.read(dir).exits() != ExitHeads.NONE ? Checkpoint.load(dir) : null;
+        if (checkpoint == null && policy.kind() != ExitPolicy.Kind.NONE) {
+            throw new IllegalArgumentException(dir + " has no exit heads, so it cannot leave early (--exit " + policy
+                    + "): train or finetune it with --exits shared or --exits per-layer");
+        }
         try (InferenceModel m = InferenceModel.load(dir, EngineSettings.of(engine, threads))) {
             final List<Example> examples = tokenized.part(part);
-            final double[] spam = Evaluation.spamProbabilities(m, examples, 32);
             final int[] labels = Evaluation.labels(examples);
-            final Evaluation e = Evaluation.of(labels, spam);
+            final ExitEvaluation exits = checkpoint == null ? null
+                    : ExitEvaluation.of(ExitEvaluation.depths(checkpoint, m.settings(), examples), labels, policy);
+            final double[] spam = Evaluation.spamProbabilities(m, examples, 32);
+            final Evaluation e = exits == null ? Evaluation.of(labels, spam) : exits.metrics();
             if (scores != null) {
                 ScoresFile.write(scores, examples.stream().map(Example::id).toList(), labels, spam);
             }
@@ -79,10 +99,20 @@ final class ModelEvalCommand implements Callable<Integer> {
                 out.put("split", split);
                 out.put("part", part);
                 out.putAll(e.toMap());
+                if (exits != null) {
+                    out.putAll(exits.toMap());
+                    out.put("full_depth", Evaluation.of(labels, spam).toMap());
+                }
                 System.out.println(new GsonBuilder().setPrettyPrinting().create().toJson(out));
             } else {
-                System.out.printf("%s (%s) on the %s part of the %s split:%n%s", m.name(), m.version(), part, split,
-                        e.toTable());
+                System.out.printf("%s (%s) on the %s part of the %s split%s:%n%s", m.name(), m.version(), part, split,
+                        exits == null ? "" : ", exit policy " + policy, e.toTable());
+                if (exits != null) {
+                    System.out.printf(java.util.Locale.ROOT, "layers run per e-mail %.2f of %d; e-mails leaving after"
+                            + " layer 1..%d: %s%nat full depth: accuracy %.4f%n", exits.meanLayers(),
+                            exits.exitHistogram().length, exits.exitHistogram().length,
+                            java.util.Arrays.toString(exits.exitHistogram()), Evaluation.of(labels, spam).accuracy());
+                }
             }
         }
         return 0;

@@ -23,6 +23,7 @@ import dev.streamformer.corpus.DemoSample;
 import dev.streamformer.model.Activation;
 import dev.streamformer.model.Checkpoint;
 import dev.streamformer.model.DefaultModel;
+import dev.streamformer.model.ExitPolicy;
 import dev.streamformer.model.EncoderInput;
 import dev.streamformer.model.InferenceModel;
 import dev.streamformer.model.ModelConfig;
@@ -285,6 +286,52 @@ class ModelCommandsTest {
                 corpus.toString(), "--dropout", "1", "--out", dir.resolve("y").toString());
         assertThat(badDropout.exitCode()).isEqualTo(1);
         assertThat(badDropout.err()).contains("dropout must be in [0, 1)");
+    }
+
+    @Test
+    void trainWithExitsWritesAnExitPolicyThatEvalAndExitsRead() throws Exception {
+        final Path corpus = tinyCorpus();
+        final ModelConfig config = new ModelConfig(ModelConfig.read(DefaultModel.directory()).vocabSize(), 16, 32, 3, 4, 4,
+                64, 64, 2, Activation.GELU_NEW, 1e-12, true, SharingPlan.ALL, List.of("ham", "spam"));
+        final Path configFile = dir.resolve("tiny-exits.json");
+        Files.writeString(configFile, config.toJson());
+        final Path out = dir.resolve("exits");
+        final Run train = run("", "model", "train", "--config", configFile.toString(), "--data", corpus.toString(),
+                "--epochs", "2", "--exits", "per-layer", "--exit-distill", "0.5", "--max-length", "32", "--out",
+                out.toString());
+        assertThat(train.exitCode()).as(train.err()).isZero();
+        assertThat(train.out()).contains("exit heads per_layer, every depth's loss weighted by its depth")
+                .contains("exit policy on the validation part: ");
+        final JsonObject written = JsonParser.parseString(Files.readString(out.resolve("config.json"))).getAsJsonObject()
+                .getAsJsonObject("streamformer");
+        assertThat(written.get("exits").getAsString()).isEqualTo("per_layer");
+        final ExitPolicy chosen = ExitPolicy.read(out);
+        assertThat(written.get("exit_policy").getAsString()).isEqualTo(chosen.toString());
+        assertThat(Checkpoint.load(out).config().exits()).isEqualTo(dev.streamformer.model.ExitHeads.PER_LAYER);
+
+        final Run eval = run("", "model", "eval", "--model", out.toString(), "--data", corpus.toString(), "--exit",
+                "confidence:0.5", "--json");
+        assertThat(eval.exitCode()).as(eval.err()).isZero();
+        final JsonObject scored = JsonParser.parseString(eval.out()).getAsJsonObject();
+        assertThat(scored.get("exit_policy").getAsString()).isEqualTo("confidence:0.5");
+        assertThat(scored.get("mean_layers").getAsDouble()).as("every e-mail leaves after its first exit: p >= 0.5 always")
+                .isEqualTo(1.0);
+        assertThat(scored.getAsJsonObject("full_depth").get("examples").getAsInt())
+                .isEqualTo(scored.get("examples").getAsInt());
+
+        final Run exits = run("", "model", "exits", "--model", out.toString(), "--data", corpus.toString(),
+                "--max-accuracy-loss", "100", "--dry-run");
+        assertThat(exits.exitCode()).as(exits.err()).isZero();
+        assertThat(exits.out()).contains("chosen: confidence:0.5 (1.00 layers per e-mail of 3); not written (--dry-run)");
+        assertThat(ExitPolicy.read(out)).as("a dry run writes nothing").isEqualTo(chosen);
+        final Run onTest = run("", "model", "exits", "--model", out.toString(), "--data", corpus.toString(), "--part",
+                "test");
+        assertThat(onTest.exitCode()).isEqualTo(1);
+        assertThat(onTest.err()).contains("choose on the validation part");
+
+        final Run plain = run("", "model", "eval", "--data", corpus.toString(), "--exit", "patience:2");
+        assertThat(plain.exitCode()).isEqualTo(1);
+        assertThat(plain.err()).contains("has no exit heads").contains("--exits shared or --exits per-layer");
     }
 
     @Test

@@ -86,7 +86,7 @@ public record ModelConfig(
     /** Keys of the extension block; the layer maps are written for people and ignored when read. */
     private static final Set<String> EXTENSION_KEYS = Set.of("attention_sharing", "attention_groups", "ffn_sharing",
             "ffn_groups", "num_key_value_heads", "attention_head_size", "embedding_projection", "attention_layer_map",
-            "ffn_layer_map", "relax_rank", "exits");
+            "ffn_layer_map", "relax_rank", "exits", ExitPolicy.CONFIG_KEY);
     /**
      * Keys of a Hugging Face ALBERT (or BERT) config.json. Other keys are allowed (configs carry many),
      * but one within two edits of a known key is taken for a misspelling of it.
