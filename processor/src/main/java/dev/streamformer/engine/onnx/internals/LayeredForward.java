@@ -16,6 +16,7 @@ import ai.onnxruntime.OrtSession;
 
 import dev.streamformer.model.Checkpoint;
 import dev.streamformer.model.EncoderBatch;
+import dev.streamformer.model.ExitPolicy;
 import dev.streamformer.model.ForwardPass;
 import dev.streamformer.model.ParameterLayout;
 
@@ -121,11 +122,122 @@ public final class LayeredForward implements ForwardPass {
         return run(batch, true);
     }
 
-    private float[][] run(final EncoderBatch batch, final boolean everyDepth) {
+    /**
+     * What each record of a batch answers when it leaves early: after each layer the exit of every record
+     * still running is read, the records the policy lets go leave, and the next layer runs on the rest
+     * alone (the batch shrinks as records leave).
+     *
+     * @param batch the padded batch
+     * @param policy when a record leaves
+     * @return each record's logits and the layers it ran
+     */
+    public Exited logitsWithExits(final EncoderBatch batch, final ExitPolicy policy) {
+        final int b = batch.size();
+        final float[] logits = new float[b * labels];
+        final int[] ran = new int[b];
+        final int[] previous = new int[b];
+        final int[] agreeing = new int[b];
+        java.util.Arrays.fill(previous, -1);
+        final Map<String, OnnxTensor> inputs = inputs(batch);
+        final List<AutoCloseable> open = new ArrayList<>();
+        try {
+            final OrtSession.Result embedded = embedding.run(inputs);
+            open.add(embedded);
+            OnnxTensor maskBias = (OnnxTensor) embedded.get(EncoderGraph.MASK_BIAS).orElseThrow();
+            OnnxTensor hidden = (OnnxTensor) embedded.get(EncoderGraph.HIDDEN).orElseThrow();
+            int[] rows = java.util.stream.IntStream.range(0, b).toArray();
+            for (int layer = 0; layer < layers.length && rows.length > 0; layer++) {
+                final OrtSession.Result next = layers[layer].run(Map.of(EncoderGraph.HIDDEN, hidden,
+                        EncoderGraph.MASK_BIAS, maskBias));
+                open.add(next);
+                hidden = (OnnxTensor) next.get(EncoderGraph.HIDDEN_OUT).orElseThrow();
+                final boolean last = layer == layers.length - 1;
+                if (!last && policy.kind() == ExitPolicy.Kind.NONE) {
+                    continue;
+                }
+                final float[] exit = exit(layer, hidden, rows.length);
+                final List<Integer> staying = new ArrayList<>(rows.length);
+                for (int i = 0; i < rows.length; i++) {
+                    final int r = rows[i];
+                    if (last || policy.decided(exit, i, labels, previous[r], agreeing[r])) {
+                        System.arraycopy(exit, i * labels, logits, r * labels, labels);
+                        ran[r] = layer + 1;
+                    } else {
+                        final int label = argmax(exit, i);
+                        agreeing[r] = label == previous[r] ? agreeing[r] + 1 : 1;
+                        previous[r] = label;
+                        staying.add(i);
+                    }
+                }
+                if (!last && staying.size() < rows.length && !staying.isEmpty()) {
+                    hidden = keepRows(hidden, staying, open);
+                    maskBias = keepRows(maskBias, staying, open);
+                }
+                final int[] kept = new int[staying.size()];
+                for (int i = 0; i < kept.length; i++) {
+                    kept[i] = rows[staying.get(i)];
+                }
+                rows = kept;
+            }
+            return new Exited(logits, ran);
+        } catch (OrtException e) {
+            throw new IllegalStateException("ONNX Runtime failed on a batch of " + batch.size() + " x "
+                    + batch.length() + " tokens: " + e.getMessage(), e);
+        } finally {
+            for (final AutoCloseable c : open) {
+                try {
+                    c.close();
+                } catch (Exception e) {
+                    // closing native memory does not fail in practice; the batch's answer stands
+                }
+            }
+            inputs.values().forEach(OnnxTensor::close);
+        }
+    }
+
+    /**
+     * What each record of a batch answered when it left.
+     *
+     * @param logits B x C, each record's exit's logits
+     * @param layers the layers each record ran (1 to L)
+     */
+    public record Exited(float[] logits, int[] layers) {
+    }
+
+    /** A tensor of the same shape but only the given rows of its first axis (copied in their order). */
+    private OnnxTensor keepRows(final OnnxTensor t, final List<Integer> rows, final List<AutoCloseable> open)
+            throws OrtException {
+        final long[] shape = t.getInfo().getShape();
+        final int rowSize = Math.toIntExact(java.util.Arrays.stream(shape).skip(1).reduce(1, (x, y) -> x * y));
+        final FloatBuffer all = t.getFloatBuffer();
+        final FloatBuffer kept = FloatBuffer.allocate(rows.size() * rowSize);
+        final float[] row = new float[rowSize];
+        for (final int r : rows) {
+            all.position(r * rowSize);
+            all.get(row);
+            kept.put(row);
+        }
+        kept.flip();
+        final long[] keptShape = shape.clone();
+        keptShape[0] = rows.size();
+        final OnnxTensor out = OnnxTensor.createTensor(env, kept, keptShape);
+        open.add(out);
+        return out;
+    }
+
+    private int argmax(final float[] logits, final int row) {
+        int best = 0;
+        for (int c = 1; c < labels; c++) {
+            if (logits[row * labels + c] > logits[row * labels + best]) {
+                best = c;
+            }
+        }
+        return best;
+    }
+
+    private Map<String, OnnxTensor> inputs(final EncoderBatch batch) {
         final long[] shape = {batch.size(), batch.length()};
         final Map<String, OnnxTensor> inputs = new HashMap<>(4);
-        final List<OrtSession.Result> open = new ArrayList<>();
-        final float[][] out = new float[everyDepth ? layers.length : 1][];
         try {
             inputs.put(EncoderGraph.INPUTS.get(0), OnnxTensor.createTensor(env, LongBuffer.wrap(batch.tokenIds()), shape));
             final float[] m = batch.mask();
@@ -136,6 +248,18 @@ public final class LayeredForward implements ForwardPass {
             inputs.put(EncoderGraph.INPUTS.get(1), OnnxTensor.createTensor(env, LongBuffer.wrap(mask), shape));
             inputs.put(EncoderGraph.INPUTS.get(2), OnnxTensor.createTensor(env, LongBuffer.wrap(batch.segmentIds()),
                     shape));
+            return inputs;
+        } catch (OrtException e) {
+            inputs.values().forEach(OnnxTensor::close);
+            throw new IllegalStateException("ONNX Runtime refused the batch's inputs: " + e.getMessage(), e);
+        }
+    }
+
+    private float[][] run(final EncoderBatch batch, final boolean everyDepth) {
+        final Map<String, OnnxTensor> inputs = inputs(batch);
+        final List<OrtSession.Result> open = new ArrayList<>();
+        final float[][] out = new float[everyDepth ? layers.length : 1][];
+        try {
             final OrtSession.Result embedded = embedding.run(inputs);
             open.add(embedded);
             final OnnxTensor maskBias = (OnnxTensor) embedded.get(EncoderGraph.MASK_BIAS).orElseThrow();

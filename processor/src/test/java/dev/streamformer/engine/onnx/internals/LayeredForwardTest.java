@@ -34,6 +34,51 @@ class LayeredForwardTest {
                                 Activation.GELU, 4)));
     }
 
+    @org.junit.jupiter.api.Test
+    void recordsThatLeaveEarlyAnswerWhatTheirExitAnswersAndTheRestRunOnInASmallerBatch() {
+        final ModelConfig config = PyTorchReferenceTest.config(SharingPlan.ALL, 4, Activation.GELU_NEW)
+                .withExits(dev.streamformer.model.ExitHeads.PER_LAYER);
+        final Checkpoint checkpoint = TestModels.randomized(config, 11);
+        final List<dev.streamformer.model.EncoderInput> inputs = new java.util.ArrayList<>(TestModels.paddedBatch());
+        inputs.addAll(TestModels.paddedBatch());
+        final EncoderBatch batch = EncoderBatch.of(config, inputs.stream().map(in -> dev.streamformer.model.EncoderInput
+                .of(java.util.Arrays.stream(in.tokenIds()).map(t -> (t * 7 + inputs.indexOf(in)) % config.vocabSize())
+                        .toArray())).toList());
+        final int c = config.numLabels();
+        try (LayeredForward layered = LayeredForward.of(checkpoint, "m", SessionSettings.of(1, true))) {
+            final float[][] depths = layered.logitsAtEveryDepth(batch);
+            // A threshold between the records' first-exit confidences, so some leave after layer 1 and some run on.
+            final double[] first = new double[batch.size()];
+            for (int r = 0; r < batch.size(); r++) {
+                final float a = depths[0][r * c];
+                final float b = depths[0][r * c + 1];
+                first[r] = 1 / (1 + Math.exp(-Math.abs(a - b)));
+            }
+            final double[] sorted = first.clone();
+            java.util.Arrays.sort(sorted);
+            final double median = (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
+            for (final dev.streamformer.model.ExitPolicy policy : List.of(
+                    new dev.streamformer.model.ExitPolicy(dev.streamformer.model.ExitPolicy.Kind.CONFIDENCE, median, 0),
+                    dev.streamformer.model.ExitPolicy.parse("patience:2"), dev.streamformer.model.ExitPolicy.NONE)) {
+                final LayeredForward.Exited exited = layered.logitsWithExits(batch, policy);
+                final java.util.Set<Integer> layersRun = new java.util.TreeSet<>();
+                for (int r = 0; r < batch.size(); r++) {
+                    final int layer = policy.exitLayer(depths, r, c);
+                    assertThat(exited.layers()[r]).as("%s: layers run by record %d", policy, r).isEqualTo(layer + 1);
+                    assertThat(java.util.Arrays.copyOfRange(exited.logits(), r * c, r * c + c)).as("%s: record %d", policy, r)
+                            .containsExactly(java.util.Arrays.copyOfRange(depths[layer], r * c, r * c + c), within(1e-4f));
+                    layersRun.add(exited.layers()[r]);
+                }
+                if (policy.kind() == dev.streamformer.model.ExitPolicy.Kind.CONFIDENCE) {
+                    assertThat(layersRun).as("some records left after layer 1, some ran on").contains(1).hasSizeGreaterThan(1);
+                }
+                if (policy.kind() == dev.streamformer.model.ExitPolicy.Kind.NONE) {
+                    assertThat(layersRun).containsExactly(config.numLayers());
+                }
+            }
+        }
+    }
+
     @ParameterizedTest(name = "{0}")
     @MethodSource("plans")
     void atFullDepthTheLayeredEncoderGivesTheSingleGraphsLogits(final String label, final SharingPlan plan,
