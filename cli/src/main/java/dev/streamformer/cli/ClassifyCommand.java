@@ -17,6 +17,7 @@ import com.google.gson.Gson;
 import dev.streamformer.model.DefaultModel;
 import dev.streamformer.model.EncoderInput;
 import dev.streamformer.model.EngineSettings;
+import dev.streamformer.model.ExitPolicy;
 import dev.streamformer.model.InferenceEngine;
 import dev.streamformer.model.InferenceModel;
 import dev.streamformer.model.InvalidInputException;
@@ -59,6 +60,11 @@ final class ClassifyCommand implements Callable<Integer> {
                     + " model's input length, the one it was trained at: 128 for the shipped model).")
     private Integer maxLength;
 
+    @Option(names = "--exit", paramLabel = "<policy>",
+            description = "Exit policy of a model with exit heads: none, confidence:<p> or patience:<t>; each text then"
+                    + " reports the layers it ran (default: the model's streamformer.exit_policy, else none).")
+    private String exit;
+
     @Option(names = "--json", description = "Print JSON lines instead of a table: the text (its first "
             + JSON_TEXT_CHARS + " characters, whitespace collapsed), the label, the probabilities and num_tokens.")
     private boolean json;
@@ -91,16 +97,25 @@ final class ClassifyCommand implements Callable<Integer> {
                             + e.getMessage(), e);
                 }
             }
+            final ExitPolicy policy = exit != null ? ExitPolicy.parse(exit) : m.exitPolicy();
+            final boolean exits = policy.kind() != ExitPolicy.Kind.NONE;
             final List<ModelOutput> outputs = new ArrayList<>();
+            final List<Integer> layers = new ArrayList<>();
             for (final ValidInput in : encoded) {
                 // One at a time: texts differ in length, and a padded batch is slower than its parts.
-                outputs.addAll(m.run(List.of(in)));
+                if (exits) {
+                    final InferenceModel.Exit e = m.predict(List.of(in.input()), policy).get(0);
+                    outputs.add(e.output());
+                    layers.add(e.layers());
+                } else {
+                    outputs.addAll(m.run(List.of(in)));
+                }
             }
             final List<String> labels = m.config().labels();
             final Gson gson = new Gson();
             if (!json) {
-                System.out.printf(Locale.ROOT, "%-8s %s  %s%n", "label", String.join("  ", labels.stream()
-                        .map(l -> String.format(Locale.ROOT, "p(%s)", l)).toList()), "text");
+                System.out.printf(Locale.ROOT, "%-8s %s  %s%s%n", "label", String.join("  ", labels.stream()
+                        .map(l -> String.format(Locale.ROOT, "p(%s)", l)).toList()), exits ? "layers  " : "", "text");
             }
             for (int i = 0; i < inputs.size(); i++) {
                 final ModelOutput o = outputs.get(i);
@@ -114,12 +129,18 @@ final class ClassifyCommand implements Callable<Integer> {
                     }
                     line.put("probabilities", p);
                     line.put("num_tokens", encoded.get(i).input().length());
+                    if (exits) {
+                        line.put("layers", layers.get(i));
+                    }
                     System.out.println(gson.toJson(line));
                 } else {
                     final StringBuilder row = new StringBuilder(String.format(Locale.ROOT, "%-8s", labels.get(o.argmax())));
                     for (int k = 0; k < labels.size(); k++) {
                         row.append(String.format(Locale.ROOT, " %" + (labels.get(k).length() + 3) + ".4f",
                                 o.probabilities()[k]));
+                    }
+                    if (exits) {
+                        row.append(String.format(Locale.ROOT, "  %6d", layers.get(i)));
                     }
                     System.out.println(row + "  " + Excerpt.of(inputs.get(i)));
                 }

@@ -329,6 +329,15 @@ class ModelCommandsTest {
         assertThat(onTest.exitCode()).isEqualTo(1);
         assertThat(onTest.err()).contains("choose on the validation part");
 
+        final Run classify = run("", "classify", "--model", out.toString(), "--exit", "confidence:0.5", "--json",
+                "Free cruise! Click now to claim your prize");
+        assertThat(classify.exitCode()).as(classify.err()).isZero();
+        assertThat(JsonParser.parseString(classify.out().strip()).getAsJsonObject().get("layers").getAsInt())
+                .as("at least half sure after the first layer").isEqualTo(1);
+        final Run fullDepth = run("", "classify", "--model", out.toString(), "--exit", "none",
+                "Free cruise! Click now to claim your prize");
+        assertThat(fullDepth.out()).doesNotContain("layers");
+
         final Run plain = run("", "model", "eval", "--data", corpus.toString(), "--exit", "patience:2");
         assertThat(plain.exitCode()).isEqualTo(1);
         assertThat(plain.err()).contains("has no exit heads").contains("--exits shared or --exits per-layer");

@@ -22,6 +22,7 @@ public final class InferenceModel implements AutoCloseable {
     private final EngineSettings settings;
     private final ForwardPass forward;
     private final SpecialTokens special;
+    private final ExitPolicy exitPolicy;
 
     /**
      * Wraps a checkpoint on the default engine (ONNX Runtime, one intra-op thread).
@@ -44,18 +45,18 @@ public final class InferenceModel implements AutoCloseable {
      */
     public InferenceModel(final String name, final String version, final Checkpoint checkpoint,
             final EngineSettings settings) {
-        this(name, version, checkpoint, settings, SpecialTokens.NONE);
+        this(name, version, checkpoint, settings, SpecialTokens.NONE, ExitPolicy.NONE);
     }
 
     private InferenceModel(final String name, final String version, final Checkpoint checkpoint,
-            final EngineSettings settings, final SpecialTokens special) {
+            final EngineSettings settings, final SpecialTokens special, final ExitPolicy exitPolicy) {
         this(name, version, checkpoint.config(), ParameterStats.of(checkpoint), settings,
-                Engines.get(settings.engine()).forward(checkpoint, name, settings), special);
+                Engines.get(settings.engine()).forward(checkpoint, name, settings), special, exitPolicy);
     }
 
     private InferenceModel(final String name, final String version, final ModelConfig config,
             final ParameterStats stats, final EngineSettings settings, final ForwardPass forward,
-            final SpecialTokens special) {
+            final SpecialTokens special, final ExitPolicy exitPolicy) {
         this.name = name;
         this.version = version;
         this.config = config;
@@ -63,6 +64,7 @@ public final class InferenceModel implements AutoCloseable {
         this.settings = settings;
         this.forward = forward;
         this.special = special;
+        this.exitPolicy = exitPolicy;
     }
 
     /**
@@ -103,12 +105,13 @@ public final class InferenceModel implements AutoCloseable {
         final Path onnx = abs.resolve(ModelDirectory.ONNX);
         if (!Files.isRegularFile(onnx)) {
             final Checkpoint checkpoint = Checkpoint.load(abs);
-            return new InferenceModel(name, ModelDirectory.version(abs), checkpoint, settings, SpecialTokens.read(abs));
+            return new InferenceModel(name, ModelDirectory.version(abs), checkpoint, settings, SpecialTokens.read(abs),
+                    ExitPolicy.read(abs));
         }
         final ModelConfig config = ModelConfig.read(abs);
         final EngineProvider.Exported exported = Engines.get(settings.engine()).exported(onnx, config, settings);
         return new InferenceModel(name, ModelDirectory.version(abs), config, exported.stats(), settings,
-                exported.forward(), SpecialTokens.read(abs));
+                exported.forward(), SpecialTokens.read(abs), ExitPolicy.NONE);
     }
 
     /**
@@ -119,7 +122,7 @@ public final class InferenceModel implements AutoCloseable {
      * @return the view
      */
     public InferenceModel named(final String otherName) {
-        return new InferenceModel(otherName, version, config, stats, settings, forward, special);
+        return new InferenceModel(otherName, version, config, stats, settings, forward, special, exitPolicy);
     }
 
     /** @return the model name */
@@ -203,7 +206,7 @@ public final class InferenceModel implements AutoCloseable {
      * @return the wrapped model; it owns the pass, so close it instead of this one
      */
     public InferenceModel wrapped(final java.util.function.UnaryOperator<ForwardPass> wrap) {
-        return new InferenceModel(name, version, config, stats, settings, wrap.apply(forward), special);
+        return new InferenceModel(name, version, config, stats, settings, wrap.apply(forward), special, exitPolicy);
     }
 
     /**
@@ -215,6 +218,47 @@ public final class InferenceModel implements AutoCloseable {
      */
     public List<ModelOutput> predict(final List<EncoderInput> inputs) {
         return outputs(EncoderBatch.of(config, inputs));
+    }
+
+    /**
+     * Runs a batch of sequences with early exit: each leaves after the first layer the policy lets it
+     * go, with that exit's answer (a model with {@link ExitHeads}; {@link ExitPolicy#NONE} runs every layer).
+     *
+     * @param inputs the sequences
+     * @param policy when a record leaves; {@link #exitPolicy()} is the model's default
+     * @return one output per input, in order, with the layers it ran
+     * @throws IllegalArgumentException when the model has no exit heads and the policy is not none
+     */
+    public List<Exit> predict(final List<EncoderInput> inputs, final ExitPolicy policy) {
+        final EncoderBatch batch = EncoderBatch.of(config, inputs);
+        if (policy.kind() == ExitPolicy.Kind.NONE) {
+            final List<ModelOutput> full = outputs(batch);
+            return full.stream().map(o -> new Exit(o, config.numLayers())).toList();
+        }
+        if (config.exits() == ExitHeads.NONE) {
+            throw new IllegalArgumentException("model " + name + " has no exit heads, so it cannot leave early (exit"
+                    + " policy " + policy + "): finetune it with --exits shared or --exits per-layer, or use --exit none");
+        }
+        final ForwardPass.Exited exited = forward.logitsWithExits(batch, policy);
+        final List<Exit> out = new ArrayList<>(batch.size());
+        for (int i = 0; i < batch.size(); i++) {
+            out.add(new Exit(ModelOutput.ofRow(exited.logits(), i, config.numLabels()), exited.layers()[i]));
+        }
+        return out;
+    }
+
+    /** @return the exit policy the model directory names (config.json streamformer.exit_policy), else none */
+    public ExitPolicy exitPolicy() {
+        return exitPolicy;
+    }
+
+    /**
+     * A record's answer with early exit.
+     *
+     * @param output the answer of the exit it left by
+     * @param layers the layers it ran, 1 to L
+     */
+    public record Exit(ModelOutput output, int layers) {
     }
 
     private List<ModelOutput> outputs(final EncoderBatch batch) {

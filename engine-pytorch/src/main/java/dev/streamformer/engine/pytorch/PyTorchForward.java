@@ -1,10 +1,14 @@
 package dev.streamformer.engine.pytorch;
 
+import java.util.List;
+
 import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 
 import dev.streamformer.model.Checkpoint;
 import dev.streamformer.model.EncoderBatch;
+import dev.streamformer.model.ExitPolicy;
 import dev.streamformer.model.ForwardPass;
 import dev.streamformer.model.InferenceEngine;
 import dev.streamformer.model.InferenceModel;
@@ -64,6 +68,31 @@ public final class PyTorchForward implements ForwardPass {
         IntraOpThreads.apply(intraOpThreads);
         try (NDManager manager = Engine.getEngine(SharedEncoder.ENGINE).newBaseManager()) {
             return encoder.forward(manager, batch, true).logits().toFloatArray();
+        }
+    }
+
+    /**
+     * The reference of early exit: every exit of every record, then the policy's choice among them
+     * (what a server that runs layer by layer decides, since a choice reads only the exits up to it).
+     */
+    @Override
+    public Exited logitsWithExits(final EncoderBatch batch, final ExitPolicy policy) {
+        IntraOpThreads.apply(intraOpThreads);
+        final int labels = encoder.config().numLabels();
+        try (NDManager manager = Engine.getEngine(SharedEncoder.ENGINE).newBaseManager()) {
+            final List<NDArray> depths = encoder.logitsAtEveryDepth(manager, batch, true);
+            final float[][] byDepth = new float[depths.size()][];
+            for (int l = 0; l < byDepth.length; l++) {
+                byDepth[l] = depths.get(l).toFloatArray();
+            }
+            final float[] logits = new float[batch.size() * labels];
+            final int[] layers = new int[batch.size()];
+            for (int r = 0; r < batch.size(); r++) {
+                final int layer = policy.exitLayer(byDepth, r, labels);
+                System.arraycopy(byDepth[layer], r * labels, logits, r * labels, labels);
+                layers[r] = layer + 1;
+            }
+            return new Exited(logits, layers);
         }
     }
 

@@ -43,6 +43,43 @@ class ExitsTest {
                 Arguments.of("all relaxed rank 3, " + exits, SharingPlan.ALL, 3, exits)));
     }
 
+    @org.junit.jupiter.api.Test
+    void bothEnginesLetTheSameRecordsLeaveAfterTheSameLayersWithTheSameAnswers() {
+        final ModelConfig config = PyTorchReferenceTest.config(SharingPlan.ALL, 4, Activation.GELU_NEW)
+                .withExits(ExitHeads.PER_LAYER);
+        final Checkpoint checkpoint = TestModels.randomized(config, 21);
+        final List<dev.streamformer.model.EncoderInput> inputs = TestModels.paddedBatch();
+        try (dev.streamformer.model.InferenceModel onnx = new dev.streamformer.model.InferenceModel("m", "v", checkpoint,
+                dev.streamformer.model.EngineSettings.of(dev.streamformer.model.InferenceEngine.ONNXRUNTIME, 1));
+                dev.streamformer.model.InferenceModel torch = new dev.streamformer.model.InferenceModel("m", "v",
+                        checkpoint, dev.streamformer.model.EngineSettings.of(
+                                dev.streamformer.model.InferenceEngine.PYTORCH, 1))) {
+            for (final String p : List.of("confidence:0.5", "confidence:0.9", "patience:2", "none")) {
+                final dev.streamformer.model.ExitPolicy policy = dev.streamformer.model.ExitPolicy.parse(p);
+                final List<dev.streamformer.model.InferenceModel.Exit> a = onnx.predict(inputs, policy);
+                final List<dev.streamformer.model.InferenceModel.Exit> b = torch.predict(inputs, policy);
+                for (int i = 0; i < inputs.size(); i++) {
+                    assertThat(a.get(i).layers()).as("%s, record %d", p, i).isEqualTo(b.get(i).layers());
+                    assertThat(a.get(i).output().logits()).as("%s, record %d", p, i)
+                            .containsExactly(b.get(i).output().logits(), within(1e-4f));
+                }
+                if (p.equals("confidence:0.5")) {
+                    assertThat(a).as("two labels: every record is at least half sure after layer 1")
+                            .allSatisfy(e -> assertThat(e.layers()).isEqualTo(1));
+                }
+                if (p.equals("none")) {
+                    assertThat(a).allSatisfy(e -> assertThat(e.layers()).isEqualTo(config.numLayers()));
+                }
+            }
+        }
+        try (dev.streamformer.model.InferenceModel plain = new dev.streamformer.model.InferenceModel("m", "v",
+                TestModels.randomized(config.withExits(ExitHeads.NONE), 21))) {
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> plain.predict(inputs,
+                    dev.streamformer.model.ExitPolicy.parse("patience:2")))
+                    .hasMessageContaining("has no exit heads").hasMessageContaining("--exits");
+        }
+    }
+
     @ParameterizedTest(name = "{0}")
     @MethodSource("cases")
     void theExitAfterEachLayerIsThePyTorchEncoderCutThere(final String label, final SharingPlan plan, final int rank,

@@ -131,6 +131,7 @@ public final class LayeredForward implements ForwardPass {
      * @param policy when a record leaves
      * @return each record's logits and the layers it ran
      */
+    @Override
     public Exited logitsWithExits(final EncoderBatch batch, final ExitPolicy policy) {
         final int b = batch.size();
         final float[] logits = new float[b * labels];
@@ -193,15 +194,6 @@ public final class LayeredForward implements ForwardPass {
             }
             inputs.values().forEach(OnnxTensor::close);
         }
-    }
-
-    /**
-     * What each record of a batch answered when it left.
-     *
-     * @param logits B x C, each record's exit's logits
-     * @param layers the layers each record ran (1 to L)
-     */
-    public record Exited(float[] logits, int[] layers) {
     }
 
     /** A tensor of the same shape but only the given rows of its first axis (copied in their order). */
