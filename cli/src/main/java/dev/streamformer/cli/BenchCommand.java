@@ -7,11 +7,14 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
+import dev.streamformer.bench.ExitBenchmark;
+import dev.streamformer.bench.ModelBenchmark;
 import dev.streamformer.bench.stream.BenchSuites;
 import dev.streamformer.bench.stream.MemoryBenchmark;
 import dev.streamformer.kafka.internals.BrokerCheck;
 import dev.streamformer.model.Checkpoint;
 import dev.streamformer.model.DefaultModel;
+import dev.streamformer.model.ExitPolicy;
 import dev.streamformer.model.InferenceEngine;
 import dev.streamformer.model.ModelConfig;
 import dev.streamformer.testkit.EmbeddedKafka;
@@ -35,14 +38,22 @@ import picocli.CommandLine.Parameters;
                 + " with the same threads and batch; batch sweep; 1 vs 2 stream threads; baseline a (record-at-a-time,"
                 + " a model copy per task); latency at a paced load of half the maximum",
             "  memory    resident memory of a processor JVM by stream threads, shared model vs a copy per task",
+            "  exits     a model with exit heads (--model) on real mail: the single graph at full depth, the"
+                + " layer-by-layer engine at full depth and under an exit policy (--exit, default the model's), timed"
+                + " in alternation, with the mean layers run; not part of all",
             "  all       every suite",
             "Without --bootstrap-servers the pipeline and memory suites start an in-process KRaft broker.",
             "Run on an otherwise idle machine; 'all' takes about 20 minutes on 2 cores."})
 final class BenchCommand implements Callable<Integer> {
 
     @Parameters(index = "0", defaultValue = "model", paramLabel = "<suite>",
-            description = "model, pipeline, memory or all (default: ${DEFAULT-VALUE}).")
+            description = "model, pipeline, memory, exits or all (default: ${DEFAULT-VALUE}).")
     private String suite;
+
+    @Option(names = "--exit", paramLabel = "<policy>",
+            description = "The exits suite's policy: confidence:<p> or patience:<t> (default: the model's"
+                    + " streamformer.exit_policy).")
+    private String exit;
 
     @Option(names = "--model", paramLabel = "<dir>", description = "Model directory (default: the shipped default model).")
     private Path model;
@@ -121,8 +132,11 @@ final class BenchCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         final String s = suite.toLowerCase(Locale.ROOT);
-        if (!List.of("model", "pipeline", "memory", "all").contains(s)) {
-            throw new IllegalArgumentException("Unknown suite '" + suite + "': use model, pipeline, memory or all");
+        if (!List.of("model", "pipeline", "memory", "exits", "all").contains(s)) {
+            throw new IllegalArgumentException("Unknown suite '" + suite + "': use model, pipeline, memory, exits or all");
+        }
+        if ("exits".equals(s)) {
+            return exits();
         }
         final boolean all = "all".equals(s);
         final BenchSuites.Plan plan = new BenchSuites.Plan(all || "model".equals(s), all || "pipeline".equals(s),
@@ -151,6 +165,27 @@ final class BenchCommand implements Callable<Integer> {
             }
         } finally {
             Files.walk(work).sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        }
+        return 0;
+    }
+
+    private int exits() throws Exception {
+        if (model == null) {
+            throw new IllegalArgumentException("the exits suite measures a model with exit heads: give --model <dir>"
+                    + " (model finetune --exits per-layer writes one)");
+        }
+        final ExitPolicy policy = exit != null ? ExitPolicy.parse(exit) : ExitPolicy.read(model);
+        if (policy.kind() == ExitPolicy.Kind.NONE) {
+            throw new IllegalArgumentException(model + " names no exit policy: give --exit confidence:<p> or"
+                    + " patience:<t> (model exits chooses one)");
+        }
+        final int cores = Runtime.getRuntime().availableProcessors();
+        final List<ModelBenchmark.Layout> layouts = cores == 1 ? List.of(new ModelBenchmark.Layout(1, 1))
+                : List.of(new ModelBenchmark.Layout(cores, 1), new ModelBenchmark.Layout(1, cores));
+        System.out.printf("== exits: %s under %s, ONNX Runtime, real mail (the bundled sample), all timed in"
+                + " alternation; records/s%n%s%n", model, policy, ExitBenchmark.header());
+        for (final ExitBenchmark.Row row : ExitBenchmark.run(model, policy, layouts, batches, repetitions)) {
+            System.out.println(row.toLine());
         }
         return 0;
     }

@@ -327,7 +327,7 @@ public final class ModelBenchmark {
     }
 
     /** An action that runs {@code task} on {@code n} pool threads at once and waits for all. */
-    private static Runnable onAll(final ExecutorService pool, final int n, final Runnable task) {
+    static Runnable onAll(final ExecutorService pool, final int n, final Runnable task) {
         return () -> {
             final List<Future<?>> running = new ArrayList<>(n);
             for (int i = 0; i < n; i++) {
