@@ -105,9 +105,15 @@ public record ExitEvaluation(ExitPolicy policy, Evaluation metrics, double meanL
                 histogram);
     }
 
+    /** Mean layers within this much of the fewest count as as few: the safer policy among them is kept. */
+    static final double LAYERS_TOLERANCE = 0.05;
+
     /**
      * Chooses the policy that runs the fewest layers on average while losing at most the given accuracy
      * against running every layer: confidence thresholds from 0.5 to 0.9999 and patience 1 to L-1.
+     * Policies within {@value #LAYERS_TOLERANCE} layers of the fewest count as equally cheap, and the
+     * safest of them is kept (the higher threshold, the longer patience): on a validation part where
+     * every threshold scores alike, the lowest would leave unseen records too eagerly.
      *
      * @param depths per example, per layer, the logits
      * @param labels each example's label
@@ -125,11 +131,17 @@ public record ExitEvaluation(ExitPolicy policy, Evaluation metrics, double meanL
         for (int t = 1; t < layers; t++) {
             tried.add(of(depths, labels, new ExitPolicy(ExitPolicy.Kind.PATIENCE, 0, t)));
         }
-        ExitEvaluation best = full;
+        final List<ExitEvaluation> within = new ArrayList<>();
         for (final ExitEvaluation e : tried) {
-            final boolean withinLoss = e.metrics().accuracy() >= full.metrics().accuracy() - maxLossPoints / 100 - 1e-12;
-            if (withinLoss && (e.meanLayers() < best.meanLayers()
-                    || e.meanLayers() == best.meanLayers() && e.metrics().accuracy() > best.metrics().accuracy())) {
+            if (e.metrics().accuracy() >= full.metrics().accuracy() - maxLossPoints / 100 - 1e-12) {
+                within.add(e);
+            }
+        }
+        final double fewest = within.stream().mapToDouble(ExitEvaluation::meanLayers).min().orElse(full.meanLayers());
+        ExitEvaluation best = full;
+        for (final ExitEvaluation e : within) {
+            if (e.meanLayers() <= fewest + LAYERS_TOLERANCE && e.meanLayers() < full.meanLayers()
+                    && (best == full || safer(e.policy(), best.policy()))) {
                 best = e;
             }
         }
@@ -144,6 +156,17 @@ public record ExitEvaluation(ExitPolicy policy, Evaluation metrics, double meanL
             }
         }
         return out;
+    }
+
+    /**
+     * Confidence is safer with a higher threshold, patience with a longer wait; of two kinds the one found
+     * first (confidence) is kept.
+     */
+    private static boolean safer(final ExitPolicy a, final ExitPolicy b) {
+        if (a.kind() != b.kind()) {
+            return false;
+        }
+        return a.kind() == ExitPolicy.Kind.CONFIDENCE ? a.threshold() > b.threshold() : a.patience() > b.patience();
     }
 
     /** @return the figures as a JSON-ready map */
