@@ -47,6 +47,11 @@ final class RunCommand implements Callable<Integer> {
                     + ": onnxruntime or pytorch (default: onnxruntime).")
     private InferenceEngine engine;
 
+    @Option(names = "--exit", paramLabel = "<policy>",
+            description = "Exit policy of served models with exit heads, " + StreamformerConfig.EXIT_POLICY_CONFIG
+                    + ": none, confidence:<p> or patience:<t> (default: each model's own).")
+    private String exit;
+
     @Option(names = "--at-least-once", description = "processing.guarantee=at_least_once instead of exactly_once_v2.")
     private boolean atLeastOnce;
 
@@ -96,6 +101,7 @@ final class RunCommand implements Callable<Integer> {
             props.put(StreamformerConfig.TOPICS_CREATE_CONFIG, "false");
         }
         putIfGiven(props, StreamformerAppConfig.HEALTH_PORT_CONFIG, healthPort);
+        putIfGiven(props, StreamformerConfig.EXIT_POLICY_CONFIG, exit);
         if (truncate) {
             props.put(StreamformerConfig.TRUNCATE_CONFIG, "true");
         }

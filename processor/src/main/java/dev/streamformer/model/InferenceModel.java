@@ -230,7 +230,28 @@ public final class InferenceModel implements AutoCloseable {
      * @throws IllegalArgumentException when the model has no exit heads and the policy is not none
      */
     public List<Exit> predict(final List<EncoderInput> inputs, final ExitPolicy policy) {
-        final EncoderBatch batch = EncoderBatch.of(config, inputs);
+        return exits(EncoderBatch.of(config, inputs), policy);
+    }
+
+    /**
+     * Runs a batch of inputs this model has validated, with early exit ({@link #predict(List, ExitPolicy)}).
+     *
+     * @param inputs the inputs
+     * @param policy when a record leaves
+     * @return one output per input, in order, with the layers it ran
+     */
+    public List<Exit> run(final List<ValidInput> inputs, final ExitPolicy policy) {
+        final List<EncoderInput> plain = new ArrayList<>(inputs.size());
+        for (final ValidInput v : inputs) {
+            if (v.config() != config) {
+                throw new IllegalArgumentException("an input validated for another model was passed to " + name);
+            }
+            plain.add(v.input());
+        }
+        return exits(EncoderBatch.pad(plain), policy);
+    }
+
+    private List<Exit> exits(final EncoderBatch batch, final ExitPolicy policy) {
         if (policy.kind() == ExitPolicy.Kind.NONE) {
             final List<ModelOutput> full = outputs(batch);
             return full.stream().map(o -> new Exit(o, config.numLayers())).toList();

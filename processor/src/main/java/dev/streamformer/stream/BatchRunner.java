@@ -11,6 +11,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import dev.streamformer.model.EncoderInput;
+import dev.streamformer.model.ExitPolicy;
 import dev.streamformer.model.InferenceModel;
 import dev.streamformer.model.ModelOutput;
 import dev.streamformer.model.ValidInput;
@@ -45,8 +46,9 @@ final class BatchRunner {
      * @param output the output, null when it failed
      * @param pass the pass that produced it, null when it failed
      * @param failure why it failed alone, null when it succeeded
+     * @param layers the layers it ran (all of them unless it left early), 0 when it failed
      */
-    record Outcome(ModelOutput output, Pass pass, RuntimeException failure) {
+    record Outcome(ModelOutput output, Pass pass, RuntimeException failure, int layers) {
     }
 
     /** The engine fails every input, a known-good probe too: not the requests' fault. */
@@ -61,16 +63,19 @@ final class BatchRunner {
     private final boolean lengthBuckets;
     private final ValidInput probe;
     private final ServingMetrics.Model meters;
+    private final ExitPolicy exits;
 
     /**
      * @param model the shared model
      * @param gate admits a fixed number of passes at once across the JVM
      * @param lengthBuckets one pass per length bucket instead of one for all
      * @param meters where passes, their sizes and the gate's queue are counted
+     * @param exits when a record leaves early ({@link ExitPolicy#NONE}: every layer)
      */
     BatchRunner(final InferenceModel model, final Semaphore gate, final boolean lengthBuckets,
-            final ServingMetrics.Model meters) {
+            final ServingMetrics.Model meters, final ExitPolicy exits) {
         this.meters = meters;
+        this.exits = exits;
         this.model = model;
         this.gate = gate;
         this.lengthBuckets = lengthBuckets;
@@ -108,7 +113,7 @@ final class BatchRunner {
         try {
             return timed(List.of(input)).get(0);
         } catch (RuntimeException e) {
-            return new Outcome(null, null, e);
+            return new Outcome(null, null, e, 0);
         }
     }
 
@@ -134,10 +139,10 @@ final class BatchRunner {
         meters.batchSize.record(pass.size());
         try {
             final long startUs = Clock.nowMicros();
-            final List<ModelOutput> out = model.run(pass);
+            final List<InferenceModel.Exit> out = model.run(pass, exits);
             final Pass done = new Pass(startUs, Clock.nowMicros(), pass.size());
             final List<Outcome> outcomes = new ArrayList<>(out.size());
-            out.forEach(o -> outcomes.add(new Outcome(o, done, null)));
+            out.forEach(o -> outcomes.add(new Outcome(o.output(), done, null, o.layers())));
             return outcomes;
         } finally {
             gate.release();

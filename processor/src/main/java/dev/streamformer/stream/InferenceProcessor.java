@@ -257,6 +257,7 @@ final class InferenceProcessor<K, V> implements Processor<K, V, K, InferenceResu
                     new LatencyRecorder.Times(p.timestamp, p.receivedUs, pass.startUs(), pass.endUs(), Clock.nowMicros()));
             context.forward(new Record<>(p.key, InferenceResult.served(prediction, latency), p.timestamp));
             served.meters.served(latency);
+            served.meters.exitLayers.record(outcome.layers());
         }
     }
 

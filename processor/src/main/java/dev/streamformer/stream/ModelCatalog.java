@@ -16,6 +16,8 @@ import org.slf4j.LoggerFactory;
 
 import dev.streamformer.model.DefaultModel;
 import dev.streamformer.model.EngineSettings;
+import dev.streamformer.model.ExitHeads;
+import dev.streamformer.model.ExitPolicy;
 import dev.streamformer.model.InferenceModel;
 import dev.streamformer.release.ModelPackage;
 import dev.streamformer.release.internals.VersionCheck;
@@ -46,6 +48,8 @@ public final class ModelCatalog implements AutoCloseable {
     private final String defaultDir;
     private final Map<String, String> configured;
     private final Path cacheDir;
+    /** The configured exit policy, or null for each model's own. */
+    private final ExitPolicy exitPolicy;
     private volatile Map<String, Route> routes;
     private volatile String defaultName;
     private volatile Runnable sync = () -> { };
@@ -65,6 +69,8 @@ public final class ModelCatalog implements AutoCloseable {
         this.defaultDir = config.getString(StreamformerConfig.MODEL_DIR_CONFIG);
         this.configured = config.extraModels();
         this.cacheDir = config.modelsCacheDir();
+        final String policy = config.getString(StreamformerConfig.EXIT_POLICY_CONFIG);
+        this.exitPolicy = policy.isBlank() ? null : ExitPolicy.parse(policy);
     }
 
     /**
@@ -232,6 +238,17 @@ public final class ModelCatalog implements AutoCloseable {
         VersionCheck.servable(next.model(), Path.of(next.dir()));
     }
 
+    /**
+     * The exit policy a version serves with: the configured one for a model with exit heads, else the
+     * model's own default; a model without exit heads runs every layer.
+     */
+    private ExitPolicy exitPolicy(final InferenceModel model) {
+        if (model.config().exits() == ExitHeads.NONE) {
+            return ExitPolicy.NONE;
+        }
+        return exitPolicy != null ? exitPolicy : model.exitPolicy();
+    }
+
     private Served load(final String dir, final String name) {
         final ModelRegistry.Lease lease = registry.acquire(dir, engine, concurrentPasses);
         try {
@@ -244,7 +261,8 @@ public final class ModelCatalog implements AutoCloseable {
                 throw new java.io.UncheckedIOException(e);
             }
             final ServingMetrics.Model meters = metrics.of(model);
-            return new Served(model, lease, resolved, meters, new BatchRunner(model, lease.gate(), lengthBuckets, meters),
+            return new Served(model, lease, resolved, meters, new BatchRunner(model, lease.gate(), lengthBuckets, meters,
+                    exitPolicy(model)),
                     () -> metrics.retire(meters));
         } catch (RuntimeException e) {
             lease.close();

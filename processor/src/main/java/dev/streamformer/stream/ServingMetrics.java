@@ -116,6 +116,7 @@ public final class ServingMetrics {
         final Counter passes;
         final Map<ErrorKind, Counter> deadLetters = new EnumMap<>(ErrorKind.class);
         final DistributionSummary batchSize;
+        final DistributionSummary exitLayers;
         final Timer inference;
         final Timer batchWait;
         final Timer processing;
@@ -137,6 +138,13 @@ public final class ServingMetrics {
                 deadLetters.put(kind, Counter.builder("streamformer.dead.letters").tags(tags).tag("kind", kind.name())
                         .description("Dead letters written, by kind").register(r));
             }
+            final double[] depths = new double[model.config().numLayers()];
+            for (int l = 0; l < depths.length; l++) {
+                depths[l] = l + 1;
+            }
+            exitLayers = DistributionSummary.builder("streamformer.exit.layers").tags(tags)
+                    .description("Layers each served request ran: all of them unless it left early (a model with exit"
+                            + " heads)").serviceLevelObjectives(depths).register(r);
             batchSize = DistributionSummary.builder("streamformer.batch.size").tags(tags)
                     .description("Requests per forward pass").serviceLevelObjectives(BATCH_BUCKETS).register(r);
             inference = timer(r, "streamformer.inference", tags, "The forward pass that served a request");

@@ -159,6 +159,15 @@ public final class StreamformerConfig extends AbstractConfig {
             + " value serves long texts faster.";
 
 
+    /** When a record of a model with exit heads leaves early. */
+    public static final String EXIT_POLICY_CONFIG = "streamformer.exit.policy";
+
+    /** What {@link #EXIT_POLICY_CONFIG} does, as the README's table shows it. */
+    public static final String EXIT_POLICY_DOC = "Exit policy of served models with exit heads (model finetune --exits):"
+            + " none, confidence:<p> (leave after the first layer whose exit gives a label at least p) or patience:<t>"
+            + " (leave once t consecutive exits agree); a record that never qualifies runs every layer. Empty: each"
+            + " model's own streamformer.exit_policy from its config.json. Models without exit heads run every layer.";
+
     private static final ConfigDef CONFIG = new ConfigDef()
             .define(TOPIC_REPLICATION_CONFIG, Type.SHORT, (short) -1, Importance.MEDIUM,
                     TOPIC_REPLICATION_DOC)
@@ -194,7 +203,9 @@ public final class StreamformerConfig extends AbstractConfig {
             .define(TRUNCATE_CONFIG, Type.BOOLEAN, false, Importance.MEDIUM,
                     TRUNCATE_DOC)
             .define(TEXT_MAX_TOKENS_CONFIG, Type.INT, 0, Range.atLeast(0), Importance.MEDIUM,
-                    TEXT_MAX_TOKENS_DOC);
+                    TEXT_MAX_TOKENS_DOC)
+            .define(EXIT_POLICY_CONFIG, Type.STRING, "", Importance.MEDIUM,
+                    EXIT_POLICY_DOC);
 
     /** @return a copy of the definition: names, types, defaults, validators and documentation */
     public static ConfigDef configDef() {

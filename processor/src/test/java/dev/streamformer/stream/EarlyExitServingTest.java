@@ -1,0 +1,102 @@
+package dev.streamformer.stream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.TestInputTopic;
+import org.apache.kafka.streams.TestOutputTopic;
+import org.apache.kafka.streams.TopologyTestDriver;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import dev.streamformer.model.EncoderInput;
+import dev.streamformer.model.ExitHeads;
+import dev.streamformer.model.ExitPolicy;
+import dev.streamformer.model.InferenceModel;
+import dev.streamformer.model.ModelConfig;
+import dev.streamformer.model.SharingPlan;
+import dev.streamformer.model.TestModels;
+import dev.streamformer.schemas.Prediction;
+import dev.streamformer.schemas.TokenizedInput;
+import dev.streamformer.schemas.serde.StreamformerSerdes;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+
+/**
+ * The processor serves a model with exit heads under the configured exit policy: each prediction is
+ * its exit's answer, and /metrics counts the layers every request ran.
+ */
+class EarlyExitServingTest {
+
+    @TempDir
+    Path modelDir;
+
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"confidence:0.5", "patience:2", "none"})
+    void eachPredictionIsItsExitsAnswerAndMetricsCountTheLayersRun(final String policy) throws Exception {
+        final ModelConfig config = TestModels.small(SharingPlan.ALL).withExits(ExitHeads.PER_LAYER);
+        TestModels.randomized(config, 13).save(modelDir);
+        final Properties props = new Properties();
+        props.put(StreamsConfig.APPLICATION_ID_CONFIG, "exits-test");
+        props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
+        props.put(StreamformerConfig.MODEL_DIR_CONFIG, modelDir.toString());
+        props.put(StreamformerConfig.BATCH_SIZE_CONFIG, "3");
+        props.put(StreamformerConfig.EXIT_POLICY_CONFIG, policy);
+        final PrometheusMeterRegistry prometheus = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        prometheus.config().meterFilter(new PrometheusNames());
+        final List<List<Integer>> ids = List.of(List.of(2, 5, 9, 3), List.of(2, 7, 3), List.of(2, 11, 12, 13, 3));
+        try (TopologyTestDriver driver = new TopologyTestDriver(StreamformerTopology.build(new StreamformerAppConfig(props),
+                new ModelCatalog(new StreamformerConfig(props), new ModelRegistry(), new ServingMetrics(prometheus))),
+                props)) {
+            final TestInputTopic<byte[], byte[]> in = driver.createInputTopic("streamformer-requests",
+                    new ByteArraySerializer(), new ByteArraySerializer());
+            final TestOutputTopic<String, Prediction> out = driver.createOutputTopic("streamformer-predictions",
+                    new StringDeserializer(), StreamformerSerdes.prediction());
+            for (int i = 0; i < ids.size(); i++) {
+                in.pipeInput(("e-" + i).getBytes(), StreamformerSerdes.tokenizedInput().serialize("t",
+                        TokenizedInput.newBuilder().setRequestId("e-" + i).setTokenIds(ids.get(i))
+                                .setCreatedAt(Instant.ofEpochMilli(1_000)).setMetadata(Map.of()).build()));
+            }
+            final List<Prediction> predictions = out.readValuesToList();
+            assertThat(predictions).hasSize(ids.size());
+            final List<InferenceModel.Exit> expected;
+            try (InferenceModel alone = InferenceModel.load(modelDir)) {
+                expected = alone.predict(ids.stream().map(l -> EncoderInput.of(l.stream().mapToInt(x -> x).toArray()))
+                        .toList(), ExitPolicy.parse(policy));
+            }
+            int layers = 0;
+            for (int i = 0; i < ids.size(); i++) {
+                assertThat(predictions.get(i).getProbabilities().get("spam")).as("request %d", i)
+                        .isCloseTo(expected.get(i).output().probabilities()[1], within(1e-5));
+                layers += expected.get(i).layers();
+            }
+            final String text = prometheus.scrape();
+            assertThat(sample(text, "streamformer_exit_layers_count")).isEqualTo(ids.size());
+            assertThat(sample(text, "streamformer_exit_layers_sum")).isEqualTo(layers);
+            if (policy.equals("none")) {
+                assertThat(layers).isEqualTo(ids.size() * config.numLayers());
+            }
+            if (policy.equals("confidence:0.5")) {
+                assertThat(layers).as("two labels: at least half sure after layer 1").isEqualTo(ids.size());
+            }
+        }
+    }
+
+    private static double sample(final String text, final String name) {
+        final Matcher m = Pattern.compile("(?m)^" + Pattern.quote(name) + "\\{[^}]*\\} (\\S+)$").matcher(text);
+        assertThat(m.find()).as("%s in%n%s", name, text).isTrue();
+        return Double.parseDouble(m.group(1));
+    }
+}
