@@ -171,6 +171,21 @@ class Schemas:
                 raise SystemExit("cannot read %s (%s): pass --schemas <dir with the .avsc files>" % (path, e))
             canonical = parsing_canonical_form(json.loads(text))
             by_name[name] = (avro.schema.parse(text), fingerprint(canonical), canonical)
+        # Earlier versions of the schemas (for example Prediction-1.avsc), so records written by an older
+        # processor still decode: <dir>/history, or the repository's own history beside src/main/avro.
+        for history in (os.path.join(directory, "history"),
+                        os.path.join(directory, "..", "resources", "dev", "streamformer", "schemas", "history")):
+            if not os.path.isdir(history):
+                continue
+            for file in sorted(os.listdir(history)):
+                stem, _, version = file[:-len(".avsc")].rpartition("-") if file.endswith(".avsc") else ("", "", "")
+                if stem and version.isdigit():
+                    with open(os.path.join(history, file), encoding="utf-8") as f:
+                        text = f.read()
+                    canonical = parsing_canonical_form(json.loads(text))
+                    by_name["%s version %s" % (stem, version)] = (avro.schema.parse(text), fingerprint(canonical),
+                                                                  canonical)
+            break
         return cls(by_name)
 
     def encode(self, name, datum):

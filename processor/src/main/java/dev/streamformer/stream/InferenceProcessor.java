@@ -249,11 +249,10 @@ final class InferenceProcessor<K, V> implements Processor<K, V, K, InferenceResu
             }
             final BatchRunner.Pass pass = outcome.pass();
             final String requestId = p.request.getRequestId();
-            final Prediction prediction = Predictions.of(served.model(), p.request, p.valid, outcome.output(),
-                    pass.endUs());
+            final Prediction prediction = Predictions.of(served.model(), p.request, p.valid, outcome);
             final LatencyEvent latency = LatencyRecorder.event(
                     new LatencyRecorder.Origin(requestId, served.model().version(), p.topic, p.partition, p.offset,
-                            thread, task, pass.size()),
+                            thread, task, pass.size(), outcome.layers()),
                     new LatencyRecorder.Times(p.timestamp, p.receivedUs, pass.startUs(), pass.endUs(), Clock.nowMicros()));
             context.forward(new Record<>(p.key, InferenceResult.served(prediction, latency), p.timestamp));
             served.meters.served(latency);
@@ -284,7 +283,7 @@ final class InferenceProcessor<K, V> implements Processor<K, V, K, InferenceResu
                 final BatchRunner.Outcome outcome = outcomes.get(i);
                 if (outcome.failure() == null) {
                     context.forward(new Record<>(p.key, InferenceResult.shadow(Predictions.of(candidate.model(),
-                            p.request, inputs.get(i), outcome.output(), outcome.pass().endUs())), p.timestamp));
+                            p.request, inputs.get(i), outcome)), p.timestamp));
                     // No latency event (the request was served once), but the candidate's inference
                     // histogram on /metrics, beside the stable version's.
                     candidate.meters.inference.record(outcome.pass().endUs() - outcome.pass().startUs(), TimeUnit.MICROSECONDS);

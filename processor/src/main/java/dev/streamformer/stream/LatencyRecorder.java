@@ -32,9 +32,10 @@ final class LatencyRecorder {
      * @param thread stream thread name
      * @param task task id
      * @param batchSize requests in the forward pass
+     * @param layersRun encoder layers the request ran
      */
     record Origin(String requestId, String modelVersion, String topic, int partition, long offset, String thread,
-            String task, int batchSize) {
+            String task, int batchSize, int layersRun) {
     }
 
     static LatencyEvent event(final Origin o, final Times t) {
@@ -48,6 +49,7 @@ final class LatencyRecorder {
                 .setStreamThread(o.thread())
                 .setTaskId(o.task())
                 .setBatchSize(o.batchSize())
+                .setLayersRun(o.layersRun())
                 .setRecordTimestampMs(java.time.Instant.ofEpochMilli(t.recordTimestampMs()))
                 .setReceivedAtUs(t.receivedUs())
                 .setInferenceStartUs(t.inferenceStartUs())

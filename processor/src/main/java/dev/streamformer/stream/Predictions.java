@@ -18,12 +18,12 @@ final class Predictions {
      * @param model the model that served it
      * @param request the request
      * @param valid the request as the model ran it
-     * @param output the model's output
-     * @param predictedAtUs when its pass ended, microseconds since the epoch
+     * @param outcome the model's output, the pass that produced it, and the layers it ran
      * @return the prediction
      */
     static Prediction of(final InferenceModel model, final TokenizedInput request, final RequestValidator.Valid valid,
-            final ModelOutput output, final long predictedAtUs) {
+            final BatchRunner.Outcome outcome) {
+        final ModelOutput output = outcome.output();
         final List<String> labels = model.config().labels();
         final int best = output.argmax();
         return Prediction.newBuilder()
@@ -36,7 +36,8 @@ final class Predictions {
                 .setNumTokens(valid.input().input().length())
                 .setTruncated(valid.truncated())
                 .setCreatedAt(request.getCreatedAt())
-                .setPredictedAt(Instant.ofEpochMilli(predictedAtUs / 1_000))
+                .setPredictedAt(Instant.ofEpochMilli(outcome.pass().endUs() / 1_000))
+                .setExitLayer(outcome.layers())
                 .build();
     }
 }

@@ -80,6 +80,8 @@ class EarlyExitServingTest {
             for (int i = 0; i < ids.size(); i++) {
                 assertThat(predictions.get(i).getProbabilities().get("spam")).as("request %d", i)
                         .isCloseTo(expected.get(i).output().probabilities()[1], within(1e-5));
+                assertThat(predictions.get(i).getExitLayer()).as("request %d's exit layer", i)
+                        .isEqualTo(expected.get(i).layers());
                 layers += expected.get(i).layers();
             }
             final String text = prometheus.scrape();

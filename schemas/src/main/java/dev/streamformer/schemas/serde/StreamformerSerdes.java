@@ -23,7 +23,7 @@ public final class StreamformerSerdes {
     private StreamformerSerdes() {
     }
 
-    /** Where the request schemas of earlier versions are kept, for readers of their records. */
+    /** Where the schemas of earlier versions are kept, for readers of their records. */
     private static final String HISTORY = "/dev/streamformer/schemas/history/";
 
     /** @return a serde for requests; it reads requests of version 1 (token ids only) too */
@@ -40,6 +40,8 @@ public final class StreamformerSerdes {
     /** The earlier schemas, read from the class path once. */
     private static final class History {
         static final Schema TOKENIZED_INPUT_V1 = read("TokenizedInput-1.avsc");
+        static final Schema PREDICTION_V1 = read("Prediction-1.avsc");
+        static final Schema LATENCY_EVENT_V1 = read("LatencyEvent-1.avsc");
     }
 
     private static Schema read(final String file) {
@@ -59,7 +61,9 @@ public final class StreamformerSerdes {
         all.put("TokenizedInput", TokenizedInput.getClassSchema());
         all.put("TokenizedInput version 1", tokenizedInputV1());
         all.put("Prediction", Prediction.getClassSchema());
+        all.put("Prediction version 1", History.PREDICTION_V1);
         all.put("LatencyEvent", LatencyEvent.getClassSchema());
+        all.put("LatencyEvent version 1", History.LATENCY_EVENT_V1);
         all.put("DeadLetter", DeadLetter.getClassSchema());
         all.put("LatencyStats", LatencyStats.getClassSchema());
         all.put("ModelRelease", ModelRelease.getClassSchema());
@@ -85,12 +89,14 @@ public final class StreamformerSerdes {
 
     /** @return a serde for predictions */
     public static SingleObjectSerde<Prediction> prediction() {
-        return new SingleObjectSerde<>(Prediction.class);
+        return new SingleObjectSerde<>(Prediction.class).registerWriterSchema(History.PREDICTION_V1,
+                "Prediction version 1 (before exit_layer)");
     }
 
     /** @return a serde for latency events */
     public static SingleObjectSerde<LatencyEvent> latencyEvent() {
-        return new SingleObjectSerde<>(LatencyEvent.class);
+        return new SingleObjectSerde<>(LatencyEvent.class).registerWriterSchema(History.LATENCY_EVENT_V1,
+                "LatencyEvent version 1 (before layers_run)");
     }
 
     /** @return a serde for dead letters */

@@ -45,6 +45,44 @@ class SchemaEvolutionTest {
     }
 
     @Test
+    void predictionsAndLatencyEventsOfVersion1AreReadWithoutTheLayersTheyDidNotRecord() throws Exception {
+        final Schema predictionV1 = StreamformerSerdes.schemas().get("Prediction version 1");
+        final GenericRecord p = new GenericData.Record(predictionV1);
+        p.put("request_id", "p-1");
+        p.put("model_name", "m");
+        p.put("model_version", "v");
+        p.put("label", "spam");
+        p.put("label_index", 1);
+        p.put("probabilities", Map.of("ham", 0.1, "spam", 0.9));
+        p.put("num_tokens", 12);
+        p.put("truncated", false);
+        p.put("created_at", 1_700_000_000_000L);
+        p.put("predicted_at", 1_700_000_000_100L);
+        final dev.streamformer.schemas.Prediction read = StreamformerSerdes.prediction().deserialize("t",
+                encode(predictionV1, p, Fingerprints.of(predictionV1)));
+        assertThat(read.getRequestId()).isEqualTo("p-1");
+        assertThat(read.getExitLayer()).as("an old processor recorded no exit layer").isNull();
+        final dev.streamformer.schemas.Prediction now = dev.streamformer.schemas.Prediction.newBuilder(read)
+                .setExitLayer(2).build();
+        assertThat(StreamformerSerdes.prediction().deserialize("t", StreamformerSerdes.prediction().serialize("t", now))
+                .getExitLayer()).isEqualTo(2);
+
+        final Schema latencyV1 = StreamformerSerdes.schemas().get("LatencyEvent version 1");
+        final GenericRecord e = new GenericData.Record(latencyV1);
+        for (final Schema.Field f : latencyV1.getFields()) {
+            e.put(f.name(), switch (f.schema().getType()) {
+                case STRING -> "x";
+                case INT -> 1;
+                default -> 1L;
+            });
+        }
+        final dev.streamformer.schemas.LatencyEvent event = StreamformerSerdes.latencyEvent().deserialize("t",
+                encode(latencyV1, e, Fingerprints.of(latencyV1)));
+        assertThat(event.getLayersRun()).isNull();
+        assertThat(event.getBatchSize()).isEqualTo(1);
+    }
+
+    @Test
     void aTextRequestOfVersion2IsUnknownToAVersion1ReaderWhichSaysSoInsteadOfFailingElsewhere() {
         final TokenizedInput text = TokenizedInput.newBuilder().setRequestId("v2-1").setText("free money")
                 .setCreatedAt(java.time.Instant.ofEpochMilli(1)).build();
