@@ -45,6 +45,27 @@ class FaultSuiteIT {
         assertThat(r.exactlyOnce()).as(r.toLine()).isTrue();
     }
 
+    /**
+     * Early exit on: a model with exit heads whose records leave after a layer or two (patience:2 of 3
+     * layers), its batches shrinking layer by layer; SIGKILLs of the processor and a broker restart lose
+     * and duplicate nothing.
+     */
+    @Test
+    @Timeout(600)
+    void withEarlyExitTheProcessorKilledThreeTimesStillServesExactlyOnce() throws Exception {
+        final Path exits = tmp.resolve("model-exits");
+        dev.streamformer.model.Checkpoint.random(new dev.streamformer.model.ModelConfig(500, 16, 32, 3, 4, 4, 64, 64, 2,
+                dev.streamformer.model.Activation.GELU_NEW, 1e-12, true, dev.streamformer.model.SharingPlan.ALL,
+                java.util.List.of("ham", "spam")).withExits(dev.streamformer.model.ExitHeads.PER_LAYER), 7).save(exits);
+        dev.streamformer.model.ExitPolicy.parse("patience:2").write(exits);
+        java.nio.file.Files.createDirectories(tmp.resolve("exits"));
+        final FaultSuite withExits = new FaultSuite(new FaultSuite.Settings(tmp.resolve("exits"), exits, 2_000, 50, 3,
+                Duration.ofSeconds(30), 19), System.out);
+        final FaultSuite.Report r = withExits.crash(true);
+        assertThat(r.faults()).filteredOn(f -> f.startsWith("processor")).hasSize(3);
+        assertThat(r.exactlyOnce()).as(r.toLine()).isTrue();
+    }
+
     @Test
     @Timeout(600)
     void atLeastOnceLosesNothingAndCountsDuplicates() throws Exception {
