@@ -17,6 +17,8 @@ import com.google.gson.Gson;
 import dev.streamformer.model.DefaultModel;
 import dev.streamformer.model.EncoderInput;
 import dev.streamformer.model.EngineSettings;
+import dev.streamformer.model.ExitHeads;
+import dev.streamformer.model.ExitPolicy;
 import dev.streamformer.model.InferenceEngine;
 import dev.streamformer.model.InferenceModel;
 import dev.streamformer.model.InvalidInputException;
@@ -54,7 +56,13 @@ final class ModelPredictCommand implements Callable<Integer> {
             description = "Engine of the forward pass: onnxruntime or pytorch (default: ${DEFAULT-VALUE}).")
     private InferenceEngine engine;
 
+    @Option(names = "--exit", paramLabel = "<policy>",
+            description = "Exit policy of a model with exit heads: none, confidence:<p> or patience:<t>; each line then"
+                    + " reports the layers it ran (default: the model's streamformer.exit_policy, else none).")
+    private String exit;
+
     private final Gson gson = new Gson();
+    private ExitPolicy policy = ExitPolicy.NONE;
 
     @Override
     public Integer call() throws Exception {
@@ -67,6 +75,11 @@ final class ModelPredictCommand implements Callable<Integer> {
                 BufferedReader reader = input == null
                         ? new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8))
                         : Files.newBufferedReader(input, StandardCharsets.UTF_8)) {
+            policy = exit != null ? ExitPolicy.parse(exit) : m.exitPolicy();
+            if (policy.kind() != ExitPolicy.Kind.NONE && m.config().exits() == ExitHeads.NONE) {
+                throw new IllegalArgumentException("model " + m.name() + " has no exit heads, so it cannot leave early"
+                        + " (--exit " + policy + "): finetune it with --exits shared or --exits per-layer");
+            }
             final List<EncoderInput> batch = new ArrayList<>();
             final List<Integer> lineNumbers = new ArrayList<>();
             String line;
@@ -100,7 +113,7 @@ final class ModelPredictCommand implements Callable<Integer> {
         int failures = 0;
         final PrintStream out = System.out;
         try {
-            final List<ModelOutput> outputs = m.predict(batch);
+            final List<InferenceModel.Exit> outputs = m.predict(batch, policy);
             for (int i = 0; i < outputs.size(); i++) {
                 out.println(gson.toJson(render(m, lines.get(i), outputs.get(i))));
             }
@@ -108,7 +121,7 @@ final class ModelPredictCommand implements Callable<Integer> {
             // Predict one by one so a single bad line does not hide the others.
             for (int i = 0; i < batch.size(); i++) {
                 try {
-                    out.println(gson.toJson(render(m, lines.get(i), m.predict(List.of(batch.get(i))).get(0))));
+                    out.println(gson.toJson(render(m, lines.get(i), m.predict(List.of(batch.get(i)), policy).get(0))));
                 } catch (InvalidInputException bad) {
                     System.err.printf("line %d: %s%n", lines.get(i), bad.getMessage().replaceFirst("^sequence 0: ", ""));
                     failures++;
@@ -120,7 +133,8 @@ final class ModelPredictCommand implements Callable<Integer> {
         return failures;
     }
 
-    private Map<String, Object> render(final InferenceModel m, final int line, final ModelOutput o) {
+    private Map<String, Object> render(final InferenceModel m, final int line, final InferenceModel.Exit exited) {
+        final ModelOutput o = exited.output();
         final Map<String, Object> json = new LinkedHashMap<>();
         json.put("line", line);
         if (logits) {
@@ -129,6 +143,9 @@ final class ModelPredictCommand implements Callable<Integer> {
             final List<String> labels = m.config().labels();
             json.put("label", labels.get(o.argmax()));
             json.put("probabilities", o.byLabel(labels));
+        }
+        if (policy.kind() != ExitPolicy.Kind.NONE) {
+            json.put("layers", exited.layers());
         }
         return json;
     }

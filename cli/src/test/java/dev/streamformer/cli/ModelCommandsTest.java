@@ -335,6 +335,9 @@ class ModelCommandsTest {
         assertThat(classify.exitCode()).as(classify.err()).isZero();
         assertThat(JsonParser.parseString(classify.out().strip()).getAsJsonObject().get("layers").getAsInt())
                 .as("at least half sure after the first layer").isEqualTo(1);
+        final Run predict = run("2,50,70,3\n", "model", "predict", "--model", out.toString(), "--exit", "confidence:0.5");
+        assertThat(predict.exitCode()).as(predict.err()).isZero();
+        assertThat(JsonParser.parseString(predict.out().strip()).getAsJsonObject().get("layers").getAsInt()).isEqualTo(1);
         final Run fullDepth = run("", "classify", "--model", out.toString(), "--exit", "none",
                 "Free cruise! Click now to claim your prize");
         assertThat(fullDepth.out()).doesNotContain("layers");
