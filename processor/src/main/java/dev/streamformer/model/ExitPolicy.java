@@ -159,7 +159,13 @@ public record ExitPolicy(Kind kind, double threshold, int patience) {
         return root.has("streamformer") ? root.getAsJsonObject("streamformer") : new JsonObject();
     }
 
-    private static int argmax(final float[] logits, final int row, final int labels) {
+    /**
+     * @param logits B x C logits, row-major
+     * @param row a row
+     * @param labels C
+     * @return the row's most probable label
+     */
+    public static int argmax(final float[] logits, final int row, final int labels) {
         int best = 0;
         for (int c = 1; c < labels; c++) {
             if (logits[row * labels + c] > logits[row * labels + best]) {

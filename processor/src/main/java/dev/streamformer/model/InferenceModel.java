@@ -188,14 +188,7 @@ public final class InferenceModel implements AutoCloseable {
      * @throws IllegalArgumentException when an input was validated by a model of another config
      */
     public List<ModelOutput> run(final List<ValidInput> inputs) {
-        final List<EncoderInput> plain = new ArrayList<>(inputs.size());
-        for (final ValidInput v : inputs) {
-            if (v.config() != config) {
-                throw new IllegalArgumentException("an input validated for another model was passed to " + name);
-            }
-            plain.add(v.input());
-        }
-        return outputs(EncoderBatch.pad(plain));
+        return outputs(padded(inputs));
     }
 
     /**
@@ -241,6 +234,11 @@ public final class InferenceModel implements AutoCloseable {
      * @return one output per input, in order, with the layers it ran
      */
     public List<Exit> run(final List<ValidInput> inputs, final ExitPolicy policy) {
+        return exits(padded(inputs), policy);
+    }
+
+    /** @return the inputs as one padded batch, after checking that this model validated them */
+    private EncoderBatch padded(final List<ValidInput> inputs) {
         final List<EncoderInput> plain = new ArrayList<>(inputs.size());
         for (final ValidInput v : inputs) {
             if (v.config() != config) {
@@ -248,7 +246,7 @@ public final class InferenceModel implements AutoCloseable {
             }
             plain.add(v.input());
         }
-        return exits(EncoderBatch.pad(plain), policy);
+        return EncoderBatch.pad(plain);
     }
 
     private List<Exit> exits(final EncoderBatch batch, final ExitPolicy policy) {

@@ -21,6 +21,7 @@ import dev.streamformer.model.EngineSettings;
 import dev.streamformer.model.ExitHeads;
 import dev.streamformer.model.ExitPolicy;
 import dev.streamformer.model.InferenceEngine;
+import dev.streamformer.model.ModelOutput;
 
 /**
  * A model with exit heads scored under an exit policy: the usual metrics of the answers the records
@@ -99,7 +100,7 @@ public record ExitEvaluation(ExitPolicy policy, Evaluation metrics, double meanL
             final int layer = policy.exitLayer(depths[i], 0, depths[i][0].length);
             histogram[layer]++;
             ran += layer + 1;
-            spam[i] = softmax(depths[i][layer])[1];
+            spam[i] = ModelOutput.softmax(depths[i][layer], 1)[1];
         }
         return new ExitEvaluation(policy, Evaluation.of(labels, spam), depths.length == 0 ? 0 : ran / (double) depths.length,
                 histogram);
@@ -202,22 +203,5 @@ public record ExitEvaluation(ExitPolicy policy, Evaluation metrics, double meanL
                 System.arraycopy(byLayer[l], r * labels, out[start + r][l], 0, labels);
             }
         }
-    }
-
-    private static double[] softmax(final float[] logits) {
-        double max = Double.NEGATIVE_INFINITY;
-        for (final float x : logits) {
-            max = Math.max(max, x);
-        }
-        final double[] p = new double[logits.length];
-        double sum = 0;
-        for (int c = 0; c < logits.length; c++) {
-            p[c] = Math.exp(logits[c] - max);
-            sum += p[c];
-        }
-        for (int c = 0; c < p.length; c++) {
-            p[c] /= sum;
-        }
-        return p;
     }
 }

@@ -220,26 +220,8 @@ public final class SharedEncoder implements AutoCloseable {
      */
     public List<NDArray> logitsAtEveryDepth(final NDManager manager, final EncoderBatch batch,
             final boolean freePerLayer) {
-        final int b = batch.size();
-        final int s = batch.length();
-        NDArray hidden = embed(manager, batch);
-        final NDArray maskBias = batch.padded()
-                ? manager.create(batch.mask(), new Shape(b, 1, 1, s)).sub(1f).mul(-MASKED)
-                : null;
         final List<NDArray> out = new java.util.ArrayList<>(config.numLayers());
-        for (int layer = 0; layer < config.numLayers(); layer++) {
-            if (freePerLayer) {
-                try (NDManager layerManager = manager.newSubManager()) {
-                    hidden.attach(layerManager);
-                    final NDArray next = layer(hidden, maskBias, layer, b, s);
-                    next.attach(manager);
-                    hidden = next;
-                }
-            } else {
-                hidden = layer(hidden, maskBias, layer, b, s);
-            }
-            out.add(exitLogits(hidden, layer));
-        }
+        layers(manager, batch, freePerLayer, (hidden, layer) -> out.add(exitLogits(hidden, layer)));
         return out;
     }
 
@@ -258,6 +240,12 @@ public final class SharedEncoder implements AutoCloseable {
      * @return B x S x H
      */
     public NDArray encode(final NDManager manager, final EncoderBatch batch, final boolean freePerLayer) {
+        return layers(manager, batch, freePerLayer, (hidden, layer) -> { });
+    }
+
+    /** Runs every layer, handing each layer's output to {@code afterEach}; returns the last one's. */
+    private NDArray layers(final NDManager manager, final EncoderBatch batch, final boolean freePerLayer,
+            final java.util.function.ObjIntConsumer<NDArray> afterEach) {
         final int b = batch.size();
         final int s = batch.length();
         NDArray hidden = embed(manager, batch);
@@ -275,6 +263,7 @@ public final class SharedEncoder implements AutoCloseable {
             } else {
                 hidden = layer(hidden, maskBias, layer, b, s);
             }
+            afterEach.accept(hidden, layer);
         }
         return hidden;
     }

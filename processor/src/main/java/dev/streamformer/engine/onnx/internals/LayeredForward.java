@@ -164,7 +164,7 @@ public final class LayeredForward implements ForwardPass {
                         System.arraycopy(exit, i * labels, logits, r * labels, labels);
                         ran[r] = layer + 1;
                     } else {
-                        final int label = argmax(exit, i);
+                        final int label = ExitPolicy.argmax(exit, i, labels);
                         agreeing[r] = label == previous[r] ? agreeing[r] + 1 : 1;
                         previous[r] = label;
                         staying.add(i);
@@ -215,16 +215,6 @@ public final class LayeredForward implements ForwardPass {
         final OnnxTensor out = OnnxTensor.createTensor(env, kept, keptShape);
         open.add(out);
         return out;
-    }
-
-    private int argmax(final float[] logits, final int row) {
-        int best = 0;
-        for (int c = 1; c < labels; c++) {
-            if (logits[row * labels + c] > logits[row * labels + best]) {
-                best = c;
-            }
-        }
-        return best;
     }
 
     private Map<String, OnnxTensor> inputs(final EncoderBatch batch) {
