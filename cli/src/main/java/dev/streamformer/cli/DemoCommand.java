@@ -41,13 +41,18 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--show", defaultValue = "10", description = "Predictions to print (default: ${DEFAULT-VALUE}).")
     private int show;
 
+    @Option(names = "--exit", paramLabel = "<policy>",
+            description = "Exit policy of a model with exit heads: none, confidence:<p> or patience:<t> (default: the"
+                    + " model's own, config.json streamformer.exit_policy).")
+    private String exit;
+
     @Option(names = "--timeout", defaultValue = "300", description = "Seconds to wait for all predictions (default: ${DEFAULT-VALUE}).")
     private int timeout;
 
     @Override
     public Integer call() throws Exception {
         final Demo.Result result = Demo.run(new Demo.Settings(requests, streamThreads, intraOpThreads, engine, maxLength,
-                partitions, show, Duration.ofSeconds(timeout)), System.out);
+                partitions, show, Duration.ofSeconds(timeout), exit), System.out);
         if (result.predicted() < result.produced()) {
             System.err.printf("error: only %d of %d predictions arrived within %d s%n", result.predicted(),
                     result.produced(), timeout);

@@ -63,6 +63,26 @@ public record EncoderBatch(int size, int length, long[] tokenIds, long[] segment
     }
 
     /**
+     * Some consecutive rows of this batch, at the same padded length.
+     *
+     * @param from the first row
+     * @param to the row after the last
+     * @return the rows as a batch
+     */
+    public EncoderBatch rows(final int from, final int to) {
+        if (from < 0 || to > size || from >= to) {
+            throw new IndexOutOfBoundsException("rows [" + from + ", " + to + ") of a batch of " + size);
+        }
+        final float[] m = java.util.Arrays.copyOfRange(mask, from * length, to * length);
+        boolean masked = false;
+        for (final float v : m) {
+            masked |= v == 0f;
+        }
+        return new EncoderBatch(to - from, length, java.util.Arrays.copyOfRange(tokenIds, from * length, to * length),
+                java.util.Arrays.copyOfRange(segmentIds, from * length, to * length), m, masked);
+    }
+
+    /**
      * Checks one sequence against the config.
      *
      * @param config the model config

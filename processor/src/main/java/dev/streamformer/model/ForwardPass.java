@@ -29,6 +29,36 @@ public interface ForwardPass extends AutoCloseable {
     }
 
     /**
+     * Runs a pool of records with early exit, at most {@code width} at once: when records leave, records of
+     * the pool that have not started take their rows. A pass whose layers all multiply by one set of weights
+     * runs the newcomers' first layer in the same matrix product as the deeper rows (depth-wise refill);
+     * this default runs the pool as consecutive batches of {@code width} that shrink as records leave. Either
+     * way each record answers what it answers alone.
+     *
+     * @param pool the padded records, in arrival order
+     * @param width the rows in one product
+     * @param policy when a record leaves
+     * @return each record's logits and the layers it ran
+     */
+    default Exited logitsWithRefill(final EncoderBatch pool, final int width, final ExitPolicy policy) {
+        if (width <= 0) {
+            throw new IllegalArgumentException("width must be positive, got " + width);
+        }
+        float[] logits = null;
+        final int[] layers = new int[pool.size()];
+        for (int from = 0; from < pool.size(); from += width) {
+            final int to = Math.min(pool.size(), from + width);
+            final Exited part = logitsWithExits(pool.rows(from, to), policy);
+            if (logits == null) {
+                logits = new float[pool.size() * (part.logits().length / (to - from))];
+            }
+            System.arraycopy(part.logits(), 0, logits, from * (part.logits().length / (to - from)), part.logits().length);
+            System.arraycopy(part.layers(), 0, layers, from, to - from);
+        }
+        return new Exited(logits, layers);
+    }
+
+    /**
      * What each record of a batch answered when it left.
      *
      * @param logits B x C, each record's exit's logits, row-major

@@ -223,7 +223,21 @@ public final class InferenceModel implements AutoCloseable {
      * @throws IllegalArgumentException when the model has no exit heads and the policy is not none
      */
     public List<Exit> predict(final List<EncoderInput> inputs, final ExitPolicy policy) {
-        return exits(EncoderBatch.of(config, inputs), policy);
+        return exits(EncoderBatch.of(config, inputs), policy, inputs.size());
+    }
+
+    /**
+     * Runs sequences with early exit, at most {@code width} at once: when records leave, the next
+     * sequences take their rows (in one product with the deeper rows where the plan shares every layer,
+     * {@link ForwardPass#logitsWithRefill}).
+     *
+     * @param inputs the sequences, in the order they start
+     * @param policy when a record leaves
+     * @param width the rows in one product
+     * @return one output per input, in order, with the layers it ran
+     */
+    public List<Exit> predict(final List<EncoderInput> inputs, final ExitPolicy policy, final int width) {
+        return exits(EncoderBatch.of(config, inputs), policy, width);
     }
 
     /**
@@ -234,7 +248,20 @@ public final class InferenceModel implements AutoCloseable {
      * @return one output per input, in order, with the layers it ran
      */
     public List<Exit> run(final List<ValidInput> inputs, final ExitPolicy policy) {
-        return exits(padded(inputs), policy);
+        return exits(padded(inputs), policy, inputs.size());
+    }
+
+    /**
+     * Runs inputs this model has validated with early exit, at most {@code width} at once
+     * ({@link #predict(List, ExitPolicy, int)}).
+     *
+     * @param inputs the inputs, in the order they start
+     * @param policy when a record leaves
+     * @param width the rows in one product
+     * @return one output per input, in order, with the layers it ran
+     */
+    public List<Exit> run(final List<ValidInput> inputs, final ExitPolicy policy, final int width) {
+        return exits(padded(inputs), policy, width);
     }
 
     /** @return the inputs as one padded batch, after checking that this model validated them */
@@ -249,7 +276,7 @@ public final class InferenceModel implements AutoCloseable {
         return EncoderBatch.pad(plain);
     }
 
-    private List<Exit> exits(final EncoderBatch batch, final ExitPolicy policy) {
+    private List<Exit> exits(final EncoderBatch batch, final ExitPolicy policy, final int width) {
         if (policy.kind() == ExitPolicy.Kind.NONE) {
             final List<ModelOutput> full = outputs(batch);
             return full.stream().map(o -> new Exit(o, config.numLayers())).toList();
@@ -258,7 +285,8 @@ public final class InferenceModel implements AutoCloseable {
             throw new IllegalArgumentException("model " + name + " has no exit heads, so it cannot leave early (exit"
                     + " policy " + policy + "): finetune it with --exits shared or --exits per-layer, or use --exit none");
         }
-        final ForwardPass.Exited exited = forward.logitsWithExits(batch, policy);
+        final ForwardPass.Exited exited = width >= batch.size() ? forward.logitsWithExits(batch, policy)
+                : forward.logitsWithRefill(batch, width, policy);
         final List<Exit> out = new ArrayList<>(batch.size());
         for (int i = 0; i < batch.size(); i++) {
             out.add(new Exit(ModelOutput.ofRow(exited.logits(), i, config.numLabels()), exited.layers()[i]));

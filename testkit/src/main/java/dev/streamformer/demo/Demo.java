@@ -59,10 +59,10 @@ public final class Demo {
      * @param partitions request topic partitions
      * @param show predictions to print
      * @param timeout the longest to wait for all predictions
+     * @param exitPolicy the exit policy ({@code streamformer.exit.policy}); null = the model's own
      */
     public record Settings(int requests, int streamThreads, int intraOpThreads, InferenceEngine engine, int maxLength,
-            int partitions, int show,
-            Duration timeout) {
+            int partitions, int show, Duration timeout, String exitPolicy) {
     }
 
     /**
@@ -99,6 +99,9 @@ public final class Demo {
             props.put(StreamformerConfig.INTRA_OP_THREADS_CONFIG, Integer.toString(s.intraOpThreads()));
             props.put(StreamformerConfig.ENGINE_CONFIG, s.engine().configName());
             props.put(StreamformerAppConfig.TOPIC_PARTITIONS_CONFIG, Integer.toString(s.partitions()));
+            if (s.exitPolicy() != null) {
+                props.put(StreamformerConfig.EXIT_POLICY_CONFIG, s.exitPolicy());
+            }
             final StreamformerAppConfig config = new StreamformerAppConfig(props);
             TopicAdmin.ensure(StreamformerConfig.kafkaOnly(props), List.of(config.requestsTopic()),
                     new TopicAdmin.Spec(s.partitions(), (short) 1, -2), true);
@@ -190,6 +193,13 @@ public final class Demo {
                 + " are spam)%n",
                 predictions.size(), 100.0 * correct / Math.max(1, predictions.size()), correct,
                 100.0 * spam / Math.max(1, predictions.size()));
+        final java.util.IntSummaryStatistics layers = latency.stream().filter(e -> e.getLayersRun() != null)
+                .mapToInt(LatencyEvent::getLayersRun).summaryStatistics();
+        if (layers.getCount() > 0) {
+            out.printf(Locale.ROOT, "Encoder layers run per request: mean %.2f (%d to %d)%s%n", layers.getAverage(),
+                    layers.getMin(), layers.getMax(), s.exitPolicy() == null ? ", under the model's own exit policy"
+                            : ", exit policy " + s.exitPolicy());
+        }
         final LatencySummary summary = new LatencySummary();
         latency.forEach(summary::add);
         out.printf("%nLatency of %d requests, ms. queueing = in Kafka before the processor read it (the demo produces"

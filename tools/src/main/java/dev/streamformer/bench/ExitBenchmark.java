@@ -19,12 +19,17 @@ import dev.streamformer.model.InferenceModel;
 import dev.streamformer.text.TextTokenizer;
 
 /**
- * A model with exit heads, three ways, timed in alternation on the same batches of real mail (the
- * bundled sample of a held-out test part): the single graph at full depth (what a model without exits
- * runs), the layer-by-layer engine at full depth (its overhead), and the layer-by-layer engine under an
- * exit policy with batches that shrink as records leave (its gain), with the mean layers run.
+ * A model with exit heads, four ways, timed in alternation on the same records of real mail (the
+ * bundled sample of a held-out test part), {@link #POOL} batches per round: the single graph at full
+ * depth (what a model without exits runs), the layer-by-layer engine at full depth (its overhead), the
+ * layer-by-layer engine under an exit policy with batches that shrink as records leave, and the same
+ * with depth-wise refill (a batch's free rows taken at once by the next records, which run layer 1 in
+ * the same product as the deeper rows), with the mean layers run.
  */
 public final class ExitBenchmark {
+
+    /** Batches of records per timed round: what the refill column draws its newcomers from. */
+    public static final int POOL = 4;
 
     /**
      * One layout and batch size.
@@ -33,17 +38,18 @@ public final class ExitBenchmark {
      * @param batch records per call
      * @param singleGraph records/s of the single graph, full depth
      * @param layeredFullDepth records/s of the layer-by-layer engine, full depth
-     * @param earlyExit records/s of the layer-by-layer engine under the policy
+     * @param earlyExit records/s of the layer-by-layer engine under the policy, batches that shrink
+     * @param refill records/s of the layer-by-layer engine under the policy, rows refilled
      * @param meanLayers layers run per record under the policy
      */
     public record Row(String layout, int batch, double singleGraph, double layeredFullDepth, double earlyExit,
-            double meanLayers) {
+            double refill, double meanLayers) {
 
         /** @return a line of the table */
         public String toLine() {
-            return String.format(Locale.ROOT, "%-7s %6d %13.1f %13.1f %13.1f %11.2f %9.2fx %9.2fx", layout, batch,
-                    singleGraph, layeredFullDepth, earlyExit, meanLayers, layeredFullDepth / singleGraph,
-                    earlyExit / singleGraph);
+            return String.format(Locale.ROOT, "%-7s %6d %13.1f %13.1f %13.1f %13.1f %11.2f %9.2fx %9.2fx %9.2fx",
+                    layout, batch, singleGraph, layeredFullDepth, earlyExit, refill, meanLayers,
+                    layeredFullDepth / singleGraph, earlyExit / singleGraph, refill / singleGraph);
         }
     }
 
@@ -52,8 +58,8 @@ public final class ExitBenchmark {
 
     /** @return the table's header */
     public static String header() {
-        return String.format(Locale.ROOT, "%-7s %6s %13s %13s %13s %11s %10s %10s", "layout", "batch", "single graph",
-                "layered full", "early exit", "mean layers", "layered", "exit");
+        return String.format(Locale.ROOT, "%-7s %6s %13s %13s %13s %13s %11s %10s %10s %10s", "layout", "batch",
+                "single graph", "layered full", "early exit", "exit+refill", "mean layers", "layered", "exit", "refill");
     }
 
     /**
@@ -87,19 +93,25 @@ public final class ExitBenchmark {
                     InferenceModel layered = InferenceModel.load(modelDir, settings)) {
                 int next = 0;
                 for (final int batch : batches) {
-                    final List<EncoderInput> inputs = new ArrayList<>();
-                    for (int i = 0; i < batch; i++) {
-                        inputs.add(EncoderInput.of(texts.get(next++ % texts.size())));
+                    final List<EncoderInput> pool = new ArrayList<>();
+                    for (int i = 0; i < POOL * batch; i++) {
+                        pool.add(EncoderInput.of(texts.get(next++ % texts.size())));
                     }
-                    final double meanLayers = layered.predict(inputs, policy).stream()
+                    final List<List<EncoderInput>> chunks = new ArrayList<>();
+                    for (int from = 0; from < pool.size(); from += batch) {
+                        chunks.add(pool.subList(from, from + batch));
+                    }
+                    final double meanLayers = layered.predict(pool, policy, batch).stream()
                             .mapToInt(InferenceModel.Exit::layers).average().orElse(0);
                     final Stopwatch.Timing[] t = Stopwatch.timeInterleaved(ModelBenchmark.QUIET_MS, 3, repetitions,
-                            ModelBenchmark.onAll(callers, layout.callers(), () -> single.predict(inputs)),
-                            ModelBenchmark.onAll(callers, layout.callers(), () -> layered.predict(inputs, ExitPolicy.NONE)),
-                            ModelBenchmark.onAll(callers, layout.callers(), () -> layered.predict(inputs, policy)));
-                    final double records = (double) batch * layout.callers();
+                            ModelBenchmark.onAll(callers, layout.callers(), () -> chunks.forEach(single::predict)),
+                            ModelBenchmark.onAll(callers, layout.callers(),
+                                    () -> chunks.forEach(b -> layered.predict(b, ExitPolicy.NONE))),
+                            ModelBenchmark.onAll(callers, layout.callers(), () -> chunks.forEach(b -> layered.predict(b, policy))),
+                            ModelBenchmark.onAll(callers, layout.callers(), () -> layered.predict(pool, policy, batch)));
+                    final double records = (double) pool.size() * layout.callers();
                     rows.add(new Row(layout.label(), batch, records / t[0].median(), records / t[1].median(),
-                            records / t[2].median(), meanLayers));
+                            records / t[2].median(), records / t[3].median(), meanLayers));
                 }
             } finally {
                 callers.shutdownNow();

@@ -196,6 +196,149 @@ public final class LayeredForward implements ForwardPass {
         }
     }
 
+    /**
+     * Early exit with depth-wise refill: at most {@code width} records run at once, and each layer step
+     * is one product over every running row, whatever its depth. When records leave, the next records of
+     * the pool take their rows and run layer 1 beside rows at deeper layers, which is valid because
+     * every depth multiplies by the same weights: a plan with one layer session (all-shared). Other plans,
+     * and the policy none, run the pool as consecutive shrinking batches instead
+     * ({@link ForwardPass#logitsWithRefill}). The exits are read per head: one run for shared heads, one
+     * per depth present for per-layer heads.
+     *
+     * @param pool the padded records, in arrival order
+     * @param width the rows in one product
+     * @param policy when a record leaves
+     * @return each record's logits and the layers it ran
+     */
+    @Override
+    public Exited logitsWithRefill(final EncoderBatch pool, final int width, final ExitPolicy policy) {
+        if (distinct.size() != 1 || policy.kind() == ExitPolicy.Kind.NONE || width >= pool.size()) {
+            return ForwardPass.super.logitsWithRefill(pool, width, policy);
+        }
+        final Map<String, OnnxTensor> inputs = inputs(pool);
+        try (OrtSession.Result embedded = embedding.run(inputs)) {
+            final float[] hidden = floats(embedded, EncoderGraph.HIDDEN);
+            final float[] maskBias = floats(embedded, EncoderGraph.MASK_BIAS);
+            return new Refill(pool.size(), pool.length(), hidden.length / (pool.size() * pool.length()), width)
+                    .run(hidden, maskBias, policy);
+        } catch (OrtException e) {
+            throw new IllegalStateException("ONNX Runtime failed on a pool of " + pool.size() + " x " + pool.length()
+                    + " tokens: " + e.getMessage(), e);
+        } finally {
+            inputs.values().forEach(OnnxTensor::close);
+        }
+    }
+
+    private static float[] floats(final OrtSession.Result result, final String name) {
+        final FloatBuffer b = ((OnnxTensor) result.get(name).orElseThrow()).getFloatBuffer();
+        final float[] values = new float[b.remaining()];
+        b.get(values);
+        return values;
+    }
+
+    /** The rows running at once: each slot holds one record's hidden state, mask bias and depth. */
+    private final class Refill {
+        private final int records;
+        private final int length;
+        private final int hiddenSize;
+        private final int width;
+        private final float[] state;
+        private final float[] mask;
+        private final int[] record;
+        private final int[] depth;
+
+        Refill(final int records, final int length, final int hiddenSize, final int width) {
+            this.records = records;
+            this.length = length;
+            this.hiddenSize = hiddenSize;
+            this.width = width;
+            this.state = new float[width * length * hiddenSize];
+            this.mask = new float[width * length];
+            this.record = new int[width];
+            this.depth = new int[width];
+        }
+
+        Exited run(final float[] embedded, final float[] maskBias, final ExitPolicy policy) throws OrtException {
+            final int rowSize = length * hiddenSize;
+            final float[] logits = new float[records * labels];
+            final int[] ran = new int[records];
+            final int[] previous = new int[records];
+            final int[] agreeing = new int[records];
+            java.util.Arrays.fill(previous, -1);
+            int running = 0;
+            int next = 0;
+            while (running > 0 || next < records) {
+                for (; running < width && next < records; running++, next++) {
+                    System.arraycopy(embedded, next * rowSize, state, running * rowSize, rowSize);
+                    System.arraycopy(maskBias, next * length, mask, running * length, length);
+                    record[running] = next;
+                    depth[running] = 0;
+                }
+                final float[] exit = step(running);
+                int kept = 0;
+                for (int slot = 0; slot < running; slot++) {
+                    final int r = record[slot];
+                    if (depth[slot] == layers.length - 1 || policy.decided(exit, slot, labels, previous[r], agreeing[r])) {
+                        System.arraycopy(exit, slot * labels, logits, r * labels, labels);
+                        ran[r] = depth[slot] + 1;
+                        continue;
+                    }
+                    final int label = ExitPolicy.argmax(exit, slot, labels);
+                    agreeing[r] = label == previous[r] ? agreeing[r] + 1 : 1;
+                    previous[r] = label;
+                    if (kept != slot) {
+                        System.arraycopy(state, slot * rowSize, state, kept * rowSize, rowSize);
+                        System.arraycopy(mask, slot * length, mask, kept * length, length);
+                        record[kept] = r;
+                    }
+                    depth[kept++] = depth[slot] + 1;
+                }
+                running = kept;
+            }
+            return new Exited(logits, ran);
+        }
+
+        /** Runs the layer on the first {@code rows} slots in one product, keeps its output, reads every slot's exit. */
+        private float[] step(final int rows) throws OrtException {
+            final int rowSize = length * hiddenSize;
+            try (OnnxTensor h = OnnxTensor.createTensor(env, FloatBuffer.wrap(state, 0, rows * rowSize),
+                    new long[] {rows, length, hiddenSize});
+                    OnnxTensor m = OnnxTensor.createTensor(env, FloatBuffer.wrap(mask, 0, rows * length),
+                            new long[] {rows, 1, 1, length});
+                    OrtSession.Result out = layers[0].run(Map.of(EncoderGraph.HIDDEN, h, EncoderGraph.MASK_BIAS, m))) {
+                final OnnxTensor after = (OnnxTensor) out.get(EncoderGraph.HIDDEN_OUT).orElseThrow();
+                after.getFloatBuffer().get(state, 0, rows * rowSize);
+                final float[] exit = new float[rows * labels];
+                final Map<OrtSession, List<Integer>> byHead = new LinkedHashMap<>();
+                for (int slot = 0; slot < rows; slot++) {
+                    byHead.computeIfAbsent(heads[depth[slot]], k -> new ArrayList<>()).add(slot);
+                }
+                if (byHead.size() == 1) {
+                    System.arraycopy(exit(depth[0], after, rows), 0, exit, 0, exit.length);
+                    return exit;
+                }
+                final List<AutoCloseable> open = new ArrayList<>();
+                try {
+                    for (final List<Integer> slots : byHead.values()) {
+                        final float[] part = exit(depth[slots.get(0)], keepRows(after, slots, open), slots.size());
+                        for (int i = 0; i < slots.size(); i++) {
+                            System.arraycopy(part, i * labels, exit, slots.get(i) * labels, labels);
+                        }
+                    }
+                } finally {
+                    for (final AutoCloseable c : open) {
+                        try {
+                            c.close();
+                        } catch (Exception e) {
+                            // closing native memory does not fail in practice
+                        }
+                    }
+                }
+                return exit;
+            }
+        }
+    }
+
     /** A tensor of the same shape but only the given rows of its first axis (copied in their order). */
     private OnnxTensor keepRows(final OnnxTensor t, final List<Integer> rows, final List<AutoCloseable> open)
             throws OrtException {
