@@ -36,11 +36,13 @@ import picocli.CommandLine.Parameters;
                 + " and off",
             "  pipeline  records/s through a broker with outputs committed (exactly_once_v2) beside the model alone"
                 + " with the same threads and batch; batch sweep; 1 vs 2 stream threads; baseline a (record-at-a-time,"
-                + " a model copy per task); latency at a paced load of half the maximum",
+                + " a model copy per task); latency at a paced load of half the maximum; with a model with exit heads,"
+                + " also real mail at full depth (one graph, layered) and under the exit policy, in alternation",
             "  memory    resident memory of a processor JVM by stream threads, shared model vs a copy per task",
             "  exits     a model with exit heads (--model) on real mail: the single graph at full depth, the"
-                + " layer-by-layer engine at full depth and under an exit policy (--exit, default the model's), timed"
-                + " in alternation, with the mean layers run; not part of all",
+                + " layer-by-layer engine at full depth and under an exit policy (--exit, default the model's) with"
+                + " batches that shrink and with depth-wise refill, timed in alternation, with the mean layers run;"
+                + " not part of all",
             "  all       every suite",
             "Without --bootstrap-servers the pipeline and memory suites start an in-process KRaft broker.",
             "Run on an otherwise idle machine; 'all' takes about 20 minutes on 2 cores."})
@@ -51,8 +53,8 @@ final class BenchCommand implements Callable<Integer> {
     private String suite;
 
     @Option(names = "--exit", paramLabel = "<policy>",
-            description = "The exits suite's policy: confidence:<p> or patience:<t> (default: the model's"
-                    + " streamformer.exit_policy).")
+            description = "Exit policy of the exits suite and of the pipeline's early-exit runs (a model with exit"
+                    + " heads): confidence:<p> or patience:<t> (default: the model's streamformer.exit_policy).")
     private String exit;
 
     @Option(names = "--model", paramLabel = "<dir>", description = "Model directory (default: the shipped default model).")
@@ -141,7 +143,7 @@ final class BenchCommand implements Callable<Integer> {
         final boolean all = "all".equals(s);
         final BenchSuites.Plan plan = new BenchSuites.Plan(all || "model".equals(s), all || "pipeline".equals(s),
                 all || "memory".equals(s), threads, batches, length, repetitions, records, pacedRecords, maxWaitMs,
-                memoryThreads, modelOnlySeconds, malloc, pipelineRepetitions, engine, processorProperties);
+                memoryThreads, modelOnlySeconds, malloc, pipelineRepetitions, engine, withExit(processorProperties));
         if (pipelineRepetitions < 1) {
             throw new IllegalArgumentException("--pipeline-repetitions must be at least 1");
         }
@@ -167,6 +169,15 @@ final class BenchCommand implements Callable<Integer> {
             Files.walk(work).sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
         }
         return 0;
+    }
+
+    private Map<String, String> withExit(final Map<String, String> properties) {
+        if (exit == null) {
+            return properties;
+        }
+        final Map<String, String> all = new java.util.LinkedHashMap<>(properties);
+        all.put(dev.streamformer.stream.StreamformerConfig.EXIT_POLICY_CONFIG, ExitPolicy.parse(exit).toString());
+        return all;
     }
 
     private int exits() throws Exception {

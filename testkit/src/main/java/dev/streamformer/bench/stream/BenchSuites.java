@@ -29,12 +29,16 @@ import dev.streamformer.compress.Quantize;
 import dev.streamformer.model.Checkpoint;
 import dev.streamformer.model.DefaultModel;
 import dev.streamformer.model.EngineSettings;
+import dev.streamformer.model.ExitHeads;
+import dev.streamformer.model.ExitPolicy;
 import dev.streamformer.model.InferenceEngine;
 import dev.streamformer.model.InferenceModel;
 import dev.streamformer.model.ParameterStats;
 import dev.streamformer.model.SharingPlan;
 import dev.streamformer.stream.StreamformerApp;
 import dev.streamformer.stream.StreamformerConfig;
+import dev.streamformer.corpus.DemoSample;
+import dev.streamformer.text.TextTokenizer;
 
 /**
  * Runs the suites in one process so their figures can be compared, prints the tables, and writes
@@ -420,6 +424,74 @@ public final class BenchSuites {
         ratios.put("default / baseline a, library defaults (1x" + cores + ")",
                 ours.recordsPerSecond() / usual.recordsPerSecond());
         json.put("pipeline_suite", Map.of("partitions", PARTITIONS, "max_wait_ms", wait, "runs", runs));
+        if (m.config().exits() != ExitHeads.NONE) {
+            // In bench.json and the table, not in the charts: they plot the suite's own runs by setting.
+            exitsPipeline(m, bootstrap, name, streamThreads, intraOp, defaultBatch);
+        }
+        return runs;
+    }
+
+    /**
+     * A model with exit heads through the pipeline on real mail (the bundled sample), in alternation: the
+     * same weights as one graph without exits at full depth (what serving was before exits), the
+     * layer-by-layer engine at full depth, and early exit under the policy.
+     */
+    private List<PipelineBenchmark.Run> exitsPipeline(final InferenceModel m, final String bootstrap, final String name,
+            final int streamThreads, final int intraOp, final int batch) throws Exception {
+        final ExitPolicy policy = plan.processorProperties().containsKey(StreamformerConfig.EXIT_POLICY_CONFIG)
+                ? ExitPolicy.parse(plan.processorProperties().get(StreamformerConfig.EXIT_POLICY_CONFIG)) : m.exitPolicy();
+        if (policy.kind() == ExitPolicy.Kind.NONE) {
+            out.printf("%n(no early-exit runs: %s names no exit policy; give --exit)%n", modelDir);
+            return List.of();
+        }
+        final List<int[]> mail = new ArrayList<>();
+        try (TextTokenizer tokenizer = TextTokenizer.load(modelDir, TextTokenizer.length(modelDir, plan.length()))) {
+            for (final DemoSample.Item item : DemoSample.bundled()) {
+                mail.add(tokenizer.encode(item.text()));
+            }
+        }
+        final Path fullDepthDir = work.resolve("full-depth-single-graph");
+        Checkpoint.load(modelDir).withExits(ExitHeads.NONE).save(fullDepthDir);
+        out.println();
+        out.printf("== pipeline with early exit: real mail (the bundled sample), %s, %s, in alternation%n", name, policy);
+        final Map<String, String> none = new LinkedHashMap<>(plan.processorProperties());
+        none.put(StreamformerConfig.EXIT_POLICY_CONFIG, ExitPolicy.NONE.toString());
+        final Map<String, String> exiting = new LinkedHashMap<>(plan.processorProperties());
+        exiting.put(StreamformerConfig.EXIT_POLICY_CONFIG, policy.toString());
+        final List<PipelineBenchmark.Run> runs = new ArrayList<>();
+        final List<Double> gains = new ArrayList<>();
+        final List<Double> depths = new ArrayList<>();
+        try (InferenceModel single = InferenceModel.load(fullDepthDir, EngineSettings.of(plan.engine(), 1))) {
+            final PipelineBenchmark singleBench = new PipelineBenchmark(bootstrap, single, fullDepthDir,
+                    work.resolve("state"), plan.length(), PARTITIONS, Duration.ofSeconds(plan.modelOnlySeconds()), out, none);
+            final PipelineBenchmark layeredBench = new PipelineBenchmark(bootstrap, m, modelDir, work.resolve("state"),
+                    plan.length(), PARTITIONS, Duration.ofSeconds(plan.modelOnlySeconds()), out, none);
+            final PipelineBenchmark exitBench = new PipelineBenchmark(bootstrap, m, modelDir, work.resolve("state"),
+                    plan.length(), PARTITIONS, Duration.ofSeconds(plan.modelOnlySeconds()), out, exiting);
+            final String topic = exitBench.prefill(mail, plan.records());
+            for (int r = 1; r <= plan.pipelineRepetitions(); r++) {
+                final String repetition = plan.pipelineRepetitions() > 1 ? " #" + r : "";
+                final PipelineBenchmark.Run full = singleBench.saturated(new PipelineBenchmark.Settings(
+                        "mail, full depth, one graph" + repetition, streamThreads, intraOp, batch, plan.maxWaitMs(), false),
+                        topic, plan.records());
+                final PipelineBenchmark.Run layered = layeredBench.saturated(new PipelineBenchmark.Settings(
+                        "mail, full depth, layered" + repetition, streamThreads, intraOp, batch, plan.maxWaitMs(), false),
+                        topic, plan.records());
+                final PipelineBenchmark.Run exit = exitBench.saturated(new PipelineBenchmark.Settings(
+                        "mail, early exit" + repetition, streamThreads, intraOp, batch, plan.maxWaitMs(), false),
+                        topic, plan.records());
+                runs.addAll(List.of(full, layered, exit));
+                gains.add(exit.recordsPerSecond() / full.recordsPerSecond());
+                depths.add(exit.meanLayersRun());
+            }
+        }
+        out.printf("%-40s %9s %11s %5s %5s%n", "run", "records/s", "mean layers", "dup", "miss");
+        for (final PipelineBenchmark.Run r : runs) {
+            out.printf(Locale.ROOT, "%-40s %9.1f %11.2f %5d %5d%n", r.settings().name(), r.recordsPerSecond(),
+                    r.meanLayersRun(), r.duplicates(), r.missing());
+        }
+        putMedian("early exit / full depth, one graph, on mail (" + name + ")", gains);
+        json.put("exits_pipeline", Map.of("policy", policy.toString(), "runs", runs, "mean_layers", depths));
         return runs;
     }
 

@@ -31,6 +31,8 @@ import dev.streamformer.client.RequestProducer;
 import dev.streamformer.kafka.internals.TopicAdmin;
 import dev.streamformer.model.EncoderInput;
 import dev.streamformer.model.EngineSettings;
+import dev.streamformer.model.ExitHeads;
+import dev.streamformer.model.ExitPolicy;
 import dev.streamformer.model.InferenceEngine;
 import dev.streamformer.model.InferenceModel;
 import dev.streamformer.monitor.LatencySummary;
@@ -82,10 +84,11 @@ public final class PipelineBenchmark {
      *     stream threads (decode, validate, buffer, serialise, produce, commit), the processor's
      *     Kafka client threads, the benchmark's reader, and the remainder (the in-process broker,
      *     garbage collection, JIT); plus idle
+     * @param meanLayersRun encoder layers run per request (the latency events' layers_run)
      */
     public record Run(Settings settings, int records, double paceRecordsPerSecond, double recordsPerSecond,
             double modelOnlyRecordsPerSecond, double modelOnlyBatchMs, int duplicates, int missing,
-            Map<String, Map<String, Double>> latencyMs, Map<String, Double> cpuShare) {
+            Map<String, Map<String, Double>> latencyMs, Map<String, Double> cpuShare, double meanLayersRun) {
 
         /** @return pipeline records/s over model-only records/s */
         public double ofModelOnly() {
@@ -166,6 +169,24 @@ public final class PipelineBenchmark {
     }
 
     /**
+     * Creates a request topic and fills it with real texts before any processor starts.
+     *
+     * @param texts token ids of texts, taken in turn (repeating when there are fewer than records)
+     * @param records how many requests
+     * @return the topic
+     * @throws InterruptedException when interrupted
+     */
+    public String prefill(final List<int[]> texts, final int records) throws InterruptedException {
+        final String topic = newTopic("bench-mail");
+        final List<TokenizedInput> requests = new ArrayList<>(records);
+        for (int i = 0; i < records; i++) {
+            requests.add(Requests.of(String.format(Locale.ROOT, "bench-%06d", i), texts.get(i % texts.size())));
+        }
+        RequestProducer.produce(client(), topic, requests.iterator(), 0);
+        return topic;
+    }
+
+    /**
      * Runs a processor over a topic that already holds every request (saturation).
      *
      * @param s the configuration
@@ -214,16 +235,22 @@ public final class PipelineBenchmark {
         try (ModelRegistry.Lease lease = ModelRegistry.shared().acquire(modelDir,
                 new EngineSettings(model.engine(), intraOp, model.settings().prepacking()), Integer.MAX_VALUE)) {
             final InferenceModel model = lease.model();
+            // Under the exit policy the processor serves (a model with exit heads), so that "of model only" compares like with like.
+            final ExitPolicy policy = model.config().exits() == ExitHeads.NONE ? ExitPolicy.NONE
+                    : processorOverrides.containsKey(StreamformerConfig.EXIT_POLICY_CONFIG)
+                            ? ExitPolicy.parse(processorOverrides.get(StreamformerConfig.EXIT_POLICY_CONFIG))
+                            : model.exitPolicy();
+            final Runnable pass = () -> model.predict(inputs, policy);
             final List<Future<List<Double>>> futures = new ArrayList<>();
             final long end = System.nanoTime() + duration.toNanos();
             for (int t = 0; t < threads; t++) {
                 futures.add(pool.submit(() -> {
-                    model.predict(inputs);
-                    model.predict(inputs);
+                    pass.run();
+                    pass.run();
                     final List<Double> seconds = new ArrayList<>();
                     while (System.nanoTime() < end) {
                         final long start = System.nanoTime();
-                        model.predict(inputs);
+                        pass.run();
                         seconds.add((System.nanoTime() - start) / 1e9);
                     }
                     return seconds;
@@ -260,6 +287,8 @@ public final class PipelineBenchmark {
         final List<Long> visibleMs = new ArrayList<>();
         final Set<String> seen = new HashSet<>();
         int duplicates = 0;
+        long layersRun = 0;
+        int withLayers = 0;
         final double perSecond;
         final Map<String, Double> cpuShare;
         try (StreamformerApp app = StreamformerApp.start(props, registry);
@@ -295,6 +324,10 @@ public final class PipelineBenchmark {
                     final LatencyEvent event = serde.deserialize(r.topic(), r.value());
                     if (seen.add(event.getRequestId())) {
                         summary.add(event);
+                        if (event.getLayersRun() != null) {
+                            layersRun += event.getLayersRun();
+                            withLayers++;
+                        }
                         visibleMs.add(System.currentTimeMillis() - event.getRecordTimestampMs().toEpochMilli());
                         if (warmAt != 0) {
                             inferenceSeconds += event.getInferenceUs() / 1e6 / event.getBatchSize();
@@ -331,7 +364,7 @@ public final class PipelineBenchmark {
         }
         final double[] alone = modelOnly(s.streamThreads(), s.intraOpThreads(), s.batchSize(), modelOnly);
         final Run run = new Run(s, records, rate, perSecond, alone[0], alone[1], duplicates, records - seen.size(),
-                percentiles(summary, visibleMs), cpuShare);
+                percentiles(summary, visibleMs), cpuShare, withLayers == 0 ? Double.NaN : (double) layersRun / withLayers);
         log.printf(Locale.ROOT, "    %.1f records/s through Kafka, %.1f model only (%.0f %%); processing p50 %.1f ms,"
                 + " p99 %.1f ms%s%n", run.recordsPerSecond(), run.modelOnlyRecordsPerSecond(), 100 * run.ofModelOnly(),
                 run.latencyMs().get("processing").get("p50"), run.latencyMs().get("processing").get("p99"),
