@@ -342,7 +342,13 @@ class ModelCommandsTest {
                 "Free cruise! Click now to claim your prize");
         assertThat(fullDepth.out()).doesNotContain("layers");
 
-        final Run plain = run("", "model", "eval", "--data", corpus.toString(), "--exit", "patience:2");
+        final Path noExits = dir.resolve("no-exits");
+        dev.streamformer.model.Checkpoint.load(out).withExits(dev.streamformer.model.ExitHeads.NONE).save(noExits);
+        for (final String file : List.of("tokenizer.json", "vocab.txt")) {
+            Files.copy(out.resolve(file), noExits.resolve(file));
+        }
+        final Run plain = run("", "model", "eval", "--model", noExits.toString(), "--data", corpus.toString(), "--exit",
+                "patience:2");
         assertThat(plain.exitCode()).isEqualTo(1);
         assertThat(plain.err()).contains("has no exit heads").contains("--exits shared or --exits per-layer");
     }
@@ -435,8 +441,9 @@ class ModelCommandsTest {
             for (int i = 0; i < 2; i++) {
                 final JsonObject line = JsonParser.parseString(lines[i]).getAsJsonObject();
                 assertThat(line.get("label").getAsString()).isEqualTo(sample.get(i).label());
-                final float[] expected = model.predict(List.of(EncoderInput.of(tokenizer.encode(sample.get(i).text()))))
-                        .get(0).probabilities();
+                // classify answers under the model's own exit policy, as the processor does
+                final float[] expected = model.predict(List.of(EncoderInput.of(tokenizer.encode(sample.get(i).text()))),
+                        model.exitPolicy()).get(0).output().probabilities();
                 final JsonObject p = line.getAsJsonObject("probabilities");
                 assertThat(p.get("ham").getAsFloat()).isCloseTo(expected[0], within(1e-5f));
                 assertThat(p.get("spam").getAsFloat()).isCloseTo(expected[1], within(1e-5f));

@@ -124,6 +124,33 @@ class BertImportTest {
     }
 
     @Test
+    void anImportedEncoderWithExitHeadsLeavesAfterTheSameLayersWithTheSameAnswersOnBothEngines() {
+        final Set<Integer> characters = BertImport.latinCharacters(source.vocab());
+        final int[] kept = BertImport.keptTokens(source.vocab(), new long[source.vocab().size()], characters,
+                5 + characters.size());
+        final Checkpoint imported = BertImport.toCheckpoint(source, 12, Activation.GELU, kept, 64,
+                List.of("ham", "spam"), 1).withExits(dev.streamformer.model.ExitHeads.PER_LAYER);
+        final List<EncoderInput> inputs = List.of(EncoderInput.of(101, 30, 40, 50, 102), EncoderInput.of(101, 60, 102),
+                EncoderInput.of(101, 70, 80, 90, 75, 65, 102));
+        final Map<String, List<InferenceModel.Exit>> byEngine = new LinkedHashMap<>();
+        final dev.streamformer.model.ExitPolicy policy = dev.streamformer.model.ExitPolicy.parse("patience:2");
+        for (final InferenceEngine engine : InferenceEngine.values()) {
+            try (InferenceModel model = new InferenceModel("imported", "v", imported, EngineSettings.of(engine, 1))) {
+                byEngine.put(engine.name(), model.predict(inputs, policy));
+                final List<InferenceModel.Exit> full = model.predict(inputs, dev.streamformer.model.ExitPolicy.NONE);
+                assertThat(full).allSatisfy(e -> assertThat(e.layers()).isEqualTo(imported.config().numLayers()));
+            }
+        }
+        for (int i = 0; i < inputs.size(); i++) {
+            final InferenceModel.Exit onnx = byEngine.get("ONNXRUNTIME").get(i);
+            final InferenceModel.Exit torch = byEngine.get("PYTORCH").get(i);
+            assertThat(onnx.layers()).as("record %d", i).isEqualTo(torch.layers()).isBetween(2, imported.config().numLayers());
+            assertThat(onnx.output().logits()).containsExactly(torch.output().logits(),
+                    org.assertj.core.data.Offset.offset(1e-4f));
+        }
+    }
+
+    @Test
     void readsTheSameEncoderFromAHuggingFaceSafetensorsDirectory(@TempDir final Path dir) throws Exception {
         final Map<String, SafeTensors.Tensor> prefixed = new LinkedHashMap<>();
         source.tensors().forEach((name, t) -> prefixed.put("bert." + name, t));
