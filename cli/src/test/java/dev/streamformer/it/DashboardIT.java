@@ -99,8 +99,10 @@ class DashboardIT {
                     while (charts.find()) {
                         points.add(Integer.parseInt(charts.group(1)));
                     }
-                    assertThat(points).as("data points of every chart").hasSize(9).allSatisfy(n ->
+                    assertThat(points).as("data points of every chart").hasSize(10).allSatisfy(n ->
                             assertThat(n).isPositive());
+                    assertThat(dom.out()).as("the shipped model's exits: mean depth beside records/s")
+                            .contains("<h2>Records/s</h2>").contains("<h2>Mean layers run per request</h2>");
                     assertThat(dom.out()).as("the model table").contains("x</td>").contains("MB</td>")
                             .contains(" (serving)</td>");
                     assertThat(dom.out()).as("steady traffic: every line unbroken").contains("data-segments=\"1\"")

@@ -44,6 +44,9 @@ final class WindowAccumulator {
     private long count;
     private long batchSum;
     private int batchMax;
+    /** Layers run, over the requests whose events report them (LatencyEvent version 2). */
+    private long layersSum;
+    private long layersCount;
 
     WindowAccumulator() {
         DURATIONS.keySet().forEach(name -> histograms.put(name, new Histogram(HIGHEST_US, DIGITS)));
@@ -55,6 +58,10 @@ final class WindowAccumulator {
         count++;
         batchSum += e.getBatchSize();
         batchMax = Math.max(batchMax, e.getBatchSize());
+        if (e.getLayersRun() != null) {
+            layersSum += e.getLayersRun();
+            layersCount++;
+        }
         return this;
     }
 
@@ -71,6 +78,8 @@ final class WindowAccumulator {
         count += other.count;
         batchSum += other.batchSum;
         batchMax = Math.max(batchMax, other.batchMax);
+        layersSum += other.layersSum;
+        layersCount += other.layersCount;
         return this;
     }
 
@@ -98,6 +107,7 @@ final class WindowAccumulator {
                 .setBatchSizeMax(batchMax)
                 .setDeadLetters(letters)
                 .setRelativeError(RELATIVE_ERROR)
+                .setLayersRunMean(layersCount == 0 ? null : (double) layersSum / layersCount)
                 .build();
     }
 
@@ -111,9 +121,12 @@ final class WindowAccumulator {
                 .build();
     }
 
-    /** @return the accumulator as bytes, for the window store */
+    /**
+     * @return the accumulator as bytes, for the window store: counts, dead letters, histograms, then
+     *     the layers run (added last, so windows stored by earlier processors still read)
+     */
     byte[] toBytes() {
-        int size = 8 + 8 + 4 + 4 + deadLetters.size() * 12;
+        int size = 8 + 8 + 4 + 4 + deadLetters.size() * 12 + 16;
         final Map<String, ByteBuffer> encoded = new LinkedHashMap<>();
         for (final Map.Entry<String, Histogram> e : histograms.entrySet()) {
             final ByteBuffer b = ByteBuffer.allocate(e.getValue().getNeededByteBufferCapacity());
@@ -125,6 +138,7 @@ final class WindowAccumulator {
         out.putLong(count).putLong(batchSum).putInt(batchMax).putInt(deadLetters.size());
         deadLetters.forEach((kind, n) -> out.putInt(kind.ordinal()).putLong(n));
         encoded.values().forEach(b -> out.putInt(b.remaining()).put(b));
+        out.putLong(layersSum).putLong(layersCount);
         return out.array();
     }
 
@@ -153,6 +167,10 @@ final class WindowAccumulator {
             } catch (DataFormatException e) {
                 throw new IllegalStateException("Corrupt statistics window for " + name, e);
             }
+        }
+        if (in.remaining() >= 16) {
+            a.layersSum = in.getLong();
+            a.layersCount = in.getLong();
         }
         return a;
     }

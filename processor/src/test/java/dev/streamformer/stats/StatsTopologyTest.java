@@ -25,7 +25,7 @@ import dev.streamformer.schemas.LatencyStats;
 import dev.streamformer.schemas.serde.StreamformerSerdes;
 import dev.streamformer.stream.StreamformerAppConfig;
 
-/** Windowed statistics on latency events whose times and durations the test sets. */
+/** Windowed statistics on latency events whose times, durations and depths the test sets. */
 class StatsTopologyTest {
 
     @Test
@@ -43,7 +43,9 @@ class StatsTopologyTest {
                     new StringDeserializer(), StreamformerSerdes.latencyStats());
             // Window [0, 10 s): version a, inference 100 us .. 100,000 us in steps of 100; version b, 50 x 7 ms.
             for (int i = 1; i <= 1000; i++) {
-                latency.pipeInput("a-" + i, event("a", i * 100L, i % 4 + 1), Instant.ofEpochMilli(i * 9L));
+                final LatencyEvent e = event("a", i * 100L, i % 4 + 1);
+                e.setLayersRun(i % 3 + 1);
+                latency.pipeInput("a-" + i, e, Instant.ofEpochMilli(i * 9L));
             }
             for (int i = 0; i < 50; i++) {
                 latency.pipeInput("b-" + i, event("b", 7_000, 8), Instant.ofEpochMilli(5_000 + i));
@@ -80,10 +82,14 @@ class StatsTopologyTest {
             assertThat(a.getBatchSizeMax()).isEqualTo(4);
             assertThat(a.getBatchSizeMean()).isCloseTo((250 * (1 + 2 + 3 + 4) + 1) / 1001.0, within(1e-9));
             assertThat(a.getDeadLetters()).isEmpty();
+            // 1,000 events report their layers (334 x 2, 333 x 3, 333 x 1), the in-grace one does not (version 1).
+            assertThat(a.getLayersRunMean()).as("mean depth").isCloseTo((334 * 2 + 333 * 3 + 333 * 1) / 1000.0,
+                    within(1e-9));
 
             final LatencyStats b = byVersion.get("b");
             assertThat(b.getCount()).isEqualTo(50);
             assertThat((double) b.getInference().getP99Us()).isCloseTo(7_000, within(70.0));
+            assertThat(b.getLayersRunMean()).as("no event of b reports its layers").isNull();
             assertThat(byVersion.get(StatsTopology.ALL_VERSIONS).getDeadLetters())
                     .isEqualTo(Map.of("VALIDATION", 2L, "DESERIALIZATION", 1L));
             assertThat(byVersion.get(StatsTopology.ALL_VERSIONS).getCount()).isZero();

@@ -51,8 +51,8 @@ import dev.streamformer.schemas.serde.StreamformerSerdes;
 /**
  * The live dashboard: one page (bundled HTML, CSS and hand-written SVG charts; nothing fetched from
  * the internet) that polls {@code /api/state} every two seconds. The state comes from the statistics
- * topic (records/s, latency percentiles by component, batch sizes, dead letters by kind, per model
- * version), the processors' consumer group (lag on the request topic, from the committed offsets)
+ * topic (records/s and the mean layers run beside them, latency percentiles by component, batch sizes,
+ * dead letters by kind, per model version), the processors' consumer group (lag on the request topic, from the committed offsets)
  * and, when given, the processors' {@code /metrics} (the model's sharing ratio, unique parameters
  * and size per version).
  */
@@ -285,6 +285,8 @@ public final class Dashboard implements AutoCloseable {
         parts.add(String.format(Locale.ROOT, "\"rps\":%.3f", s.getRecordsPerSecond()));
         parts.add(String.format(Locale.ROOT, "\"batch_mean\":%.3f", s.getBatchSizeMean()));
         parts.add("\"batch_max\":" + s.getBatchSizeMax());
+        parts.add("\"layers_mean\":" + (s.getLayersRunMean() == null ? "null"
+                : String.format(Locale.ROOT, "%.3f", s.getLayersRunMean())));
         final Map<String, DurationStats> durations = new LinkedHashMap<>();
         durations.put("queueing", s.getQueueing());
         durations.put("batch_wait", s.getBatchWait());

@@ -42,6 +42,7 @@ public final class StreamformerSerdes {
         static final Schema TOKENIZED_INPUT_V1 = read("TokenizedInput-1.avsc");
         static final Schema PREDICTION_V1 = read("Prediction-1.avsc");
         static final Schema LATENCY_EVENT_V1 = read("LatencyEvent-1.avsc");
+        static final Schema LATENCY_STATS_V1 = read("LatencyStats-1.avsc");
     }
 
     private static Schema read(final String file) {
@@ -66,6 +67,7 @@ public final class StreamformerSerdes {
         all.put("LatencyEvent version 1", History.LATENCY_EVENT_V1);
         all.put("DeadLetter", DeadLetter.getClassSchema());
         all.put("LatencyStats", LatencyStats.getClassSchema());
+        all.put("LatencyStats version 1", History.LATENCY_STATS_V1);
         all.put("ModelRelease", ModelRelease.getClassSchema());
         all.put("ModelStatus", ModelStatus.getClassSchema());
         all.put("BufferedRequest", BufferedRequest.getClassSchema());
@@ -106,6 +108,7 @@ public final class StreamformerSerdes {
 
     /** @return a serde for windowed latency statistics */
     public static SingleObjectSerde<LatencyStats> latencyStats() {
-        return new SingleObjectSerde<>(LatencyStats.class);
+        return new SingleObjectSerde<>(LatencyStats.class).registerWriterSchema(History.LATENCY_STATS_V1,
+                "LatencyStats version 1 (before layers_run_mean)");
     }
 }

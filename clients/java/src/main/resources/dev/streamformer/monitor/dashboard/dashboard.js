@@ -96,6 +96,10 @@ function draw(state) {
   const gap = 1.5 * windowMs;
   chart("chart-rps", "Records/s", versions.map((v) => ({
     name: short(v), points: state.versions[v].map((s) => [s.end, s.rps])})), gap);
+  // Beside records/s: how deep requests ran (below the model's depth when exit heads let them leave early).
+  chart("chart-depth", "Mean layers run per request", versions.map((v) => ({
+    name: short(v), points: state.versions[v].filter((s) => s.layers_mean !== null)
+      .map((s) => [s.end, s.layers_mean])})), gap);
   for (const d of DURATIONS) {
     const series = [];
     for (const v of versions) {
