@@ -30,9 +30,9 @@ public interface ForwardPass extends AutoCloseable {
 
     /**
      * Runs a pool of records with early exit, at most {@code width} at once: when records leave, records of
-     * the pool that have not started take their rows. A pass whose layers all multiply by one set of weights
-     * runs the newcomers' first layer in the same matrix product as the deeper rows (depth-wise refill);
-     * this default runs the pool as consecutive batches of {@code width} that shrink as records leave. Either
+     * the pool that have not started take their rows. A layer-by-layer pass runs the newcomers' first layer
+     * in the same matrix product as the deeper rows that use the same weights (depth-wise refill); this
+     * default runs the pool as consecutive batches of {@code width} that shrink as records leave. Either
      * way each record answers what it answers alone.
      *
      * @param pool the padded records, in arrival order

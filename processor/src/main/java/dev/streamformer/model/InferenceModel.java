@@ -228,8 +228,8 @@ public final class InferenceModel implements AutoCloseable {
 
     /**
      * Runs sequences with early exit, at most {@code width} at once: when records leave, the next
-     * sequences take their rows (in one product with the deeper rows where the plan shares every layer,
-     * {@link ForwardPass#logitsWithRefill}).
+     * sequences take their rows, in one product with the deeper rows that use the same weights
+     * ({@link ForwardPass#logitsWithRefill}).
      *
      * @param inputs the sequences, in the order they start
      * @param policy when a record leaves

@@ -197,13 +197,13 @@ public final class LayeredForward implements ForwardPass {
     }
 
     /**
-     * Early exit with depth-wise refill: at most {@code width} records run at once, and each layer step
-     * is one product over every running row, whatever its depth. When records leave, the next records of
-     * the pool take their rows and run layer 1 beside rows at deeper layers, which is valid because
-     * every depth multiplies by the same weights: a plan with one layer session (all-shared). Other plans,
-     * and the policy none, run the pool as consecutive shrinking batches instead
-     * ({@link ForwardPass#logitsWithRefill}). The exits are read per head: one run for shared heads, one
-     * per depth present for per-layer heads.
+     * Early exit with depth-wise refill: at most {@code width} records run at once. When records leave,
+     * the next records of the pool take their rows and run layer 1 beside rows at deeper layers. Rows
+     * that multiply by the same weights share one product: for an all-shared plan every running row,
+     * whatever its depth; otherwise the rows are grouped by the layer function their depth uses (cycle-3:
+     * layers 1 and 4 together). The exits are read the same way: one run for shared heads, one per head
+     * present for per-layer heads. The policy none runs the pool as consecutive batches
+     * ({@link ForwardPass#logitsWithRefill}).
      *
      * @param pool the padded records, in arrival order
      * @param width the rows in one product
@@ -212,7 +212,7 @@ public final class LayeredForward implements ForwardPass {
      */
     @Override
     public Exited logitsWithRefill(final EncoderBatch pool, final int width, final ExitPolicy policy) {
-        if (distinct.size() != 1 || policy.kind() == ExitPolicy.Kind.NONE || width >= pool.size()) {
+        if (policy.kind() == ExitPolicy.Kind.NONE || width >= pool.size()) {
             return ForwardPass.super.logitsWithRefill(pool, width, policy);
         }
         final Map<String, OnnxTensor> inputs = inputs(pool);
@@ -298,43 +298,81 @@ public final class LayeredForward implements ForwardPass {
             return new Exited(logits, ran);
         }
 
-        /** Runs the layer on the first {@code rows} slots in one product, keeps its output, reads every slot's exit. */
+        /**
+         * Runs the next layer of the first {@code rows} slots, one product per layer function present
+         * (one for an all-shared plan, whatever the slots' depths), keeps the outputs in the slots, and
+         * reads every slot's exit, one run per exit head present.
+         */
         private float[] step(final int rows) throws OrtException {
-            final int rowSize = length * hiddenSize;
-            try (OnnxTensor h = OnnxTensor.createTensor(env, FloatBuffer.wrap(state, 0, rows * rowSize),
-                    new long[] {rows, length, hiddenSize});
-                    OnnxTensor m = OnnxTensor.createTensor(env, FloatBuffer.wrap(mask, 0, rows * length),
-                            new long[] {rows, 1, 1, length});
-                    OrtSession.Result out = layers[0].run(Map.of(EncoderGraph.HIDDEN, h, EncoderGraph.MASK_BIAS, m))) {
-                final OnnxTensor after = (OnnxTensor) out.get(EncoderGraph.HIDDEN_OUT).orElseThrow();
-                after.getFloatBuffer().get(state, 0, rows * rowSize);
-                final float[] exit = new float[rows * labels];
-                final Map<OrtSession, List<Integer>> byHead = new LinkedHashMap<>();
-                for (int slot = 0; slot < rows; slot++) {
-                    byHead.computeIfAbsent(heads[depth[slot]], k -> new ArrayList<>()).add(slot);
+            final List<AutoCloseable> open = new ArrayList<>();
+            try {
+                final Map<OrtSession, List<Integer>> byLayer = bySession(rows, layers);
+                OnnxTensor whole = null;
+                for (final Map.Entry<OrtSession, List<Integer>> group : byLayer.entrySet()) {
+                    final List<Integer> slots = group.getValue();
+                    final OrtSession.Result out = group.getKey().run(Map.of(
+                            EncoderGraph.HIDDEN, gather(state, slots, length * hiddenSize, open, length, hiddenSize),
+                            EncoderGraph.MASK_BIAS, gather(mask, slots, length, open, 1, 1, length)));
+                    open.add(out);
+                    final OnnxTensor after = (OnnxTensor) out.get(EncoderGraph.HIDDEN_OUT).orElseThrow();
+                    scatter(after.getFloatBuffer(), slots, state, length * hiddenSize);
+                    whole = slots.size() == rows ? after : null;
                 }
-                if (byHead.size() == 1) {
-                    System.arraycopy(exit(depth[0], after, rows), 0, exit, 0, exit.length);
+                final float[] exit = new float[rows * labels];
+                final Map<OrtSession, List<Integer>> byHead = bySession(rows, heads);
+                if (byHead.size() == 1 && whole != null) {
+                    System.arraycopy(exit(depth[0], whole, rows), 0, exit, 0, exit.length);
                     return exit;
                 }
-                final List<AutoCloseable> open = new ArrayList<>();
-                try {
-                    for (final List<Integer> slots : byHead.values()) {
-                        final float[] part = exit(depth[slots.get(0)], keepRows(after, slots, open), slots.size());
-                        for (int i = 0; i < slots.size(); i++) {
-                            System.arraycopy(part, i * labels, exit, slots.get(i) * labels, labels);
-                        }
-                    }
-                } finally {
-                    for (final AutoCloseable c : open) {
-                        try {
-                            c.close();
-                        } catch (Exception e) {
-                            // closing native memory does not fail in practice
-                        }
-                    }
+                for (final List<Integer> slots : byHead.values()) {
+                    final float[] part = exit(depth[slots.get(0)],
+                            gather(state, slots, length * hiddenSize, open, length, hiddenSize), slots.size());
+                    scatter(FloatBuffer.wrap(part), slots, exit, labels);
                 }
                 return exit;
+            } finally {
+                for (final AutoCloseable c : open) {
+                    try {
+                        c.close();
+                    } catch (Exception e) {
+                        // closing native memory does not fail in practice; the step's answer stands
+                    }
+                }
+            }
+        }
+
+        /** The first {@code rows} slots grouped by the session their depth uses, in slot order. */
+        private Map<OrtSession, List<Integer>> bySession(final int rows, final OrtSession[] byDepth) {
+            final Map<OrtSession, List<Integer>> groups = new LinkedHashMap<>();
+            for (int slot = 0; slot < rows; slot++) {
+                groups.computeIfAbsent(byDepth[depth[slot]], k -> new ArrayList<>()).add(slot);
+            }
+            return groups;
+        }
+
+        /** The given slots' rows of {@code from} as one tensor of shape [slots, dims...]. */
+        private OnnxTensor gather(final float[] from, final List<Integer> slots, final int rowSize,
+                final List<AutoCloseable> open, final long... dims) throws OrtException {
+            final FloatBuffer rows;
+            if (slots.get(slots.size() - 1) == slots.size() - 1) {
+                rows = FloatBuffer.wrap(from, 0, slots.size() * rowSize);
+            } else {
+                rows = FloatBuffer.allocate(slots.size() * rowSize);
+                slots.forEach(slot -> rows.put(from, slot * rowSize, rowSize));
+                rows.flip();
+            }
+            final long[] shape = new long[dims.length + 1];
+            shape[0] = slots.size();
+            System.arraycopy(dims, 0, shape, 1, dims.length);
+            final OnnxTensor t = OnnxTensor.createTensor(env, rows, shape);
+            open.add(t);
+            return t;
+        }
+
+        /** Writes consecutive rows of {@code rows} back to the given slots of {@code to}. */
+        private static void scatter(final FloatBuffer rows, final List<Integer> slots, final float[] to, final int rowSize) {
+            for (final int slot : slots) {
+                rows.get(to, slot * rowSize, rowSize);
             }
         }
     }

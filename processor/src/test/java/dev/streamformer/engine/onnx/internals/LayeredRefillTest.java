@@ -29,8 +29,9 @@ import dev.streamformer.model.SharingStrategy;
 import dev.streamformer.model.TestModels;
 
 /**
- * Depth-wise refill on an all-shared plan: rows that start at layer 1 in the same product as rows at
- * deeper layers answer what each record answers run alone, with the same exit layer.
+ * Depth-wise refill: rows that start at layer 1 in the same product as rows at deeper layers (an
+ * all-shared plan), or grouped with the rows whose depth uses the same weights (other plans), answer
+ * what each record answers run alone, with the same exit layer.
  */
 class LayeredRefillTest {
 
@@ -83,7 +84,7 @@ class LayeredRefillTest {
 
     @ParameterizedTest
     @MethodSource("severalLayerFunctions")
-    void plansWithSeveralLayerFunctionsRunThePoolAsShrinkingBatchesWithTheSameAnswers(final SharingPlan plan) {
+    void plansWithSeveralLayerFunctionsRefillRowsGroupedByWeightSetWithTheSameAnswers(final SharingPlan plan) {
         final ModelConfig config = PyTorchReferenceTest.config(plan, 4, Activation.GELU_NEW)
                 .withExits(ExitHeads.PER_LAYER);
         final Checkpoint checkpoint = TestModels.randomized(config, 29);
