@@ -484,11 +484,29 @@ public final class BenchSuites {
                 gains.add(exit.recordsPerSecond() / full.recordsPerSecond());
                 depths.add(exit.meanLayersRun());
             }
+            // Once each: the other batch sizes, and every core on one caller.
+            final int cores = Runtime.getRuntime().availableProcessors();
+            for (final int[] layout : List.of(new int[] {streamThreads, intraOp}, new int[] {1, cores})) {
+                for (final int b : plan.batches()) {
+                    if (layout[0] == streamThreads && layout[1] == intraOp && b == batch) {
+                        continue;
+                    }
+                    final String at = String.format(Locale.ROOT, "mail %dx%d batch %d, ", layout[0], layout[1], b);
+                    runs.add(singleBench.saturated(new PipelineBenchmark.Settings(at + "full depth, one graph", layout[0],
+                            layout[1], b, plan.maxWaitMs(), false), topic, plan.records()));
+                    runs.add(layeredBench.saturated(new PipelineBenchmark.Settings(at + "full depth, layered", layout[0],
+                            layout[1], b, plan.maxWaitMs(), false), topic, plan.records()));
+                    runs.add(exitBench.saturated(new PipelineBenchmark.Settings(at + "early exit", layout[0], layout[1], b,
+                            plan.maxWaitMs(), false), topic, plan.records()));
+                }
+            }
         }
-        out.printf("%-40s %9s %11s %5s %5s%n", "run", "records/s", "mean layers", "dup", "miss");
+        out.printf("%-40s %9s %11s %11s %5s %5s%n", "run", "records/s", "mean layers", "vs one graph", "dup", "miss");
+        double oneGraph = Double.NaN;
         for (final PipelineBenchmark.Run r : runs) {
-            out.printf(Locale.ROOT, "%-40s %9.1f %11.2f %5d %5d%n", r.settings().name(), r.recordsPerSecond(),
-                    r.meanLayersRun(), r.duplicates(), r.missing());
+            oneGraph = r.settings().name().contains("one graph") ? r.recordsPerSecond() : oneGraph;
+            out.printf(Locale.ROOT, "%-40s %9.1f %11.2f %10.2fx %5d %5d%n", r.settings().name(), r.recordsPerSecond(),
+                    r.meanLayersRun(), r.recordsPerSecond() / oneGraph, r.duplicates(), r.missing());
         }
         putMedian("early exit / full depth, one graph, on mail (" + name + ")", gains);
         json.put("exits_pipeline", Map.of("policy", policy.toString(), "runs", runs, "mean_layers", depths));
