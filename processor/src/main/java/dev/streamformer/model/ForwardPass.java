@@ -29,6 +29,41 @@ public interface ForwardPass extends AutoCloseable {
     }
 
     /**
+     * Runs a batch with early exit and says of each record as soon as it leaves. A layer-by-layer pass
+     * tells the records that leave after layer k before it runs layer k + 1; this default tells every
+     * record once the batch is done.
+     *
+     * @param batch the padded batch, already validated
+     * @param policy when a record leaves
+     * @param leaving told of each record as it leaves
+     * @return each record's logits and the layers it ran
+     */
+    default Exited logitsWithExits(final EncoderBatch batch, final ExitPolicy policy, final Leaving leaving) {
+        final Exited exited = logitsWithExits(batch, policy);
+        final int labels = exited.logits().length / batch.size();
+        for (int row = 0; row < batch.size(); row++) {
+            leaving.left(row, java.util.Arrays.copyOfRange(exited.logits(), row * labels, row * labels + labels),
+                    exited.layers()[row]);
+        }
+        return exited;
+    }
+
+    /** Told of a record of a batch as it leaves. */
+    @FunctionalInterface
+    interface Leaving {
+
+        /** Tells of no one. */
+        Leaving NOBODY = (row, logits, layers) -> { };
+
+        /**
+         * @param row the record's row in the batch
+         * @param logits its exit's logits
+         * @param layers the layers it ran
+         */
+        void left(int row, float[] logits, int layers);
+    }
+
+    /**
      * Runs a pool of records with early exit, at most {@code width} at once: when records leave, records of
      * the pool that have not started take their rows. A layer-by-layer pass runs the newcomers' first layer
      * in the same matrix product as the deeper rows that use the same weights (depth-wise refill); this

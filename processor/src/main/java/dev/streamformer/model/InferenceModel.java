@@ -252,6 +252,32 @@ public final class InferenceModel implements AutoCloseable {
     }
 
     /**
+     * Runs a batch of inputs this model has validated with early exit, and says of each input as soon
+     * as it leaves: on a layer-by-layer engine, the inputs that leave after layer k are told of before
+     * layer k + 1 runs (others tell of every input at the end).
+     *
+     * @param inputs the inputs
+     * @param policy when a record leaves
+     * @param leaving told of each input (its index and answer) as it leaves
+     * @return one output per input, in order, with the layers it ran
+     */
+    public List<Exit> run(final List<ValidInput> inputs, final ExitPolicy policy,
+            final java.util.function.ObjIntConsumer<Exit> leaving) {
+        if (policy.kind() == ExitPolicy.Kind.NONE) {
+            final List<Exit> all = exits(padded(inputs), policy, inputs.size());
+            for (int i = 0; i < all.size(); i++) {
+                leaving.accept(all.get(i), i);
+            }
+            return all;
+        }
+        requireExitHeads(policy);
+        final int c = config.numLabels();
+        final ForwardPass.Exited exited = forward.logitsWithExits(padded(inputs), policy,
+                (row, logits, layers) -> leaving.accept(new Exit(ModelOutput.ofRow(logits, 0, c), layers), row));
+        return exitsOf(exited, inputs.size());
+    }
+
+    /**
      * Runs inputs this model has validated with early exit, at most {@code width} at once
      * ({@link #predict(List, ExitPolicy, int)}).
      *
@@ -281,14 +307,21 @@ public final class InferenceModel implements AutoCloseable {
             final List<ModelOutput> full = outputs(batch);
             return full.stream().map(o -> new Exit(o, config.numLayers())).toList();
         }
+        requireExitHeads(policy);
+        return exitsOf(width >= batch.size() ? forward.logitsWithExits(batch, policy)
+                : forward.logitsWithRefill(batch, width, policy), batch.size());
+    }
+
+    private void requireExitHeads(final ExitPolicy policy) {
         if (config.exits() == ExitHeads.NONE) {
             throw new IllegalArgumentException("model " + name + " has no exit heads, so it cannot leave early (exit"
                     + " policy " + policy + "): finetune it with --exits shared or --exits per-layer, or use --exit none");
         }
-        final ForwardPass.Exited exited = width >= batch.size() ? forward.logitsWithExits(batch, policy)
-                : forward.logitsWithRefill(batch, width, policy);
-        final List<Exit> out = new ArrayList<>(batch.size());
-        for (int i = 0; i < batch.size(); i++) {
+    }
+
+    private List<Exit> exitsOf(final ForwardPass.Exited exited, final int size) {
+        final List<Exit> out = new ArrayList<>(size);
+        for (int i = 0; i < size; i++) {
             out.add(new Exit(ModelOutput.ofRow(exited.logits(), i, config.numLabels()), exited.layers()[i]));
         }
         return out;

@@ -34,7 +34,7 @@ final class BatchRunner {
      * One forward pass: when it ran and how many requests it held.
      *
      * @param startUs when it started, microseconds since the epoch
-     * @param endUs when it ended
+     * @param endUs when it ended for this input: when the input left (early exit), else when the pass ended
      * @param size requests in the pass
      */
     record Pass(long startUs, long endUs, int size) {
@@ -82,27 +82,67 @@ final class BatchRunner {
         this.probe = model.validate(EncoderInput.of(1));
     }
 
+    /** Told of an input's outcome as soon as it is known. */
+    @FunctionalInterface
+    interface Done {
+
+        /**
+         * @param index the input's position
+         * @param outcome its outcome
+         */
+        void done(int index, Outcome outcome);
+    }
+
+    /** A failure of what a {@link Done} did with an outcome: the caller's, never retried as the pass's. */
+    private static final class Downstream extends RuntimeException {
+        Downstream(final RuntimeException cause) {
+            super(cause);
+        }
+    }
+
     /**
      * @param inputs validated inputs
      * @return one outcome per input, in order
      * @throws EngineFailure when the engine fails a probe after a failed pass
      */
     List<Outcome> run(final List<ValidInput> inputs) {
+        return run(inputs, (index, outcome) -> { });
+    }
+
+    /**
+     * Runs the inputs and tells of each outcome as soon as it is known: with early exit, the inputs
+     * that leave after a layer before the rest run the next one. An input is told of once.
+     *
+     * @param inputs validated inputs
+     * @param done told of each input's outcome; what it throws is rethrown, not taken for the pass's failure
+     * @return one outcome per input, in order
+     * @throws EngineFailure when the engine fails a probe after a failed pass
+     */
+    List<Outcome> run(final List<ValidInput> inputs, final Done done) {
         final Outcome[] outcomes = new Outcome[inputs.size()];
         for (final List<Integer> positions : passes(inputs)) {
             final List<ValidInput> pass = new ArrayList<>(positions.size());
             positions.forEach(i -> pass.add(inputs.get(i)));
             try {
-                final List<Outcome> done = timed(pass);
-                for (int k = 0; k < positions.size(); k++) {
-                    outcomes[positions.get(k)] = done.get(k);
-                }
+                timed(pass, (k, outcome) -> {
+                    outcomes[positions.get(k)] = outcome;
+                    try {
+                        done.done(positions.get(k), outcome);
+                    } catch (RuntimeException e) {
+                        throw new Downstream(e);
+                    }
+                });
+            } catch (Downstream e) {
+                throw (RuntimeException) e.getCause();
             } catch (RuntimeException e) {
                 checkEngine(pass.size(), e);
                 LOG.warn("A forward pass of {} requests failed ({}); the engine answers a probe, so retrying them one by one",
                         pass.size(), e.toString());
                 for (final int i : positions) {
-                    outcomes[i] = alone(inputs.get(i));
+                    if (outcomes[i] == null) {
+                        outcomes[i] = alone(inputs.get(i));
+                        done.done(i, outcomes[i]);
+                    }
                 }
             }
         }
@@ -111,7 +151,7 @@ final class BatchRunner {
 
     private Outcome alone(final ValidInput input) {
         try {
-            return timed(List.of(input)).get(0);
+            return timed(List.of(input), (k, o) -> { }).get(0);
         } catch (RuntimeException e) {
             return new Outcome(null, null, e, 0);
         }
@@ -119,7 +159,7 @@ final class BatchRunner {
 
     private void checkEngine(final int passSize, final RuntimeException failure) {
         try {
-            timed(List.of(probe));
+            timed(List.of(probe), (k, o) -> { });
         } catch (RuntimeException probeFailure) {
             failure.addSuppressed(probeFailure);
             throw new EngineFailure("The " + model.engine() + " engine failed a pass of " + passSize
@@ -128,7 +168,8 @@ final class BatchRunner {
         }
     }
 
-    private List<Outcome> timed(final List<ValidInput> pass) {
+    /** Runs one pass under the gate, telling of each outcome as its input leaves. */
+    private List<Outcome> timed(final List<ValidInput> pass, final Done done) {
         meters.gateWaiting.incrementAndGet();
         try {
             gate.acquireUninterruptibly();
@@ -139,11 +180,13 @@ final class BatchRunner {
         meters.batchSize.record(pass.size());
         try {
             final long startUs = Clock.nowMicros();
-            final List<InferenceModel.Exit> out = model.run(pass, exits);
-            final Pass done = new Pass(startUs, Clock.nowMicros(), pass.size());
-            final List<Outcome> outcomes = new ArrayList<>(out.size());
-            out.forEach(o -> outcomes.add(new Outcome(o.output(), done, null, o.layers())));
-            return outcomes;
+            final Outcome[] outcomes = new Outcome[pass.size()];
+            model.run(pass, exits, (exit, k) -> {
+                outcomes[k] = new Outcome(exit.output(), new Pass(startUs, Clock.nowMicros(), pass.size()), null,
+                        exit.layers());
+                done.done(k, outcomes[k]);
+            });
+            return List.of(outcomes);
         } finally {
             gate.release();
         }

@@ -236,28 +236,40 @@ final class InferenceProcessor<K, V> implements Processor<K, V, K, InferenceResu
         }
     }
 
+    /**
+     * Runs a group and forwards each request's result as soon as it and every request before it are
+     * known: with early exit, a request that leaves after layer 1 is forwarded before the requests
+     * behind it run on, unless one before it still runs (outputs keep the order of the requests).
+     */
     private void serve(final ModelCatalog.Served served, final List<PendingRequest<K>> group) {
-        final List<BatchRunner.Outcome> outcomes = served.runner.run(group.stream().map(p -> p.valid.input()).toList());
         final String thread = Thread.currentThread().getName();
         final String task = context.taskId().toString();
-        for (int i = 0; i < group.size(); i++) {
-            final PendingRequest<K> p = group.get(i);
-            final BatchRunner.Outcome outcome = outcomes.get(i);
-            if (outcome.failure() != null) {
-                rejected(p, served.meters, ErrorKind.INFERENCE, outcome.failure());
-                continue;
+        final BatchRunner.Outcome[] known = new BatchRunner.Outcome[group.size()];
+        final int[] next = {0};
+        served.runner.run(group.stream().map(p -> p.valid.input()).toList(), (i, outcome) -> {
+            known[i] = outcome;
+            for (; next[0] < known.length && known[next[0]] != null; next[0]++) {
+                forward(served, group.get(next[0]), known[next[0]], thread, task);
             }
-            final BatchRunner.Pass pass = outcome.pass();
-            final String requestId = p.request.getRequestId();
-            final Prediction prediction = Predictions.of(served.model(), p.request, p.valid, outcome);
-            final LatencyEvent latency = LatencyRecorder.event(
-                    new LatencyRecorder.Origin(requestId, served.model().version(), p.topic, p.partition, p.offset,
-                            thread, task, pass.size(), outcome.layers()),
-                    new LatencyRecorder.Times(p.timestamp, p.receivedUs, pass.startUs(), pass.endUs(), Clock.nowMicros()));
-            context.forward(new Record<>(p.key, InferenceResult.served(prediction, latency), p.timestamp));
-            served.meters.served(latency);
-            served.meters.exitLayers.record(outcome.layers());
+        });
+    }
+
+    private void forward(final ModelCatalog.Served served, final PendingRequest<K> p, final BatchRunner.Outcome outcome,
+            final String thread, final String task) {
+        if (outcome.failure() != null) {
+            rejected(p, served.meters, ErrorKind.INFERENCE, outcome.failure());
+            return;
         }
+        final BatchRunner.Pass pass = outcome.pass();
+        final String requestId = p.request.getRequestId();
+        final Prediction prediction = Predictions.of(served.model(), p.request, p.valid, outcome);
+        final LatencyEvent latency = LatencyRecorder.event(
+                new LatencyRecorder.Origin(requestId, served.model().version(), p.topic, p.partition, p.offset,
+                        thread, task, pass.size(), outcome.layers()),
+                new LatencyRecorder.Times(p.timestamp, p.receivedUs, pass.startUs(), pass.endUs(), Clock.nowMicros()));
+        context.forward(new Record<>(p.key, InferenceResult.served(prediction, latency), p.timestamp));
+        served.meters.served(latency);
+        served.meters.exitLayers.record(outcome.layers());
     }
 
     /**

@@ -69,8 +69,11 @@ class EarlyExitServingTest {
                         TokenizedInput.newBuilder().setRequestId("e-" + i).setTokenIds(ids.get(i))
                                 .setCreatedAt(Instant.ofEpochMilli(1_000)).setMetadata(Map.of()).build()));
             }
-            final List<Prediction> predictions = out.readValuesToList();
-            assertThat(predictions).hasSize(ids.size());
+            final Map<String, Prediction> byId = new java.util.HashMap<>();
+            out.readValuesToList().forEach(pr -> byId.put(pr.getRequestId(), pr));
+            assertThat(byId).hasSize(ids.size());
+            final List<Prediction> predictions = java.util.stream.IntStream.range(0, ids.size())
+                    .mapToObj(i -> byId.get("e-" + i)).toList();
             final List<InferenceModel.Exit> expected;
             try (InferenceModel alone = InferenceModel.load(modelDir)) {
                 expected = alone.predict(ids.stream().map(l -> EncoderInput.of(l.stream().mapToInt(x -> x).toArray()))
@@ -93,6 +96,72 @@ class EarlyExitServingTest {
             if (policy.equals("confidence:0.5")) {
                 assertThat(layers).as("two labels: at least half sure after layer 1").isEqualTo(ids.size());
             }
+        }
+    }
+
+    @org.junit.jupiter.api.Test
+    void aRequestThatLeavesEarlyIsForwardedBeforeTheRequestsBehindItRunOnInRequestOrder() throws Exception {
+        final ModelConfig config = TestModels.small(SharingPlan.ALL).withExits(ExitHeads.SHARED);
+        TestModels.randomized(config, 17).save(modelDir);
+        final List<List<Integer>> texts = List.of(List.of(2, 5, 9, 3), List.of(2, 7, 3), List.of(2, 11, 12, 13, 3),
+                List.of(2, 21, 3), List.of(2, 30, 31, 3), List.of(2, 40, 3));
+        final List<EncoderInput> unordered = texts.stream().map(l -> EncoderInput.of(l.stream().mapToInt(x -> x)
+                .toArray())).toList();
+        // A threshold between the requests' first-exit confidences: some leave after layer 1, some run on.
+        final ExitPolicy policy;
+        final List<InferenceModel.Exit> alone;
+        final List<List<Integer>> ids;
+        final List<EncoderInput> inputs;
+        try (InferenceModel model = InferenceModel.load(modelDir)) {
+            final double[] first = model.predict(unordered, ExitPolicy.parse("patience:1")).stream()
+                    .mapToDouble(e -> Math.max(e.output().probabilities()[0], e.output().probabilities()[1])).sorted()
+                    .toArray();
+            policy = new ExitPolicy(ExitPolicy.Kind.CONFIDENCE, (first[2] + first[3]) / 2, 0);
+            // The requests that leave after layer 1 first, then those that run on.
+            final List<InferenceModel.Exit> exits = model.predict(unordered, policy);
+            final List<Integer> order = java.util.stream.IntStream.range(0, texts.size()).boxed()
+                    .sorted(java.util.Comparator.comparingInt(i -> exits.get(i).layers())).toList();
+            ids = order.stream().map(texts::get).toList();
+            inputs = order.stream().map(unordered::get).toList();
+            alone = model.predict(inputs, policy);
+        }
+        assertThat(alone.get(0).layers()).as("the first request leaves after layer 1").isEqualTo(1);
+        assertThat(alone.get(alone.size() - 1).layers()).as("the last runs on").isGreaterThan(1);
+        final Properties props = new Properties();
+        props.put(StreamsConfig.APPLICATION_ID_CONFIG, "exits-order-test");
+        props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
+        props.put(StreamformerConfig.MODEL_DIR_CONFIG, modelDir.toString());
+        props.put(StreamformerConfig.BATCH_SIZE_CONFIG, Integer.toString(ids.size()));
+        props.put(StreamformerConfig.BATCH_LENGTH_BUCKETS_CONFIG, "false");
+        props.put(StreamformerConfig.EXIT_POLICY_CONFIG, policy.toString());
+        try (TopologyTestDriver driver = new TopologyTestDriver(StreamformerTopology.build(new StreamformerAppConfig(props),
+                new ModelCatalog(new StreamformerConfig(props), new ModelRegistry(), new ServingMetrics(
+                        new PrometheusMeterRegistry(PrometheusConfig.DEFAULT)))), props)) {
+            final TestInputTopic<byte[], byte[]> in = driver.createInputTopic("streamformer-requests",
+                    new ByteArraySerializer(), new ByteArraySerializer());
+            final TestOutputTopic<String, dev.streamformer.schemas.LatencyEvent> latency = driver.createOutputTopic(
+                    "streamformer-latency", new StringDeserializer(), StreamformerSerdes.latencyEvent());
+            for (int i = 0; i < ids.size(); i++) {
+                in.pipeInput(("o-" + i).getBytes(), StreamformerSerdes.tokenizedInput().serialize("t",
+                        TokenizedInput.newBuilder().setRequestId("o-" + i).setTokenIds(ids.get(i))
+                                .setCreatedAt(Instant.ofEpochMilli(1_000)).setMetadata(Map.of()).build()));
+            }
+            final List<dev.streamformer.schemas.LatencyEvent> events = latency.readValuesToList();
+            assertThat(events).hasSize(ids.size()).allSatisfy(e -> assertThat(e.getBatchSize()).isEqualTo(ids.size()));
+            assertThat(events).extracting(dev.streamformer.schemas.LatencyEvent::getRequestId).as("request order")
+                    .containsExactly(java.util.stream.IntStream.range(0, ids.size()).mapToObj(i -> "o-" + i)
+                            .toArray(String[]::new));
+            for (int k = 0; k < events.size(); k++) {
+                assertThat(events.get(k).getLayersRun()).as("o-%d", k).isEqualTo(alone.get(k).layers());
+                // Each one's forward pass ends when it leaves: no later than the next one's.
+                if (k > 0) {
+                    assertThat(events.get(k).getInferenceEndUs()).isGreaterThanOrEqualTo(events.get(k - 1).getInferenceEndUs());
+                }
+            }
+            assertThat(events.get(0).getInferenceEndUs()).as("the first left after layer 1, before the last left")
+                    .isLessThan(events.get(events.size() - 1).getInferenceEndUs());
+            assertThat(events.get(0).getHandedToKafkaUs()).as("and was forwarded before the last left")
+                    .isLessThanOrEqualTo(events.get(events.size() - 1).getInferenceEndUs());
         }
     }
 

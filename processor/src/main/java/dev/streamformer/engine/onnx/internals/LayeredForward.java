@@ -133,6 +133,20 @@ public final class LayeredForward implements ForwardPass {
      */
     @Override
     public Exited logitsWithExits(final EncoderBatch batch, final ExitPolicy policy) {
+        return logitsWithExits(batch, policy, Leaving.NOBODY);
+    }
+
+    /**
+     * {@link #logitsWithExits(EncoderBatch, ExitPolicy)}, telling of the records that leave after a
+     * layer before the next layer runs.
+     *
+     * @param batch the padded batch
+     * @param policy when a record leaves
+     * @param leaving told of each record as it leaves
+     * @return each record's logits and the layers it ran
+     */
+    @Override
+    public Exited logitsWithExits(final EncoderBatch batch, final ExitPolicy policy, final Leaving leaving) {
         final int b = batch.size();
         final float[] logits = new float[b * labels];
         final int[] ran = new int[b];
@@ -163,6 +177,7 @@ public final class LayeredForward implements ForwardPass {
                     if (last || policy.decided(exit, i, labels, previous[r], agreeing[r])) {
                         System.arraycopy(exit, i * labels, logits, r * labels, labels);
                         ran[r] = layer + 1;
+                        leaving.left(r, java.util.Arrays.copyOfRange(exit, i * labels, i * labels + labels), layer + 1);
                     } else {
                         final int label = ExitPolicy.argmax(exit, i, labels);
                         agreeing[r] = label == previous[r] ? agreeing[r] + 1 : 1;
