@@ -42,6 +42,18 @@ final class ModelStatsCommand implements Callable<Integer> {
             stats = ParameterStats.of(ModelConfig.read(path));
         }
         System.out.print(json ? stats.toJson() + System.lineSeparator() : stats.toTable());
+        if (!json && !(isDir && Files.isRegularFile(path.resolve(ModelDirectory.ONNX)))) {
+            final ModelConfig config = ModelConfig.read(path);
+            if (config.exits() != dev.streamformer.model.ExitHeads.NONE) {
+                System.out.printf("%nexit heads         %s%s%n", config.exits().configName(),
+                        config.exits() == dev.streamformer.model.ExitHeads.SHARED
+                                ? " (the pooler and classifier above are read after every layer)"
+                                : " (exit[k]: a pooler and classifier read after layer k)");
+                if (isDir) {
+                    System.out.printf("exit policy        %s%n", dev.streamformer.model.ExitPolicy.read(path));
+                }
+            }
+        }
         return 0;
     }
 }

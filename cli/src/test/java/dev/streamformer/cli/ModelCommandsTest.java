@@ -342,6 +342,10 @@ class ModelCommandsTest {
                 "Free cruise! Click now to claim your prize");
         assertThat(fullDepth.out()).doesNotContain("layers");
 
+        final Run stats = run("", "model", "stats", out.toString());
+        assertThat(stats.out()).contains("exit[1]").contains("exit heads         per_layer")
+                .containsPattern("exit policy        (confidence|patience):");
+
         final Path noExits = dir.resolve("no-exits");
         dev.streamformer.model.Checkpoint.load(out).withExits(dev.streamformer.model.ExitHeads.NONE).save(noExits);
         for (final String file : List.of("tokenizer.json", "vocab.txt")) {
