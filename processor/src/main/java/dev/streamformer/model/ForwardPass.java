@@ -84,10 +84,11 @@ public interface ForwardPass extends AutoCloseable {
         for (int from = 0; from < pool.size(); from += width) {
             final int to = Math.min(pool.size(), from + width);
             final Exited part = logitsWithExits(pool.rows(from, to), policy);
+            final int labels = part.logits().length / (to - from);
             if (logits == null) {
-                logits = new float[pool.size() * (part.logits().length / (to - from))];
+                logits = new float[pool.size() * labels];
             }
-            System.arraycopy(part.logits(), 0, logits, from * (part.logits().length / (to - from)), part.logits().length);
+            System.arraycopy(part.logits(), 0, logits, from * labels, part.logits().length);
             System.arraycopy(part.layers(), 0, layers, from, to - from);
         }
         return new Exited(logits, layers);

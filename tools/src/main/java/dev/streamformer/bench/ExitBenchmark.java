@@ -16,7 +16,6 @@ import dev.streamformer.model.ExitHeads;
 import dev.streamformer.model.ExitPolicy;
 import dev.streamformer.model.InferenceEngine;
 import dev.streamformer.model.InferenceModel;
-import dev.streamformer.text.TextTokenizer;
 
 /**
  * A model with exit heads, four ways, timed in alternation on the same records of real mail (the
@@ -79,12 +78,7 @@ public final class ExitBenchmark {
         if (checkpoint.config().exits() == ExitHeads.NONE) {
             throw new IllegalArgumentException(modelDir + " has no exit heads: finetune it with --exits first");
         }
-        final List<int[]> texts = new ArrayList<>();
-        try (TextTokenizer tokenizer = TextTokenizer.load(modelDir, TextTokenizer.length(modelDir, null))) {
-            for (final DemoSample.Item item : DemoSample.bundled()) {
-                texts.add(tokenizer.encode(item.text()));
-            }
-        }
+        final List<int[]> texts = DemoSample.tokenized(modelDir, null);
         final List<Row> rows = new ArrayList<>();
         for (final ModelBenchmark.Layout layout : layouts) {
             final EngineSettings settings = EngineSettings.of(InferenceEngine.ONNXRUNTIME, layout.intraOpThreads());

@@ -67,6 +67,25 @@ public final class DemoSample {
     }
 
     /**
+     * The bundled sample's texts as a model's tokenizer reads them.
+     *
+     * @param modelDir a model directory with its tokenizer
+     * @param length tokens per text; null or 0 = the model's input length
+     * @return token ids of each text, in the sample's order
+     * @throws IOException when the sample or the tokenizer cannot be read
+     */
+    public static List<int[]> tokenized(final Path modelDir, final Integer length) throws IOException {
+        final List<int[]> texts = new ArrayList<>();
+        try (dev.streamformer.text.TextTokenizer tokenizer = dev.streamformer.text.TextTokenizer.load(modelDir,
+                dev.streamformer.text.TextTokenizer.length(modelDir, length))) {
+            for (final Item item : bundled()) {
+                texts.add(tokenizer.encode(item.text()));
+            }
+        }
+        return texts;
+    }
+
+    /**
      * Reads the bundled sample.
      *
      * @return the items

@@ -38,7 +38,6 @@ import dev.streamformer.model.SharingPlan;
 import dev.streamformer.stream.StreamformerApp;
 import dev.streamformer.stream.StreamformerConfig;
 import dev.streamformer.corpus.DemoSample;
-import dev.streamformer.text.TextTokenizer;
 
 /**
  * Runs the suites in one process so their figures can be compared, prints the tables, and writes
@@ -438,18 +437,12 @@ public final class BenchSuites {
      */
     private List<PipelineBenchmark.Run> exitsPipeline(final InferenceModel m, final String bootstrap, final String name,
             final int streamThreads, final int intraOp, final int batch) throws Exception {
-        final ExitPolicy policy = plan.processorProperties().containsKey(StreamformerConfig.EXIT_POLICY_CONFIG)
-                ? ExitPolicy.parse(plan.processorProperties().get(StreamformerConfig.EXIT_POLICY_CONFIG)) : m.exitPolicy();
+        final ExitPolicy policy = PipelineBenchmark.servedPolicy(m, plan.processorProperties());
         if (policy.kind() == ExitPolicy.Kind.NONE) {
             out.printf("%n(no early-exit runs: %s names no exit policy; give --exit)%n", modelDir);
             return List.of();
         }
-        final List<int[]> mail = new ArrayList<>();
-        try (TextTokenizer tokenizer = TextTokenizer.load(modelDir, TextTokenizer.length(modelDir, plan.length()))) {
-            for (final DemoSample.Item item : DemoSample.bundled()) {
-                mail.add(tokenizer.encode(item.text()));
-            }
-        }
+        final List<int[]> mail = DemoSample.tokenized(modelDir, plan.length());
         final Path fullDepthDir = work.resolve("full-depth-single-graph");
         Checkpoint.load(modelDir).withExits(ExitHeads.NONE).save(fullDepthDir);
         out.println();

@@ -235,11 +235,8 @@ public final class PipelineBenchmark {
         try (ModelRegistry.Lease lease = ModelRegistry.shared().acquire(modelDir,
                 new EngineSettings(model.engine(), intraOp, model.settings().prepacking()), Integer.MAX_VALUE)) {
             final InferenceModel model = lease.model();
-            // Under the exit policy the processor serves (a model with exit heads), so that "of model only" compares like with like.
-            final ExitPolicy policy = model.config().exits() == ExitHeads.NONE ? ExitPolicy.NONE
-                    : processorOverrides.containsKey(StreamformerConfig.EXIT_POLICY_CONFIG)
-                            ? ExitPolicy.parse(processorOverrides.get(StreamformerConfig.EXIT_POLICY_CONFIG))
-                            : model.exitPolicy();
+            // Under the exit policy the processor serves, so that "of model only" compares like with like.
+            final ExitPolicy policy = servedPolicy(model, processorOverrides);
             final Runnable pass = () -> model.predict(inputs, policy);
             final List<Future<List<Double>>> futures = new ArrayList<>();
             final long end = System.nanoTime() + duration.toNanos();
@@ -268,6 +265,20 @@ public final class PipelineBenchmark {
         } finally {
             pool.shutdownNow();
         }
+    }
+
+    /**
+     * @param model a model
+     * @param properties processor properties
+     * @return the exit policy a processor with these properties serves the model under: none for a model
+     *     without exit heads, else {@code streamformer.exit.policy} when set, else the model's own
+     */
+    static ExitPolicy servedPolicy(final InferenceModel model, final Map<String, String> properties) {
+        if (model.config().exits() == ExitHeads.NONE) {
+            return ExitPolicy.NONE;
+        }
+        final String configured = properties.get(StreamformerConfig.EXIT_POLICY_CONFIG);
+        return configured == null || configured.isBlank() ? model.exitPolicy() : ExitPolicy.parse(configured);
     }
 
     private Run measure(final Settings s, final String topic, final int records, final double rate,
