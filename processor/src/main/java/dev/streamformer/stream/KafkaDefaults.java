@@ -22,6 +22,9 @@ public final class KafkaDefaults {
     private KafkaDefaults() {
     }
 
+    /** The consumer session timeout the processor sets (Kafka's default is 45 s). */
+    public static final int SESSION_TIMEOUT_MS = 15_000;
+
     /** The commit interval the processor sets (Kafka's exactly-once default is 100 ms). */
     public static final long COMMIT_INTERVAL_MS = 500;
 
@@ -77,6 +80,13 @@ public final class KafkaDefaults {
                             + " fewer commits leave more of the cores to inference (docs/BENCHMARKS.md, commit interval,"
                             + " has the figures). Set 100 where"
                             + " consumers must see each prediction sooner"),
+            new KafkaDefault(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, Integer.toString(SESSION_TIMEOUT_MS),
+                    "how long the group waits for an instance that stopped heartbeating before it hands its partitions"
+                            + " to the others (Kafka's 45 s). A restarted instance does not wait for it: static"
+                            + " membership (`group.instance.id`, README: operations) takes its partitions back at once;"
+                            + " this bounds the silence when an instance dies and does not come back. Heartbeats come"
+                            + " from a background thread, so long batches do not count, but a pause of the whole JVM or"
+                            + " a network cut longer than this moves the partitions"),
             new KafkaDefault(StreamsConfig.mainConsumerPrefix(ConsumerConfig.MAX_POLL_RECORDS_CONFIG),
                     Integer.toString(MAX_POLL_RECORDS),
                     "a stream thread finishes what one poll returned before it polls again, and may not commit during"

@@ -34,11 +34,13 @@ public final class StreamformerApp implements AutoCloseable {
     private final CountDownLatch stopped = new CountDownLatch(1);
     private final PrometheusMeterRegistry metrics;
     private final KafkaStreamsMetrics streamsMetrics;
+    private final StaticIdentity identity;
     private HealthServer health;
 
     private StreamformerApp(final KafkaStreams streams, final LiveModels models, final Duration shutdownTimeout,
-            final PrometheusMeterRegistry metrics) {
+            final PrometheusMeterRegistry metrics, final StaticIdentity identity) {
         this.streams = streams;
+        this.identity = identity;
         this.models = models;
         this.shutdownTimeout = shutdownTimeout;
         this.metrics = metrics;
@@ -73,16 +75,25 @@ public final class StreamformerApp implements AutoCloseable {
         shadowTopic(kafka, config, spec, create);
         final PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         metrics.config().meterFilter(new PrometheusNames());
-        final LiveModels models = LiveModels.start(all, registry, new ServingMetrics(metrics));
+        final StaticIdentity identity = StaticIdentity.apply(all);
+        identity.configure(kafka);
+        final LiveModels models;
         final KafkaStreams streams;
         try {
-            streams = new KafkaStreams(StreamformerTopology.build(config, models.catalog()), kafka);
+            models = LiveModels.start(all, registry, new ServingMetrics(metrics));
+            try {
+                streams = new KafkaStreams(StreamformerTopology.build(config, models.catalog()), kafka,
+                        identity.clientSupplier());
+            } catch (RuntimeException e) {
+                models.close();
+                throw e;
+            }
         } catch (RuntimeException e) {
-            models.close();
+            identity.close();
             throw e;
         }
         final StreamformerApp app = new StreamformerApp(streams, models,
-                Duration.ofMillis(config.getLong(StreamformerAppConfig.SHUTDOWN_TIMEOUT_MS_CONFIG)), metrics);
+                Duration.ofMillis(config.getLong(StreamformerAppConfig.SHUTDOWN_TIMEOUT_MS_CONFIG)), metrics, identity);
         streams.setUncaughtExceptionHandler(new ThreadFailurePolicy());
         streams.setStateListener((now, before) -> {
             LOG.info("Processor state {} -> {}", before, now);
@@ -100,6 +111,7 @@ public final class StreamformerApp implements AutoCloseable {
             } catch (java.io.IOException e) {
                 streams.close();
                 models.close();
+                identity.close();
                 throw HealthServer.taken(healthPort, e);
             }
         }
@@ -224,6 +236,7 @@ public final class StreamformerApp implements AutoCloseable {
         models.close();
         streamsMetrics.close();
         metrics.close();
+        identity.close();
         stopped.countDown();
         return clean;
     }

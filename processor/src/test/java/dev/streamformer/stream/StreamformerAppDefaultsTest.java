@@ -33,6 +33,21 @@ class StreamformerAppDefaultsTest {
         assertThat(mainConsumerMaxPollRecords(mainPrefixed)).isEqualTo(40);
     }
 
+    @Test
+    void theGroupWaitsFifteenSecondsForASilentInstanceUnlessTheUserSaysOtherwise() {
+        assertThat(mainConsumer(new Properties()).get(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG).toString())
+                .isEqualTo("15000");
+        final Properties user = new Properties();
+        user.put(StreamsConfig.consumerPrefix(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG), "6000");
+        assertThat(mainConsumer(user).get(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG).toString()).isEqualTo("6000");
+    }
+
+    private static Map<String, Object> mainConsumer(final Properties user) {
+        final Properties all = StreamformerConfig.kafkaOnly(KafkaDefaults.under(user));
+        all.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "localhost:9092");
+        return new StreamsConfig(all).getMainConsumerConfigs("group", "client", 0);
+    }
+
     private static int mainConsumerMaxPollRecords(final Properties user) {
         final Properties all = StreamformerConfig.kafkaOnly(KafkaDefaults.under(user));
         all.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "localhost:9092");
