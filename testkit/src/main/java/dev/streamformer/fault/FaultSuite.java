@@ -1,5 +1,7 @@
 package dev.streamformer.fault;
 
+import static java.util.stream.Collectors.joining;
+
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -34,6 +36,7 @@ import dev.streamformer.client.CommittedReads;
 import dev.streamformer.client.RequestProducer;
 import dev.streamformer.model.ModelConfig;
 import dev.streamformer.model.ModelDirectory;
+import dev.streamformer.release.ModelReleases;
 import dev.streamformer.schemas.DeadLetter;
 import dev.streamformer.schemas.LatencyEvent;
 import dev.streamformer.schemas.TokenizedInput;
@@ -61,9 +64,35 @@ public final class FaultSuite {
      * @param kills processor kills in the crash scenarios
      * @param outage how long the broker stays down in the outage scenario
      * @param seed seeds the moments of the faults
+     * @param processorProperties {@code key=value} settings every processor gets on top of its defaults
+     *     (to compare settings: {@code group.instance.id=} turns static membership off)
      */
     public record Settings(Path work, Path modelDir, int requests, double ratePerSecond, int kills, Duration outage,
-            long seed) {
+            long seed, List<String> processorProperties) {
+
+        /** The settings with no processor properties of their own. */
+        public Settings(final Path work, final Path modelDir, final int requests, final double ratePerSecond,
+                final int kills, final Duration outage, final long seed) {
+            this(work, modelDir, requests, ratePerSecond, kills, outage, seed, List.of());
+        }
+    }
+
+    /**
+     * How long the output stopped after a fault, as a read_committed consumer of the outputs saw it.
+     *
+     * @param fault what was done
+     * @param firstSeconds from the fault to the first prediction computed after it
+     * @param everyPartitionSeconds from the fault until every request partition had such a prediction;
+     *     NaN when some partition had none (no more requests reached it)
+     */
+    public record Recovery(String fault, double firstSeconds, double everyPartitionSeconds) {
+
+        /** @return one phrase for the report */
+        public String toText() {
+            return String.format(Locale.ROOT, "%s: first prediction after %.1f s, every partition after %s", fault,
+                    firstSeconds, Double.isNaN(everyPartitionSeconds) ? "-"
+                            : String.format(Locale.ROOT, "%.1f s", everyPartitionSeconds));
+        }
     }
 
     /**
@@ -82,10 +111,13 @@ public final class FaultSuite {
      * @param peakResidentMb the largest resident memory of a processor seen, MB
      * @param seconds from the first request produced to the last prediction read
      * @param faults what was done, in order
+     * @param recoveries how long the output stopped after each fault that stops it
+     * @param longestGapSeconds the longest time between two consecutive outputs a consumer saw
      */
     public record Report(String scenario, String guarantee, long produced, long predictions, long predictedIds,
             long duplicates, long missing, long latencyEvents, Map<String, Long> deadLetters, int instancesThatServed,
-            double peakResidentMb, double seconds, List<String> faults) {
+            double peakResidentMb, double seconds, List<String> faults, List<Recovery> recoveries,
+            double longestGapSeconds) {
 
         /** @return every request predicted once and nothing else */
         public boolean exactlyOnce() {
@@ -95,11 +127,23 @@ public final class FaultSuite {
         /** @return one line for the console and the notes */
         public String toLine() {
             return String.format(Locale.ROOT, "%-10s %-16s produced %6d, predictions %6d (%d ids), duplicates %4d,"
-                    + " missing %d, latency events %6d, dead letters %s, instances %d, peak RSS %.0f MB, %.0f s; %s",
+                    + " missing %d, latency events %6d, dead letters %s, instances %d, peak RSS %.0f MB, %.0f s; %s;"
+                    + " longest output gap %.1f s%s",
                     scenario, guarantee, produced, predictions, predictedIds, duplicates, missing, latencyEvents,
-                    deadLetters, instancesThatServed, peakResidentMb, seconds, String.join(", ", faults));
+                    deadLetters, instancesThatServed, peakResidentMb, seconds, String.join(", ", faults),
+                    longestGapSeconds, recoveries.stream().map(r -> "\n    " + r.toText()).collect(joining()));
+        }
+
+        /** @return the longest time to the first prediction after a fault whose name starts with the prefix */
+        public double worstFirstSeconds(final String faultPrefix) {
+            return recoveries.stream().filter(r -> r.fault().startsWith(faultPrefix))
+                    .mapToDouble(r -> Double.isNaN(r.firstSeconds()) ? Double.POSITIVE_INFINITY : r.firstSeconds())
+                    .max().orElse(Double.NaN);
         }
     }
+
+    /** Partitions of the request topic. */
+    public static final int PARTITIONS = 4;
 
     /** The overload burst is this many times the other scenarios' requests. */
     public static final int OVERLOAD_FACTOR = 5;
@@ -137,19 +181,119 @@ public final class FaultSuite {
             for (int kill = 1; kill <= settings.kills(); kill++) {
                 Thread.sleep(1_500 + random.nextInt(2_500));
                 if (kill == settings.kills() / 2 + 1) {
-                    s.broker.kill();
-                    s.faults.add("broker SIGKILL + restart after " + s.sent.get());
-                    s.startBroker();
+                    s.broker(0).kill();
+                    s.fault("broker SIGKILL + restart after " + s.sent.get());
+                    s.startBroker(0);
                     Thread.sleep(1_000 + random.nextInt(2_000));
                 }
                 final long before = processor.count("-> RUNNING");
                 processor.kill();
-                s.faults.add("processor SIGKILL after " + s.sent.get());
+                s.fault("processor SIGKILL after " + s.sent.get());
                 processor.start();
                 s.awaitRunning(processor, before);
             }
             return s.finish(List.of(processor));
         }
+    }
+
+    /**
+     * How fast the output comes back after the processor dies: kills it with SIGKILL {@link
+     * Settings#kills()} times and starts it again at once, in turn with its state directory (a
+     * restarted instance) and with an empty one (a replacement, as on a new volume); waits until
+     * every partition had a new prediction before the next kill.
+     *
+     * @return the report, with the recovery time of each restart
+     * @throws Exception when a process cannot be started
+     */
+    public Report restart() throws Exception {
+        try (Scenario s = new Scenario("restart", true)) {
+            final Random random = new Random(settings.seed());
+            final ChildProcess processor = s.processor(0, List.of()).start();
+            s.awaitRunning(processor, 0);
+            s.startProducing(settings.ratePerSecond());
+            for (int kill = 1; kill <= settings.kills() && s.producer.isAlive(); kill++) {
+                Thread.sleep(2_000 + random.nextInt(2_000));
+                final boolean replace = kill % 2 == 0;
+                processor.kill();
+                final long at = System.currentTimeMillis();
+                if (replace) {
+                    deleteTree(s.dir.resolve("state-0"));
+                }
+                processor.start();
+                s.fault(replace ? "replacement (empty state directory) after " + s.sent.get()
+                        : "restart (state directory kept) after " + s.sent.get(), at);
+                s.awaitRecovered(at, Duration.ofSeconds(120));
+            }
+            return s.finish(List.of(processor));
+        }
+    }
+
+    /**
+     * A cluster of three brokers (replication 3, {@code min.insync.replicas} 2) under one processor that
+     * follows a models topic: the leader of a request partition SIGKILLed and restarted; a broker down
+     * while the processor is SIGKILLed and restarted, with a new model version published between the
+     * two kills; then a rolling restart of all three brokers (SIGTERM, start, wait until every
+     * partition is fully replicated again, next).
+     *
+     * @return the report
+     * @throws Exception when a process cannot be started
+     */
+    public Report cluster() throws Exception {
+        try (Scenario s = new Scenario("cluster", true, 3);
+                Admin admin = Admin.create(Map.of("bootstrap.servers", s.bootstrap()))) {
+            final String models = "cluster-models";
+            final ChildProcess processor = s.processor(0, List.of(), List.of("-p", "streamformer.topic.models=" + models,
+                    "-p", "streamformer.models.cache.dir=" + s.dir.resolve("models-cache"))).start();
+            s.awaitRunning(processor, 0);
+            s.startProducing(settings.ratePerSecond());
+            Thread.sleep(3_000);
+
+            final int leader = admin.describeTopics(List.of(s.topic)).allTopicNames().get().get(s.topic).partitions()
+                    .get(0).leader().id();
+            s.broker(leader - 1).kill();
+            s.fault("node " + leader + " (leader of " + s.topic + "-0) SIGKILL after " + s.sent.get());
+            Thread.sleep(3_000);
+            s.startBroker(leader - 1);
+            s.awaitFullyReplicated(admin);
+
+            final int down = leader % 3;
+            s.broker(down).kill();
+            s.faults.add("node " + (down + 1) + " SIGKILL after " + s.sent.get());
+            final Path v2 = s.dir.resolve("model-v2");
+            copyAsNewVersion(settings.modelDir(), v2);
+            // The name the processor serves the model directory under: its directory's name.
+            final String served = settings.modelDir().toAbsolutePath().normalize().getFileName().toString();
+            ModelReleases.publish(s.clientProperties(), models, v2, served, ModelReleases.Rollout.REPLACE, 0, null,
+                    64 << 20);
+            s.faults.add("model version " + ModelDirectory.version(v2) + " published after " + s.sent.get());
+            final long before = processor.count("-> RUNNING");
+            processor.kill();
+            s.fault("processor SIGKILL while node " + (down + 1) + " is down, after " + s.sent.get());
+            processor.start();
+            s.awaitRunning(processor, before);
+            s.awaitRecovered(System.currentTimeMillis() - 1, Duration.ofSeconds(60));
+            s.startBroker(down);
+            s.awaitFullyReplicated(admin);
+
+            for (int n = 0; n < 3; n++) {
+                s.broker(n).stop(Duration.ofSeconds(60));
+                s.fault("rolling restart: node " + (n + 1) + " SIGTERM + start after " + s.sent.get());
+                s.startBroker(n);
+                s.awaitFullyReplicated(admin);
+            }
+            return s.finish(List.of(processor));
+        }
+    }
+
+    /** Copies a model directory with config.json rewritten (same content, one more line): a new version. */
+    private static void copyAsNewVersion(final Path from, final Path to) throws IOException {
+        Files.createDirectories(to);
+        try (var files = Files.list(from)) {
+            for (final Path f : files.filter(Files::isRegularFile).toList()) {
+                Files.copy(f, to.resolve(f.getFileName()), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            }
+        }
+        Files.writeString(to.resolve(ModelDirectory.CONFIG), "\n", java.nio.file.StandardOpenOption.APPEND);
     }
 
     /**
@@ -165,10 +309,11 @@ public final class FaultSuite {
             s.awaitRunning(processor, 0);
             s.startProducing(settings.ratePerSecond());
             Thread.sleep(3_000);
-            s.broker.stop(Duration.ofSeconds(30));
+            s.broker(0).stop(Duration.ofSeconds(30));
             s.faults.add("broker down for " + settings.outage().toSeconds() + " s after " + s.sent.get());
             Thread.sleep(settings.outage().toMillis());
-            s.startBroker();
+            s.startBroker(0);
+            s.fault("broker back after its outage");
             if (!processor.alive()) {
                 throw new IllegalStateException("the processor died during the broker outage; see " + processor.log());
             }
@@ -197,7 +342,7 @@ public final class FaultSuite {
             s.startProducing(settings.ratePerSecond());
             Thread.sleep(4_000);
             a.kill();
-            s.faults.add("instance 1 of 2 SIGKILL after " + s.sent.get() + ", not restarted");
+            s.fault("instance 1 of 2 SIGKILL after " + s.sent.get() + ", not restarted");
             return s.finish(List.of(b));
         }
     }
@@ -227,16 +372,19 @@ public final class FaultSuite {
         }
     }
 
-    /** One scenario's broker, processors, producer and reader. */
+    /** One scenario's brokers, processors, producer and reader. */
     private final class Scenario implements AutoCloseable {
         private final String name;
         private final boolean exactlyOnce;
         private final Path dir;
-        private final int port;
+        private final List<Integer> ports = new ArrayList<>();
         private final String topic;
-        private final ChildProcess broker;
+        private final List<ChildProcess> brokers = new ArrayList<>();
         private final List<ChildProcess> processors = new ArrayList<>();
         private final List<String> faults = new ArrayList<>();
+        /** Faults that stop the output, with when they happened (wall clock, ms). */
+        private final Map<String, Long> timedFaults = new java.util.LinkedHashMap<>();
+        private final OutputWatch watch;
         /** Requests handed to the producer so far: where the faults landed. */
         private final AtomicLong sent = new AtomicLong();
         /** Requests the broker acknowledged, known once producing ended. */
@@ -248,35 +396,116 @@ public final class FaultSuite {
         private double peakResidentMb;
 
         Scenario(final String name, final boolean exactlyOnce) throws Exception {
+            this(name, exactlyOnce, 1);
+        }
+
+        /** @param brokerCount 1: a single node; 3: a cluster with replication 3, min.insync.replicas 2 */
+        Scenario(final String name, final boolean exactlyOnce, final int brokerCount) throws Exception {
             this.name = name;
             this.exactlyOnce = exactlyOnce;
             this.dir = settings.work().resolve(name);
-            this.port = EmbeddedKafka.freePort();
             this.topic = name + "-requests";
-            this.broker = new ChildProcess("broker", List.of("-Xmx512m"), List.of("broker", "--port",
-                    Integer.toString(port), "--data-dir", dir.resolve("kafka").toString()), dir.resolve("broker.log"));
-            log.printf("== %s (%s): broker on localhost:%d, logs in %s%n", name, guarantee(), port, dir);
-            startBroker();
+            final List<String> voters = new ArrayList<>();
+            for (int n = 0; n < brokerCount; n++) {
+                ports.add(EmbeddedKafka.freePort());
+                voters.add((n + 1) + "@localhost:" + EmbeddedKafka.freePort());
+            }
+            for (int n = 0; n < brokerCount; n++) {
+                final List<String> args = new ArrayList<>(List.of("broker", "--port", Integer.toString(ports.get(n)),
+                        "--data-dir", dir.resolve(brokerCount == 1 ? "kafka" : "kafka-" + (n + 1)).toString()));
+                if (brokerCount > 1) {
+                    args.addAll(List.of("--node-id", Integer.toString(n + 1), "--voters", String.join(",", voters)));
+                }
+                brokers.add(new ChildProcess("broker " + (n + 1), List.of("-Xmx512m"), args,
+                        dir.resolve(brokerCount == 1 ? "broker.log" : "broker-" + (n + 1) + ".log")));
+            }
+            log.printf("== %s (%s): %s on %s, logs in %s%n", name, guarantee(),
+                    brokerCount == 1 ? "broker" : brokerCount + " brokers", bootstrap(), dir);
+            for (final ChildProcess b : brokers) {
+                b.start();
+            }
+            for (final ChildProcess b : brokers) {
+                b.await("Kafka broker running on", 1, Duration.ofSeconds(180));
+            }
             try (Admin admin = Admin.create(Map.of("bootstrap.servers", bootstrap()))) {
-                admin.createTopics(List.of(new NewTopic(topic, 4, (short) 1))).all().get();
+                admin.createTopics(List.of(new NewTopic(topic, PARTITIONS, (short) Math.min(3, brokerCount))))
+                        .all().get();
+            }
+            watch = new OutputWatch(bootstrap(), name + "-latency", PARTITIONS);
+        }
+
+        /** Notes a fault that stops the output, as of now. */
+        void fault(final String description) {
+            fault(description, System.currentTimeMillis());
+        }
+
+        void fault(final String description, final long atMs) {
+            faults.add(description);
+            timedFaults.put(description, atMs);
+        }
+
+        /** @return client properties for this scenario's brokers */
+        Properties clientProperties() {
+            final Properties p = new Properties();
+            p.put("bootstrap.servers", bootstrap());
+            return p;
+        }
+
+        /** Waits (up to 2 minutes) until every partition of every topic has all its replicas in sync. */
+        void awaitFullyReplicated(final Admin admin) throws Exception {
+            final long deadline = System.nanoTime() + Duration.ofMinutes(2).toNanos();
+            while (System.nanoTime() < deadline) {
+                try {
+                    final var topics = admin.describeTopics(admin.listTopics(
+                            new org.apache.kafka.clients.admin.ListTopicsOptions().listInternal(true)).names().get())
+                            .allTopicNames().get();
+                    if (topics.values().stream().flatMap(t -> t.partitions().stream())
+                            .allMatch(p -> p.isr().size() == p.replicas().size())) {
+                        return;
+                    }
+                } catch (java.util.concurrent.ExecutionException e) {
+                    // a broker is still starting: ask again
+                }
+                Thread.sleep(500);
+            }
+            throw new IllegalStateException("partitions still under-replicated 2 minutes after a broker restart; see "
+                    + dir);
+        }
+
+        /** Waits until every request partition had a prediction computed after the moment, or the timeout. */
+        void awaitRecovered(final long atMs, final Duration timeout) throws InterruptedException {
+            final long deadline = System.nanoTime() + timeout.toNanos();
+            while (System.nanoTime() < deadline
+                    && Double.isNaN(watch.recovery("", atMs).everyPartitionSeconds())) {
+                Thread.sleep(200);
             }
         }
 
         String bootstrap() {
-            return "localhost:" + port;
+            return ports.stream().map(p -> "localhost:" + p).collect(joining(","));
+        }
+
+        /** @return the broker of node {@code n + 1} */
+        ChildProcess broker(final int n) {
+            return brokers.get(n);
         }
 
         String guarantee() {
             return exactlyOnce ? "exactly_once_v2" : "at_least_once";
         }
 
-        void startBroker() throws Exception {
+        void startBroker(final int n) throws Exception {
+            final ChildProcess broker = brokers.get(n);
             final long before = broker.count("Kafka broker running on");
             broker.start();
             broker.await("Kafka broker running on", before + 1, Duration.ofSeconds(90));
         }
 
         ChildProcess processor(final int instance, final List<String> jvmOptions) {
+            return processor(instance, jvmOptions, List.of());
+        }
+
+        ChildProcess processor(final int instance, final List<String> jvmOptions, final List<String> extraArgs) {
             final List<String> args = new ArrayList<>(List.of("run", "-b", bootstrap(), "--model",
                     settings.modelDir().toString(), "--application-id", name + "-processor", "--stream-threads", "2",
                     "--requests-topic", topic, "--predictions-topic", name + "-predictions", "--latency-topic",
@@ -285,8 +514,9 @@ public final class FaultSuite {
                     // Batches of 8 whatever the default: the changelogged batch buffer is the path a kill can hurt.
                     "-p", "streamformer.batch.size=8",
                     "-p", "streamformer.batch.max.wait.ms=200",
-                    "-p", "producer.transaction.timeout.ms=10000",
-                    "-p", "consumer.session.timeout.ms=6000"));
+                    "-p", "producer.transaction.timeout.ms=10000"));
+            settings.processorProperties().forEach(kv -> args.addAll(List.of("-p", kv)));
+            args.addAll(extraArgs);
             if (!exactlyOnce) {
                 args.add("--at-least-once");
             }
@@ -404,22 +634,38 @@ public final class FaultSuite {
             }
             final double seconds = (System.nanoTime() - startNanos) / 1e9;
             final long duplicates = predictions.values().stream().mapToLong(c -> c - 1).sum();
+            watch.close();
+            final List<Recovery> recoveries = new ArrayList<>();
+            timedFaults.forEach((fault, at) -> recoveries.add(watch.recovery(fault, at)));
             final Report report = new Report(name, guarantee(), total, predictionRecords, predictions.size(),
                     duplicates, total - predictions.size(), latencyRecords, deadLetters, instances.size(),
-                    peakResidentMb, seconds, faults);
+                    peakResidentMb, seconds, faults, recoveries, watch.longestGapSeconds());
             log.println(report.toLine());
             return report;
         }
 
         @Override
         public void close() throws Exception {
+            watch.close();
             for (final ChildProcess p : processors) {
                 if (p.alive()) {
                     p.stop(Duration.ofSeconds(40));
                 }
             }
-            if (broker.alive()) {
-                broker.stop(Duration.ofSeconds(40));
+            for (final ChildProcess broker : brokers) {
+                if (broker.alive()) {
+                    broker.stop(Duration.ofSeconds(40));
+                }
+            }
+        }
+    }
+
+    private static void deleteTree(final Path dir) throws IOException {
+        if (Files.exists(dir)) {
+            try (var paths = Files.walk(dir)) {
+                for (final Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                    Files.delete(p);
+                }
             }
         }
     }

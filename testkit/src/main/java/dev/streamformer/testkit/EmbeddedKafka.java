@@ -69,6 +69,56 @@ public final class EmbeddedKafka implements AutoCloseable {
     }
 
     /**
+     * One node of a cluster whose controllers are a fixed set ({@code controller.quorum.voters}), each
+     * node broker and controller in one: start every node of {@code voters} (separate processes) and
+     * the cluster forms once a majority runs. Internal topics and new topics get replication
+     * {@code min(3, nodes)} and {@code min.insync.replicas} {@code min(2, nodes)}; nodes format their
+     * directories with one cluster id derived from {@code voters}, so they agree without being told.
+     *
+     * @param dataDir this node's log directory
+     * @param nodeId this node's id, one of the ids in {@code voters}
+     * @param port this node's client port
+     * @param voters every node as {@code id@host:controllerPort}, comma-separated
+     * @return the running node, once the cluster answers
+     * @throws IOException when the directory cannot be prepared or the cluster does not form
+     */
+    public static EmbeddedKafka startNode(final Path dataDir, final int nodeId, final int port, final String voters)
+            throws IOException {
+        final String[] nodes = voters.split(",");
+        int controllerPort = -1;
+        for (final String node : nodes) {
+            final String[] idAndAddress = node.strip().split("@", 2);
+            if (idAndAddress.length == 2 && idAndAddress[0].equals(Integer.toString(nodeId))) {
+                controllerPort = Integer.parseInt(idAndAddress[1].substring(idAndAddress[1].lastIndexOf(':') + 1));
+            }
+        }
+        if (controllerPort < 0) {
+            throw new IllegalArgumentException("Node " + nodeId + " is not among the voters " + voters
+                    + ": list it as " + nodeId + "@localhost:<controller port>");
+        }
+        final String replication = Integer.toString(Math.min(3, nodes.length));
+        final String minInSync = Integer.toString(Math.min(2, nodes.length));
+        final Properties props = defaults(dataDir, port, controllerPort);
+        props.remove("controller.quorum.bootstrap.servers");
+        props.put("controller.quorum.voters", voters);
+        props.put("node.id", Integer.toString(nodeId));
+        props.put("default.replication.factor", replication);
+        props.put("min.insync.replicas", minInSync);
+        props.put("offsets.topic.replication.factor", replication);
+        props.put("transaction.state.log.replication.factor", replication);
+        props.put("transaction.state.log.min.isr", minInSync);
+        props.put("share.coordinator.state.topic.replication.factor", replication);
+        props.put("share.coordinator.state.topic.min.isr", minInSync);
+        return start(dataDir, port, controllerPort, -1, props, clusterId(voters));
+    }
+
+    /** @return a cluster id every node derives alike from the voters */
+    static String clusterId(final String voters) {
+        final java.util.UUID uuid = java.util.UUID.nameUUIDFromBytes(voters.getBytes(StandardCharsets.UTF_8));
+        return new Uuid(uuid.getMostSignificantBits(), uuid.getLeastSignificantBits()).toString();
+    }
+
+    /**
      * A broker with a second, secured client listener: SASL_PLAINTEXT with the PLAIN mechanism for
      * the given users, and ACLs enforced by the KRaft authorizer (no ACL means no access). The
      * PLAINTEXT listener stays for administration: its anonymous principal is the super user.
@@ -133,15 +183,21 @@ public final class EmbeddedKafka implements AutoCloseable {
 
     private static EmbeddedKafka start(final Path dataDir, final int clientPort, final int controllerPort,
             final int securedPort, final Properties props) throws IOException {
+        return start(dataDir, clientPort, controllerPort, securedPort, props, null);
+    }
+
+    /** @param clusterId the id of the cluster a node joins, or null for a single node of its own */
+    private static EmbeddedKafka start(final Path dataDir, final int clientPort, final int controllerPort,
+            final int securedPort, final Properties props, final String clusterId) throws IOException {
         Files.createDirectories(dataDir);
         if (!Files.exists(dataDir.resolve("meta.properties"))) {
-            format(dataDir, props);
+            format(dataDir, props, clusterId);
         }
         final KafkaRaftServer server = new KafkaRaftServer(KafkaConfig.fromProps(props, false), Time.SYSTEM);
         server.startup();
         final EmbeddedKafka kafka = new EmbeddedKafka(dataDir, clientPort, controllerPort, securedPort, server);
         try {
-            kafka.awaitReady(Duration.ofSeconds(60));
+            kafka.awaitReady(Duration.ofSeconds(clusterId == null ? 60 : 180));
         } catch (IOException | RuntimeException e) {
             kafka.close();
             throw e;
@@ -186,7 +242,7 @@ public final class EmbeddedKafka implements AutoCloseable {
         return p;
     }
 
-    private static void format(final Path dataDir, final Properties props) throws IOException {
+    private static void format(final Path dataDir, final Properties props, final String clusterId) throws IOException {
         final Path file = dataDir.resolve("server.properties");
         try (OutputStream out = Files.newOutputStream(file)) {
             props.store(out, "Streamformer embedded KRaft broker");
@@ -194,8 +250,10 @@ public final class EmbeddedKafka implements AutoCloseable {
         final ByteArrayOutputStream log = new ByteArrayOutputStream();
         final int code;
         try (PrintStream print = new PrintStream(log, true, StandardCharsets.UTF_8)) {
-            code = StorageTool.execute(new String[] {"format", "--standalone", "-t", Uuid.randomUuid().toString(),
-                "-c", file.toString()}, print);
+            code = StorageTool.execute(clusterId == null
+                    ? new String[] {"format", "--standalone", "-t", Uuid.randomUuid().toString(), "-c", file.toString()}
+                    : new String[] {"format", "--no-initial-controllers", "-t", clusterId, "-c", file.toString()},
+                    print);
         } catch (Exception e) {
             throw new IOException("Cannot format the Kafka log directory " + dataDir + ": " + e.getMessage(), e);
         }
