@@ -9,6 +9,7 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 
 import dev.streamformer.fault.FaultSuite;
+import dev.streamformer.fault.MemorySeries;
 import dev.streamformer.model.DefaultModel;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -17,44 +18,81 @@ import picocli.CommandLine.Option;
 @Command(name = "soak",
         mixinStandardHelpOptions = true,
         sortOptions = false,
-        description = {"Fault injection with the broker and the processors as separate processes, repeated until"
-                + " --minutes have passed. Scenarios:",
+        description = {"Fault injection with the brokers and the processors as separate processes.",
+            "Without --scenarios: one run of --minutes on three brokers (replication 3, min.insync.replicas 2) and"
+                + " two processors, requests at a steady rate (half the capacity it measures first, unless --rate),"
+                + " and every --fault-every-minutes the next of: the leader of a request partition SIGKILLed and"
+                + " restarted; the second processor SIGKILLed and restarted; a new model version published; the"
+                + " second processor restarted while a broker is down; a rolling restart of the brokers. Every minute"
+                + " it prints the first processor's resident memory, heap after a full GC and open files; at the end"
+                + " the fitted slope of each (after --warmup-minutes) against its bound, GC pause percentiles, and"
+                + " memory.csv + memory.png in the work directory. Exits 1 if a request was lost or duplicated or a"
+                + " series grew faster than its bound.",
+            "With --scenarios: rounds of these until --minutes have passed (the first round always runs whole):",
             "  crash      processor SIGKILLed --kills times at random moments and restarted, the broker SIGKILLed"
                 + " and restarted once (exactly_once_v2: every request exactly once)",
             "  crash-alo  the same under at_least_once (nothing lost; duplicates counted)",
             "  restart    processor SIGKILLed --kills times and started again at once, in turn with its state"
                 + " directory and with an empty one (a replacement); each waits for the output to come back",
+            "  restart-3  the same on three brokers",
             "  scale-out  two instances, one SIGKILLed; the other takes over its partitions",
-            "  cluster    three brokers (replication 3, min.insync.replicas 2): the leader of a request partition"
-                + " SIGKILLed and restarted, the processor SIGKILLed while a broker is down with a new model version"
-                + " published between the kills, a rolling restart of the three brokers",
+            "  cluster    three brokers: the leader of a request partition SIGKILLed and restarted, the processor"
+                + " SIGKILLed while a broker is down with a new model version published between the kills, a rolling"
+                + " restart of the three brokers",
             "  outage     the broker stopped for --outage-seconds while the processor runs, never restarted",
             "  overload   a burst of 5 x --requests at full producer speed against a processor with a 256 MB heap",
-            "Prints one line per scenario run (produced, predictions, duplicates, missing, dead letters, the longest"
-                + " gap in the output) and, per fault, the seconds from the fault to the first prediction a"
-                + " read_committed consumer saw and until every request partition had one. Exits 1 if any exactly-once"
-                + " run lost or duplicated a request or any at-least-once run lost one."})
+            "  (all: crash,crash-alo,restart,restart-3,scale-out,cluster,outage,overload)",
+            "Every run prints produced, predictions, duplicates, missing, dead letters, the longest gap in the output"
+                + " and, per fault, the seconds from the fault to the first prediction a read_committed consumer saw"
+                + " and until every request partition had one. Exits 1 if an exactly-once run lost or duplicated a"
+                + " request or an at-least-once run lost one."})
 final class SoakCommand implements Callable<Integer> {
 
-    @Option(names = "--minutes", defaultValue = "30",
-            description = "Start new rounds until this long has passed; the first round always runs whole"
-                    + " (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--minutes", defaultValue = "60",
+            description = "How long requests stream in (with --scenarios: start new rounds until this long has"
+                    + " passed) (default: ${DEFAULT-VALUE}).")
     private double minutes;
 
-    @Option(names = "--scenarios", split = ",", defaultValue = "crash,crash-alo,restart,scale-out,cluster,outage,overload",
-            description = "Scenarios of each round (default: ${DEFAULT-VALUE}).")
-    private List<String> scenarios;
+    @Option(names = "--scenarios", split = ",", paramLabel = "<scenario>",
+            description = "Run rounds of these scenarios instead of one long run.")
+    private List<String> scenarios = new ArrayList<>();
 
     @Option(names = "--model", paramLabel = "<dir>", description = "Model the processors serve (default: the shipped model).")
     private Path model;
 
-    @Option(names = "--requests", defaultValue = "3000", description = "Requests per scenario (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--rate", paramLabel = "<per second>",
+            description = "Requests per second (default: half the measured capacity for the long run, 20 for"
+                    + " scenarios).")
+    private Double rate;
+
+    @Option(names = "--fault-every-minutes", defaultValue = "5",
+            description = "Long run: minutes between faults (default: ${DEFAULT-VALUE}).")
+    private double faultEveryMinutes;
+
+    @Option(names = "--warmup-minutes", defaultValue = "10",
+            description = "Long run: memory samples before this minute are left out of the fitted slopes (default:"
+                    + " ${DEFAULT-VALUE}).")
+    private double warmupMinutes;
+
+    @Option(names = "--max-rss-slope", defaultValue = "1.0",
+            description = "Long run: the most resident memory may grow, MB per minute (default: ${DEFAULT-VALUE}).")
+    private double maxRssSlope;
+
+    @Option(names = "--max-heap-slope", defaultValue = "0.5",
+            description = "Long run: the most the heap after a full GC may grow, MB per minute (default:"
+                    + " ${DEFAULT-VALUE}).")
+    private double maxHeapSlope;
+
+    @Option(names = "--max-files-slope", defaultValue = "0.2",
+            description = "Long run: the most open file descriptors may grow per minute (default: ${DEFAULT-VALUE}).")
+    private double maxFilesSlope;
+
+    @Option(names = "--requests", defaultValue = "3000",
+            description = "Requests per scenario; for the long run, the burst that measures the capacity (default:"
+                    + " ${DEFAULT-VALUE}).")
     private int requests;
 
-    @Option(names = "--rate", defaultValue = "20", description = "Requests per second while faults happen (default: ${DEFAULT-VALUE}).")
-    private double rate;
-
-    @Option(names = "--kills", defaultValue = "6", description = "Processor kills per crash scenario (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--kills", defaultValue = "6", description = "Processor kills per crash and restart scenario (default: ${DEFAULT-VALUE}).")
     private int kills;
 
     @Option(names = "--outage-seconds", defaultValue = "30", description = "Broker outage (default: ${DEFAULT-VALUE}).")
@@ -71,8 +109,8 @@ final class SoakCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "1", description = "Seed of the first round; each round adds 1 (default: ${DEFAULT-VALUE}).")
     private long seed;
 
-    private static final List<String> SCENARIOS = List.of("crash", "crash-alo", "restart", "scale-out", "cluster",
-            "outage", "overload");
+    private static final List<String> SCENARIOS = List.of("crash", "crash-alo", "restart", "restart-3", "scale-out",
+            "cluster", "outage", "overload");
 
     @Override
     public Integer call() throws Exception {
@@ -83,19 +121,37 @@ final class SoakCommand implements Callable<Integer> {
         }
         final Path root = work != null ? work : Files.createTempDirectory("streamformer-soak-");
         final Path modelDir = model != null ? model : DefaultModel.directory();
+        return scenarios.isEmpty() ? longRun(root, modelDir) : rounds(root, modelDir);
+    }
+
+    private int longRun(final Path root, final Path modelDir) throws Exception {
+        System.out.printf("Long run, logs in %s%n", root);
+        final FaultSuite suite = new FaultSuite(new FaultSuite.Settings(root, modelDir, requests, 0, 1,
+                Duration.ofSeconds(outageSeconds), seed, processorProperties), System.out);
+        final FaultSuite.LongRun run = suite.longRun(Duration.ofSeconds(Math.round(minutes * 60)),
+                Duration.ofSeconds(Math.round(faultEveryMinutes * 60)), rate == null ? 0 : rate,
+                new MemorySeries.Bounds(maxRssSlope, maxHeapSlope, maxFilesSlope), warmupMinutes);
+        System.out.printf("%n%s%n", run.passed() ? "PASSED: every request exactly once, memory flat"
+                : "FAILED: " + (run.report().exactlyOnce() ? "" : "a request was lost or duplicated; ")
+                        + (run.memory().flat() ? "" : "a memory series grew faster than its bound"));
+        return run.passed() ? 0 : 1;
+    }
+
+    private int rounds(final Path root, final Path modelDir) throws Exception {
         final long end = System.nanoTime() + (long) (minutes * 60e9);
         final List<FaultSuite.Report> reports = new ArrayList<>();
         boolean ok = true;
         for (int round = 0; round == 0 || System.nanoTime() < end; round++) {
             System.out.printf("--- round %d (logs in %s)%n", round + 1, root.resolve("round-" + (round + 1)));
             final FaultSuite suite = new FaultSuite(new FaultSuite.Settings(root.resolve("round-" + (round + 1)),
-                    modelDir, requests, rate, kills, Duration.ofSeconds(outageSeconds), seed + round,
-                    processorProperties), System.out);
+                    modelDir, requests, rate == null ? 20 : rate, kills, Duration.ofSeconds(outageSeconds),
+                    seed + round, processorProperties), System.out);
             for (final String s : scenarios) {
                 final FaultSuite.Report r = switch (s) {
                     case "crash" -> suite.crash(true);
                     case "crash-alo" -> suite.crash(false);
                     case "restart" -> suite.restart();
+                    case "restart-3" -> suite.restart(3);
                     case "scale-out" -> suite.scaleOut();
                     case "cluster" -> suite.cluster();
                     case "outage" -> suite.brokerOutage();

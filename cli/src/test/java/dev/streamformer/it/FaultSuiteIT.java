@@ -36,6 +36,11 @@ class FaultSuiteIT {
                 System.out);
     }
 
+    /**
+     * Also: the processor's own defaults (static membership, stable transactional ids) bring a
+     * restarted processor's output back well before Kafka's 45 s session timeout would (4-6 s
+     * measured on an idle machine; the bound leaves room for a loaded one).
+     */
     @Test
     @Timeout(600)
     void processorKilledThreeTimesAndBrokerRestartedExactlyOnce() throws Exception {
@@ -43,6 +48,28 @@ class FaultSuiteIT {
         assertThat(r.faults()).anyMatch(f -> f.startsWith("broker SIGKILL")).filteredOn(f -> f.startsWith("processor"))
                 .hasSize(3);
         assertThat(r.exactlyOnce()).as(r.toLine()).isTrue();
+        assertThat(r.recoveries()).as(r.toLine()).filteredOn(x -> x.fault().startsWith("processor")).hasSize(3);
+        assertThat(r.worstFirstSeconds("processor")).as(r.toLine()).isLessThan(30);
+    }
+
+    /**
+     * Three brokers, replication 3, min.insync.replicas 2: the leader of a request partition killed,
+     * the processor killed while another broker is down with a new model version published between,
+     * a rolling restart; every request once, the new version served after the kill.
+     */
+    @Test
+    @Timeout(900)
+    void onThreeBrokersLeaderKillsARollingRestartAndAModelReleaseLoseNothing() throws Exception {
+        java.nio.file.Files.createDirectories(tmp.resolve("three"));
+        final FaultSuite three = new FaultSuite(new FaultSuite.Settings(tmp.resolve("three"), tmp.resolve("model"),
+                4_000, 40, 1, Duration.ofSeconds(30), 23), System.out);
+        final FaultSuite.Report r = three.cluster();
+        assertThat(r.faults()).as(r.toLine()).anyMatch(f -> f.contains("leader of cluster-requests-0) SIGKILL"))
+                .anyMatch(f -> f.startsWith("processor 0 SIGKILL while node")).anyMatch(f -> f.startsWith("model version"))
+                .filteredOn(f -> f.startsWith("rolling restart")).hasSize(3);
+        assertThat(r.exactlyOnce()).as(r.toLine()).isTrue();
+        assertThat(r.modelVersions()).as(r.toLine()).hasSize(2);
+        assertThat(r.worstFirstSeconds("processor")).as(r.toLine()).isLessThan(30);
     }
 
     /**

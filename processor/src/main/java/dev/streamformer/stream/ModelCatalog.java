@@ -194,7 +194,8 @@ public final class ModelCatalog implements AutoCloseable {
             loadedHere.forEach(Served::retire);
             final String reason = e.getMessage();
             metrics.refused(name);
-            LOG.error("Refused release of model {} (models topic offset {}): {}; still serving {}", name, generation,
+            LOG.error("Refused release of model {} (models topic offset {}): {}; still serving {}. Publish a version"
+                    + " that passes (`streamformer model status` shows what each instance serves)", name, generation,
                     reason, current == null ? "nothing under that name" : current.describe());
             return reason;
         }

@@ -123,7 +123,9 @@ final class ModelWatcher implements AutoCloseable {
                         try {
                             ModelReleases.accept(latest, r);
                         } catch (RuntimeException e) {
-                            LOG.error("Ignored record at offset {} of the models topic: {}", r.offset(), e.getMessage());
+                            LOG.error("Ignored record at offset {} of the models topic: {}. Only `streamformer model"
+                                    + " publish` (or ModelReleases.publish) should write to this topic", r.offset(),
+                                    e.getMessage());
                         }
                     }
                     // Several releases of a name in one poll: only the latest is loaded.
@@ -141,8 +143,9 @@ final class ModelWatcher implements AutoCloseable {
                     // Tasks that start meanwhile wait (awaitCurrent): no partition falls back to an older version.
                     backoffMs = Math.min(30_000, Math.max(1_000, 2 * backoffMs));
                     applying = "the models topic cannot be read (" + e + "); retrying every " + backoffMs / 1000 + " s";
-                    LOG.error("Cannot follow the models topic {}: {}; the current versions keep serving, retrying in {} s",
-                            topic, e.toString(), backoffMs / 1000, e);
+                    LOG.error("Cannot follow the models topic {}: {}; the current versions keep serving, retrying in {}"
+                            + " s. Check that the brokers answer and that this principal may Describe and Read the"
+                            + " topic", topic, e.toString(), backoffMs / 1000, e);
                     Thread.sleep(backoffMs);
                 }
             }

@@ -29,7 +29,9 @@ final class ThreadFailurePolicy implements StreamsUncaughtExceptionHandler {
     @Override
     public synchronized StreamThreadExceptionResponse handle(final Throwable exception) {
         if (isSecurityFailure(exception)) {
-            LOG.error("Stream thread failed on a security error; shutting the processor down: {}", exception.toString());
+            LOG.error("Stream thread failed on a security error; shutting the processor down: {}. Fix the credentials"
+                    + " or grant the ACLs the README's security section lists, then start it again",
+                    exception.toString());
             return StreamThreadExceptionResponse.SHUTDOWN_CLIENT;
         }
         final long now = System.currentTimeMillis();
@@ -38,8 +40,9 @@ final class ThreadFailurePolicy implements StreamsUncaughtExceptionHandler {
             failures.removeFirst();
         }
         if (failures.size() > MAX_FAILURES) {
-            LOG.error("{} stream thread failures within {} s; shutting the processor down. Last: {}", failures.size(),
-                    WINDOW_MS / 1000, exception.toString(), exception);
+            LOG.error("{} stream thread failures within {} s; shutting the processor down (exit code 1, for an"
+                    + " orchestrator to restart it). Last: {}; the earlier WARN lines have the others",
+                    failures.size(), WINDOW_MS / 1000, exception.toString(), exception);
             return StreamThreadExceptionResponse.SHUTDOWN_CLIENT;
         }
         LOG.warn("Stream thread failed ({} of at most {} in {} s); replacing it: {}", failures.size(), MAX_FAILURES,

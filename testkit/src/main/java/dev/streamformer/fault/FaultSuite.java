@@ -108,6 +108,7 @@ public final class FaultSuite {
      * @param latencyEvents latency event records read
      * @param deadLetters dead letters by kind
      * @param instancesThatServed distinct processor instances named in the latency events
+     * @param modelVersions the model versions named in the latency events, in the order they first appeared
      * @param peakResidentMb the largest resident memory of a processor seen, MB
      * @param seconds from the first request produced to the last prediction read
      * @param faults what was done, in order
@@ -116,7 +117,7 @@ public final class FaultSuite {
      */
     public record Report(String scenario, String guarantee, long produced, long predictions, long predictedIds,
             long duplicates, long missing, long latencyEvents, Map<String, Long> deadLetters, int instancesThatServed,
-            double peakResidentMb, double seconds, List<String> faults, List<Recovery> recoveries,
+            List<String> modelVersions, double peakResidentMb, double seconds, List<String> faults, List<Recovery> recoveries,
             double longestGapSeconds) {
 
         /** @return every request predicted once and nothing else */
@@ -127,10 +128,11 @@ public final class FaultSuite {
         /** @return one line for the console and the notes */
         public String toLine() {
             return String.format(Locale.ROOT, "%-10s %-16s produced %6d, predictions %6d (%d ids), duplicates %4d,"
-                    + " missing %d, latency events %6d, dead letters %s, instances %d, peak RSS %.0f MB, %.0f s; %s;"
+                    + " missing %d, latency events %6d, dead letters %s, instances %d, versions %s, peak RSS %.0f MB,"
+                    + " %.0f s; %s;"
                     + " longest output gap %.1f s%s",
                     scenario, guarantee, produced, predictions, predictedIds, duplicates, missing, latencyEvents,
-                    deadLetters, instancesThatServed, peakResidentMb, seconds, String.join(", ", faults),
+                    deadLetters, instancesThatServed, modelVersions, peakResidentMb, seconds, String.join(", ", faults),
                     longestGapSeconds, recoveries.stream().map(r -> "\n    " + r.toText()).collect(joining()));
         }
 
@@ -206,7 +208,18 @@ public final class FaultSuite {
      * @throws Exception when a process cannot be started
      */
     public Report restart() throws Exception {
-        try (Scenario s = new Scenario("restart", true)) {
+        return restart(1);
+    }
+
+    /**
+     * {@link #restart()} on a single broker or a cluster.
+     *
+     * @param brokers 1, or 3 (replication 3, {@code min.insync.replicas} 2)
+     * @return the report, with the recovery time of each restart
+     * @throws Exception when a process cannot be started
+     */
+    public Report restart(final int brokers) throws Exception {
+        try (Scenario s = new Scenario(brokers == 1 ? "restart" : "restart-" + brokers, true, brokers)) {
             final Random random = new Random(settings.seed());
             final ChildProcess processor = s.processor(0, List.of()).start();
             s.awaitRunning(processor, 0);
@@ -241,59 +254,138 @@ public final class FaultSuite {
     public Report cluster() throws Exception {
         try (Scenario s = new Scenario("cluster", true, 3);
                 Admin admin = Admin.create(Map.of("bootstrap.servers", s.bootstrap()))) {
-            final String models = "cluster-models";
-            final ChildProcess processor = s.processor(0, List.of(), List.of("-p", "streamformer.topic.models=" + models,
-                    "-p", "streamformer.models.cache.dir=" + s.dir.resolve("models-cache"))).start();
+            final ChildProcess processor = s.processor(0, List.of(), s.followModels()).start();
             s.awaitRunning(processor, 0);
             s.startProducing(settings.ratePerSecond());
             Thread.sleep(3_000);
-
-            final int leader = admin.describeTopics(List.of(s.topic)).allTopicNames().get().get(s.topic).partitions()
-                    .get(0).leader().id();
-            s.broker(leader - 1).kill();
-            s.fault("node " + leader + " (leader of " + s.topic + "-0) SIGKILL after " + s.sent.get());
-            Thread.sleep(3_000);
-            s.startBroker(leader - 1);
-            s.awaitFullyReplicated(admin);
-
-            final int down = leader % 3;
-            s.broker(down).kill();
-            s.faults.add("node " + (down + 1) + " SIGKILL after " + s.sent.get());
-            final Path v2 = s.dir.resolve("model-v2");
-            copyAsNewVersion(settings.modelDir(), v2);
-            // The name the processor serves the model directory under: its directory's name.
-            final String served = settings.modelDir().toAbsolutePath().normalize().getFileName().toString();
-            ModelReleases.publish(s.clientProperties(), models, v2, served, ModelReleases.Rollout.REPLACE, 0, null,
-                    64 << 20);
-            s.faults.add("model version " + ModelDirectory.version(v2) + " published after " + s.sent.get());
-            final long before = processor.count("-> RUNNING");
-            processor.kill();
-            s.fault("processor SIGKILL while node " + (down + 1) + " is down, after " + s.sent.get());
-            processor.start();
-            s.awaitRunning(processor, before);
-            s.awaitRecovered(System.currentTimeMillis() - 1, Duration.ofSeconds(60));
-            s.startBroker(down);
-            s.awaitFullyReplicated(admin);
-
-            for (int n = 0; n < 3; n++) {
-                s.broker(n).stop(Duration.ofSeconds(60));
-                s.fault("rolling restart: node " + (n + 1) + " SIGTERM + start after " + s.sent.get());
-                s.startBroker(n);
-                s.awaitFullyReplicated(admin);
-            }
+            s.killLeader(admin);
+            s.restartWhileABrokerIsDown(admin, processor, 1);
+            s.rollingRestart(admin);
             return s.finish(List.of(processor));
         }
     }
 
-    /** Copies a model directory with config.json rewritten (same content, one more line): a new version. */
-    private static void copyAsNewVersion(final Path from, final Path to) throws IOException {
+    /**
+     * What {@code soak --minutes N} runs: three brokers, two processors (one watched, never killed; the
+     * other killed in the faults), requests at a steady rate (half the capacity measured first unless
+     * given), and every {@code faultEvery} the next of: the leader of a request partition killed and
+     * restarted; the second processor SIGKILLed and restarted; a new model version published; the
+     * second processor restarted while a broker is down; a rolling restart of the brokers. The
+     * watched processor's memory is sampled every minute.
+     *
+     * @param length how long requests stream in
+     * @param faultEvery the time between faults
+     * @param rate requests per second; 0 measures the capacity first and uses half of it
+     * @param bounds growth bounds of the memory series
+     * @param warmupMinutes samples before this minute are left out of the fits
+     * @return the report, the rate used and the memory verdict
+     * @throws Exception when a process cannot be started
+     */
+    public LongRun longRun(final Duration length, final Duration faultEvery, final double rate,
+            final MemorySeries.Bounds bounds, final double warmupMinutes) throws Exception {
+        final double capacity = rate > 0 ? Double.NaN : capacity();
+        final double used = rate > 0 ? rate : capacity / 2;
+        log.printf(Locale.ROOT, "steady rate %.1f requests/s%s for %d min, a fault every %d min%n", used,
+                rate > 0 ? "" : String.format(Locale.ROOT, " (half the measured %.1f/s)", capacity), length.toMinutes(),
+                faultEvery.toMinutes());
+        try (Scenario s = new Scenario("soak", true, 3);
+                Admin admin = Admin.create(Map.of("bootstrap.servers", s.bootstrap()))) {
+            s.requests = (int) Math.ceil(used * length.toSeconds());
+            final Path gcLog = s.dir.resolve("processor-0-gc.log");
+            final ChildProcess watched = s.processor(0, MemorySeries.jvmOptions(gcLog), s.followModels());
+            final ChildProcess other = s.processor(1, List.of(), s.followModels());
+            for (final ChildProcess p : List.of(watched, other)) {
+                p.withEnvironment("MALLOC_ARENA_MAX", "2").start();
+            }
+            s.awaitRunning(watched, 0);
+            s.awaitRunning(other, 0);
+            final MemorySeries memory = new MemorySeries(watched, gcLog);
+            s.startProducing(used);
+            final long start = System.nanoTime();
+            long nextSample = start;
+            long nextFault = start + faultEvery.toNanos();
+            int faultsDone = 0;
+            int faultsLogged = 0;
+            long seenBefore = 0;
+            log.println("minute  RSS MB  heap after GC MB  open files  predicted/s  faults");
+            while (s.producer.isAlive()) {
+                final long now = System.nanoTime();
+                if (now >= nextSample) {
+                    final long seen = s.watch.count();
+                    final List<String> recent = s.faults.subList(faultsLogged, s.faults.size());
+                    final MemorySeries.Sample m = memory.sample(nextSample == start ? 0
+                            : (seen - seenBefore) / 60.0, String.join("; ", recent));
+                    faultsLogged = s.faults.size();
+                    seenBefore = seen;
+                    log.printf(Locale.ROOT, "%6.1f  %6.0f  %16.1f  %10d  %11.1f  %s%n", m.minute(), m.residentMb(),
+                            m.heapAfterGcMb(), m.openFiles(), m.predictedPerSecond(), m.faults());
+                    nextSample += 60_000_000_000L;
+                } else if (now >= nextFault) {
+                    switch (faultsDone++ % 5) {
+                        case 0 -> s.killLeader(admin);
+                        case 1 -> s.restartProcessor(other);
+                        case 2 -> s.publishNewVersion(faultsDone);
+                        case 3 -> s.restartWhileABrokerIsDown(admin, other, faultsDone);
+                        default -> s.rollingRestart(admin);
+                    }
+                    nextFault = System.nanoTime() + faultEvery.toNanos();
+                } else {
+                    Thread.sleep(Math.min(1_000, (Math.min(nextSample, nextFault) - now) / 1_000_000 + 1));
+                }
+            }
+            final Report report = s.finish(List.of(watched, other));
+            final MemorySeries.Verdict verdict = memory.verdict(warmupMinutes, bounds);
+            MemorySeries.write(verdict, s.dir.resolve("memory.csv"), s.dir.resolve("memory.png"));
+            log.println(verdict.toText());
+            log.printf("memory series in %s, chart in %s%n", s.dir.resolve("memory.csv"), s.dir.resolve("memory.png"));
+            return new LongRun(report, capacity, used, verdict);
+        }
+    }
+
+    /**
+     * What a long run found.
+     *
+     * @param report requests and faults
+     * @param capacity the measured capacity, requests/s (NaN when the rate was given)
+     * @param rate the steady rate used
+     * @param memory the watched processor's memory series and its verdict
+     */
+    public record LongRun(Report report, double capacity, double rate, MemorySeries.Verdict memory) {
+
+        /** @return nothing lost or duplicated, and memory flat */
+        public boolean passed() {
+            return report.exactlyOnce() && memory.flat();
+        }
+    }
+
+    /**
+     * Capacity of the long run's layout (three brokers, two processors): a burst of {@link
+     * Settings#requests()} at full producer speed, predictions per second from the first to the last.
+     */
+    private double capacity() throws Exception {
+        try (Scenario s = new Scenario("capacity", true, 3)) {
+            final ChildProcess a = s.processor(0, List.of()).start();
+            final ChildProcess b = s.processor(1, List.of()).start();
+            s.awaitRunning(a, 0);
+            s.awaitRunning(b, 0);
+            s.startProducing(0);
+            final Report r = s.finish(List.of(a, b));
+            final double perSecond = s.watch.ratePerSecond();
+            log.printf(Locale.ROOT, "capacity: %.1f predictions/s (%d requests, 3 brokers, 2 processors)%n", perSecond,
+                    r.produced());
+            return perSecond;
+        }
+    }
+
+    /** Copies a model directory with config.json rewritten (same content, {@code n} more lines): a new version. */
+    private static void copyAsNewVersion(final Path from, final Path to, final int n) throws IOException {
         Files.createDirectories(to);
         try (var files = Files.list(from)) {
             for (final Path f : files.filter(Files::isRegularFile).toList()) {
                 Files.copy(f, to.resolve(f.getFileName()), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
             }
         }
-        Files.writeString(to.resolve(ModelDirectory.CONFIG), "\n", java.nio.file.StandardOpenOption.APPEND);
+        Files.writeString(to.resolve(ModelDirectory.CONFIG), "\n".repeat(n), java.nio.file.StandardOpenOption.APPEND);
     }
 
     /**
@@ -444,6 +536,74 @@ public final class FaultSuite {
             timedFaults.put(description, atMs);
         }
 
+        /** @return the processor arguments that make it follow this scenario's models topic */
+        List<String> followModels() {
+            return List.of("-p", "streamformer.topic.models=" + name + "-models",
+                    "-p", "streamformer.models.cache.dir=" + dir.resolve("models-cache"));
+        }
+
+        /** Kills the leader of the request topic's partition 0, restarts it 3 s later, waits for its replicas. */
+        void killLeader(final Admin admin) throws Exception {
+            final int leader = admin.describeTopics(List.of(topic)).allTopicNames().get().get(topic).partitions()
+                    .get(0).leader().id();
+            broker(leader - 1).kill();
+            fault("node " + leader + " (leader of " + topic + "-0) SIGKILL after " + sent.get());
+            Thread.sleep(3_000);
+            startBroker(leader - 1);
+            awaitFullyReplicated(admin);
+        }
+
+        /** SIGKILLs a processor and starts it again at once. */
+        void restartProcessor(final ChildProcess processor) throws Exception {
+            final long before = processor.count("-> RUNNING");
+            processor.kill();
+            fault(processor.name() + " SIGKILL + restart after " + sent.get());
+            processor.start();
+            awaitRunning(processor, before);
+        }
+
+        /** Publishes the scenario's model again as a new version (config.json with {@code n} more lines). */
+        void publishNewVersion(final int n) throws Exception {
+            final Path next = dir.resolve("model-v" + n);
+            copyAsNewVersion(settings.modelDir(), next, n);
+            // The name the processor serves the model directory under: its directory's name.
+            final String served = settings.modelDir().toAbsolutePath().normalize().getFileName().toString();
+            ModelReleases.publish(clientProperties(), name + "-models", next, served, ModelReleases.Rollout.REPLACE, 0,
+                    null, 64 << 20);
+            faults.add("model version " + ModelDirectory.version(next) + " published after " + sent.get());
+        }
+
+        /**
+         * Kills a broker (not the request partition 0 leader's successor), publishes a new model version,
+         * SIGKILLs the processor and starts it again while the broker is down, then brings the broker back.
+         */
+        void restartWhileABrokerIsDown(final Admin admin, final ChildProcess processor, final int n) throws Exception {
+            final int down = admin.describeTopics(List.of(topic)).allTopicNames().get().get(topic).partitions()
+                    .get(0).leader().id() % brokers.size();
+            broker(down).kill();
+            faults.add("node " + (down + 1) + " SIGKILL after " + sent.get());
+            publishNewVersion(n);
+            final long before = processor.count("-> RUNNING");
+            processor.kill();
+            fault(processor.name() + " SIGKILL while node " + (down + 1) + " is down, after " + sent.get());
+            processor.start();
+            awaitRunning(processor, before);
+            awaitRecovered(System.currentTimeMillis() - 1, Duration.ofSeconds(60));
+            startBroker(down);
+            awaitFullyReplicated(admin);
+        }
+
+        /** Restarts every broker in turn (SIGTERM, start), each after the previous one's replicas caught up. */
+        void rollingRestart(final Admin admin) throws Exception {
+            for (int n = 0; n < brokers.size(); n++) {
+                final long at = System.currentTimeMillis();
+                broker(n).stop(Duration.ofSeconds(60));
+                fault("rolling restart: node " + (n + 1) + " SIGTERM + start after " + sent.get(), at);
+                startBroker(n);
+                awaitFullyReplicated(admin);
+            }
+        }
+
         /** @return client properties for this scenario's brokers */
         Properties clientProperties() {
             final Properties p = new Properties();
@@ -584,6 +744,7 @@ public final class FaultSuite {
             final Map<String, Integer> predictions = new HashMap<>();
             final Set<String> latencyIds = new HashSet<>();
             final Set<String> instances = new HashSet<>();
+            final Set<String> versions = new java.util.LinkedHashSet<>();
             final Map<String, Long> deadLetters = new TreeMap<>();
             long predictionRecords = 0;
             long latencyRecords = 0;
@@ -605,6 +766,7 @@ public final class FaultSuite {
                             latencyRecords++;
                             final LatencyEvent e = StreamformerSerdes.latencyEvent().deserialize(r.topic(), r.value());
                             latencyIds.add(e.getRequestId());
+                            versions.add(e.getModelVersion());
                             final Matcher m = INSTANCE.matcher(e.getStreamThread());
                             if (m.find()) {
                                 instances.add(m.group(1));
@@ -639,7 +801,7 @@ public final class FaultSuite {
             timedFaults.forEach((fault, at) -> recoveries.add(watch.recovery(fault, at)));
             final Report report = new Report(name, guarantee(), total, predictionRecords, predictions.size(),
                     duplicates, total - predictions.size(), latencyRecords, deadLetters, instances.size(),
-                    peakResidentMb, seconds, faults, recoveries, watch.longestGapSeconds());
+                    List.copyOf(versions), peakResidentMb, seconds, faults, recoveries, watch.longestGapSeconds());
             log.println(report.toLine());
             return report;
         }

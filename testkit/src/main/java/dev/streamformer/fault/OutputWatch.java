@@ -96,6 +96,22 @@ final class OutputWatch implements AutoCloseable {
                 every == Long.MAX_VALUE ? Double.NaN : (every - atMs) / 1e3);
     }
 
+    /** @return latency events seen so far */
+    long count() {
+        synchronized (seen) {
+            return seen.size();
+        }
+    }
+
+    /** @return events per second from the first seen to the last */
+    double ratePerSecond() {
+        synchronized (seen) {
+            final long first = seen.stream().mapToLong(Seen::seenMs).min().orElse(0);
+            final long last = seen.stream().mapToLong(Seen::seenMs).max().orElse(0);
+            return last > first ? (seen.size() - 1) * 1000.0 / (last - first) : Double.NaN;
+        }
+    }
+
     /** @return the longest time, in seconds, between two consecutive events seen */
     double longestGapSeconds() {
         synchronized (seen) {

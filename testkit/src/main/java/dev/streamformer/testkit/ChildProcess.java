@@ -20,6 +20,7 @@ public final class ChildProcess {
     private final List<String> jvmOptions;
     private final List<String> arguments;
     private final Path log;
+    private final java.util.Map<String, String> environment = new java.util.HashMap<>();
     private Process process;
 
     /**
@@ -53,8 +54,10 @@ public final class ChildProcess {
         command.add("dev.streamformer.cli.StreamformerCli");
         command.addAll(arguments);
         Files.createDirectories(log.toAbsolutePath().getParent());
-        process = new ProcessBuilder(command).redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+        final ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
+        builder.environment().putAll(environment);
+        process = builder.start();
         return this;
     }
 
@@ -96,6 +99,31 @@ public final class ChildProcess {
             throw new IllegalStateException(name + " did not exit within " + timeout + "; see " + log);
         }
         return process.exitValue();
+    }
+
+    /**
+     * Sets an environment variable for the next starts.
+     *
+     * @param name the variable
+     * @param value its value
+     * @return this
+     */
+    public ChildProcess withEnvironment(final String name, final String value) {
+        environment.put(name, value);
+        return this;
+    }
+
+    /** @return the name given, for messages */
+    public String name() {
+        return name;
+    }
+
+    /** @return the process id of the running process */
+    public long pid() {
+        if (process == null) {
+            throw new IllegalStateException(name + " was never started");
+        }
+        return process.pid();
     }
 
     /** @return whether the process runs */
