@@ -285,9 +285,9 @@ public final class FaultSuite {
             final MemorySeries.Bounds bounds, final double warmupMinutes) throws Exception {
         final double capacity = rate > 0 ? Double.NaN : capacity();
         final double used = rate > 0 ? rate : capacity / 2;
-        log.printf(Locale.ROOT, "steady rate %.1f requests/s%s for %d min, a fault every %d min%n", used,
-                rate > 0 ? "" : String.format(Locale.ROOT, " (half the measured %.1f/s)", capacity), length.toMinutes(),
-                faultEvery.toMinutes());
+        log.printf(Locale.ROOT, "steady rate %.1f requests/s%s for %.1f min, a fault every %.1f min%n", used,
+                rate > 0 ? "" : String.format(Locale.ROOT, " (half the measured %.1f/s)", capacity),
+                length.toSeconds() / 60.0, faultEvery.toSeconds() / 60.0);
         try (Scenario s = new Scenario("soak", true, 3);
                 Admin admin = Admin.create(Map.of("bootstrap.servers", s.bootstrap()))) {
             s.requests = (int) Math.ceil(used * length.toSeconds());

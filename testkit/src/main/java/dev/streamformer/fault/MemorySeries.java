@@ -253,6 +253,7 @@ public final class MemorySeries {
         files.setYAxisGroup(1);
         files.setMarker(SeriesMarkers.DIAMOND);
         chart.setYAxisGroupTitle(1, "open files");
+        chart.getStyler().setYAxisGroupPosition(1, org.knowm.xchart.style.Styler.YAxisPosition.Right);
         chart.getStyler().setYAxisMin(0.0);
         BitmapEncoder.saveBitmap(chart, png.toString(), BitmapEncoder.BitmapFormat.PNG);
     }
