@@ -32,8 +32,9 @@ import picocli.CommandLine.Option;
             "  crash      processor SIGKILLed --kills times at random moments and restarted, the broker SIGKILLed"
                 + " and restarted once (exactly_once_v2: every request exactly once)",
             "  crash-alo  the same under at_least_once (nothing lost; duplicates counted)",
-            "  restart    processor SIGKILLed --kills times and started again at once, in turn with its state"
-                + " directory and with an empty one (a replacement); each waits for the output to come back",
+            "  restart    processor stopped --kills times and started again at once, in turn: SIGKILL with its"
+                + " state directory kept, SIGKILL with an empty one (a replacement), SIGTERM (a clean restart); each"
+                + " waits for the output to come back",
             "  restart-3  the same on three brokers",
             "  scale-out  two instances, one SIGKILLed; the other takes over its partitions",
             "  cluster    three brokers: the leader of a request partition SIGKILLed and restarted, the processor"

@@ -55,7 +55,8 @@ class FaultSuiteIT {
     /**
      * Three brokers, replication 3, min.insync.replicas 2: the leader of a request partition killed,
      * the processor killed while another broker is down with a new model version published between,
-     * a rolling restart; every request once, the new version served after the kill.
+     * a rolling restart; every request once, the new version served after the kill. The first start,
+     * on a new cluster, logs no ERROR.
      */
     @Test
     @Timeout(900)
@@ -70,6 +71,11 @@ class FaultSuiteIT {
         assertThat(r.exactlyOnce()).as(r.toLine()).isTrue();
         assertThat(r.modelVersions()).as(r.toLine()).hasSize(2);
         assertThat(r.worstFirstSeconds("processor")).as(r.toLine()).isLessThan(30);
+        final java.util.List<String> log = java.nio.file.Files.readAllLines(tmp.resolve("three/cluster/processor-0.log"));
+        final int running = java.util.stream.IntStream.range(0, log.size())
+                .filter(i -> log.get(i).contains("-> RUNNING")).findFirst().orElseThrow();
+        assertThat(log.subList(0, running)).as("a healthy first start on a new cluster (topics created, the shadow"
+                + " topic among them) logs no ERROR").noneMatch(l -> l.contains(" ERROR "));
     }
 
     /**

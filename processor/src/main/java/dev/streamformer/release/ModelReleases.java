@@ -436,7 +436,10 @@ public final class ModelReleases {
      */
     public static KafkaConsumer<byte[], byte[]> consumer(final Properties kafka) {
         final Properties p = clientOnly(kafka, ConsumerConfig.configNames());
+        // It reads assigned partitions, in no group: the group settings of the stream threads are not its own.
         p.remove(ConsumerConfig.GROUP_ID_CONFIG);
+        p.remove(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG);
+        p.remove(ConsumerConfig.GROUP_PROTOCOL_CONFIG);
         p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
         p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");

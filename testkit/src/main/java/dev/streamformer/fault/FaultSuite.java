@@ -199,10 +199,11 @@ public final class FaultSuite {
     }
 
     /**
-     * How fast the output comes back after the processor dies: kills it with SIGKILL {@link
-     * Settings#kills()} times and starts it again at once, in turn with its state directory (a
-     * restarted instance) and with an empty one (a replacement, as on a new volume); waits until
-     * every partition had a new prediction before the next kill.
+     * How fast the output comes back after the processor stops: {@link Settings#kills()} times, in
+     * turn SIGKILLed and started again at once with its state directory (a restarted instance),
+     * SIGKILLed and started with an empty one (a replacement, as on a new volume), and stopped with
+     * SIGTERM and started (a deployment); waits until every partition had a new prediction before
+     * the next.
      *
      * @return the report, with the recovery time of each restart
      * @throws Exception when a process cannot be started
@@ -226,15 +227,25 @@ public final class FaultSuite {
             s.startProducing(settings.ratePerSecond());
             for (int kill = 1; kill <= settings.kills() && s.producer.isAlive(); kill++) {
                 Thread.sleep(2_000 + random.nextInt(2_000));
-                final boolean replace = kill % 2 == 0;
-                processor.kill();
                 final long at = System.currentTimeMillis();
-                if (replace) {
-                    deleteTree(s.dir.resolve("state-0"));
+                final String what;
+                switch (kill % 3) {
+                    case 1 -> {
+                        processor.kill();
+                        what = "restart (SIGKILL, state directory kept)";
+                    }
+                    case 2 -> {
+                        processor.kill();
+                        deleteTree(s.dir.resolve("state-0"));
+                        what = "replacement (SIGKILL, empty state directory)";
+                    }
+                    default -> {
+                        processor.stop(Duration.ofSeconds(60));
+                        what = "clean restart (SIGTERM, then start)";
+                    }
                 }
                 processor.start();
-                s.fault(replace ? "replacement (empty state directory) after " + s.sent.get()
-                        : "restart (state directory kept) after " + s.sent.get(), at);
+                s.fault(what + " after " + s.sent.get(), at);
                 s.awaitRecovered(at, Duration.ofSeconds(120));
             }
             return s.finish(List.of(processor));
