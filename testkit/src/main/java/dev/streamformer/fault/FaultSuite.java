@@ -45,12 +45,15 @@ import dev.streamformer.testkit.ChildProcess;
 import dev.streamformer.testkit.EmbeddedKafka;
 
 /**
- * Fault injection with the broker and the processors as separate processes (each a
+ * Fault injection with the brokers and the processors as separate processes (each a
  * {@code streamformer} command in its own JVM): requests stream in at a steady rate while
- * processors are killed with SIGKILL, the broker is killed and restarted or stopped for a while, a
- * second instance takes over, or a burst far above capacity arrives. Then a read_committed consumer
- * counts, for every request id, its predictions and latency events. Used by the CI test (short
- * runs) and by {@code streamformer soak} (long runs).
+ * processors are killed with SIGKILL or restarted, brokers are killed and restarted, stopped for a
+ * while or restarted one by one, a second instance takes over, a model version is published, or a
+ * burst far above capacity arrives; on one broker or on three (replication 3, {@code
+ * min.insync.replicas} 2). A read_committed consumer watches the output as it comes, for the
+ * recovery time of each fault ({@link Recovery}), and at the end counts, for every request id, its
+ * predictions and latency events. Used by the CI test (short runs) and by {@code streamformer
+ * soak} (long runs, and the hour under load with the memory series, {@link #longRun}).
  */
 public final class FaultSuite {
 
@@ -134,13 +137,6 @@ public final class FaultSuite {
                     scenario, guarantee, produced, predictions, predictedIds, duplicates, missing, latencyEvents,
                     deadLetters, instancesThatServed, modelVersions, peakResidentMb, seconds, String.join(", ", faults),
                     longestGapSeconds, recoveries.stream().map(r -> "\n    " + r.toText()).collect(joining()));
-        }
-
-        /** @return the longest time to the first prediction after a fault whose name starts with the prefix */
-        public double worstFirstSeconds(final String faultPrefix) {
-            return recoveries.stream().filter(r -> r.fault().startsWith(faultPrefix))
-                    .mapToDouble(r -> Double.isNaN(r.firstSeconds()) ? Double.POSITIVE_INFINITY : r.firstSeconds())
-                    .max().orElse(Double.NaN);
         }
     }
 
@@ -227,7 +223,7 @@ public final class FaultSuite {
             s.startProducing(settings.ratePerSecond());
             for (int kill = 1; kill <= settings.kills() && s.producer.isAlive(); kill++) {
                 Thread.sleep(2_000 + random.nextInt(2_000));
-                final long at = System.currentTimeMillis();
+                long at = System.currentTimeMillis();
                 final String what;
                 switch (kill % 3) {
                     case 1 -> {
@@ -241,6 +237,8 @@ public final class FaultSuite {
                     }
                     default -> {
                         processor.stop(Duration.ofSeconds(60));
+                        // From the moment it exited: a clean stop commits what it computed on the way out.
+                        at = System.currentTimeMillis();
                         what = "clean restart (SIGTERM, then start)";
                     }
                 }
@@ -257,7 +255,8 @@ public final class FaultSuite {
      * follows a models topic: the leader of a request partition SIGKILLed and restarted; a broker down
      * while the processor is SIGKILLed and restarted, with a new model version published between the
      * two kills; then a rolling restart of all three brokers (SIGTERM, start, wait until every
-     * partition is fully replicated again, next).
+     * partition is fully replicated again, next). Requests arrive at the settings' rate until the
+     * last fault is over (the settings' request count does not apply).
      *
      * @return the report
      * @throws Exception when a process cannot be started
@@ -267,11 +266,15 @@ public final class FaultSuite {
                 Admin admin = Admin.create(Map.of("bootstrap.servers", s.bootstrap()))) {
             final ChildProcess processor = s.processor(0, List.of(), s.followModels()).start();
             s.awaitRunning(processor, 0);
+            // Requests keep coming until the last fault is over, however long the faults take on a busy machine.
+            s.requests = Integer.MAX_VALUE;
             s.startProducing(settings.ratePerSecond());
             Thread.sleep(3_000);
             s.killLeader(admin);
             s.restartWhileABrokerIsDown(admin, processor, 1);
             s.rollingRestart(admin);
+            Thread.sleep(5_000);
+            s.stopProducing = true;
             return s.finish(List.of(processor));
         }
     }
@@ -493,6 +496,8 @@ public final class FaultSuite {
         /** Requests the broker acknowledged, known once producing ended. */
         private final AtomicLong acknowledged = new AtomicLong();
         private int requests = settings.requests();
+        /** Ends the requests early: the producer sends no more once it is set. */
+        private volatile boolean stopProducing;
         private final AtomicReference<Exception> producerFailure = new AtomicReference<>();
         private Thread producer;
         private long startNanos;
@@ -733,7 +738,7 @@ public final class FaultSuite {
 
                 @Override
                 public boolean hasNext() {
-                    return next < requests;
+                    return next < requests && !stopProducing;
                 }
 
                 @Override

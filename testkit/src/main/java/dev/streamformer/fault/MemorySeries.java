@@ -239,9 +239,8 @@ public final class MemorySeries {
         }
         Files.write(csv, lines);
         final XYChart chart = new XYChartBuilder().width(1000).height(560)
-                .title(String.format(Locale.ROOT, "Processor memory under load and faults: RSS %+.2f MB/min, heap"
-                        + " after GC %+.2f MB/min, files %+.2f /min", verdict.residentSlope(), verdict.heapSlope(),
-                        verdict.filesSlope()))
+                .title(String.format(Locale.ROOT, "Slopes: RSS %+.2f MB/min, heap after GC %+.2f MB/min, files"
+                        + " %+.2f /min", verdict.residentSlope(), verdict.heapSlope(), verdict.filesSlope()))
                 .xAxisTitle("minute").yAxisTitle("MB").build();
         final double[] x = verdict.samples().stream().mapToDouble(Sample::minute).toArray();
         chart.addSeries("resident memory, MB", x, verdict.samples().stream().mapToDouble(Sample::residentMb).toArray())
