@@ -124,6 +124,8 @@ final class StaticIdentity implements AutoCloseable {
      *     names this instance instead of a process id drawn at random on every start
      */
     KafkaClientSupplier clientSupplier() {
+        // Kafka Streams' own supplier (internal, so tied to the pinned Kafka version): it also makes the
+        // consumers of the streams rebalance protocol, which a hand-written supplier would have to copy.
         return new DefaultKafkaClientSupplier() {
             @Override
             public Producer<byte[], byte[]> getProducer(final Map<String, Object> config) {
