@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
@@ -147,7 +148,7 @@ final class StaticIdentity implements AutoCloseable {
         }
         final String transactional = id.toString();
         final String thread = transactional.substring(transactional.lastIndexOf('-') + 1);
-        final Map<String, Object> copy = new java.util.HashMap<>(config);
+        final Map<String, Object> copy = new HashMap<>(config);
         copy.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, applicationId + "-" + name + "-" + thread);
         return copy;
     }

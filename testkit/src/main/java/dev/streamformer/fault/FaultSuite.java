@@ -6,11 +6,16 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -19,12 +24,14 @@ import java.util.Random;
 import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.TreeMap;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.ListTopicsOptions;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -396,10 +403,10 @@ public final class FaultSuite {
         Files.createDirectories(to);
         try (var files = Files.list(from)) {
             for (final Path f : files.filter(Files::isRegularFile).toList()) {
-                Files.copy(f, to.resolve(f.getFileName()), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                Files.copy(f, to.resolve(f.getFileName()), StandardCopyOption.REPLACE_EXISTING);
             }
         }
-        Files.writeString(to.resolve(ModelDirectory.CONFIG), "\n".repeat(n), java.nio.file.StandardOpenOption.APPEND);
+        Files.writeString(to.resolve(ModelDirectory.CONFIG), "\n".repeat(n), StandardOpenOption.APPEND);
     }
 
     /**
@@ -489,7 +496,7 @@ public final class FaultSuite {
         private final List<ChildProcess> processors = new ArrayList<>();
         private final List<String> faults = new ArrayList<>();
         /** Faults that stop the output, with when they happened (wall clock, ms). */
-        private final Map<String, Long> timedFaults = new java.util.LinkedHashMap<>();
+        private final Map<String, Long> timedFaults = new LinkedHashMap<>();
         private final OutputWatch watch;
         /** Requests handed to the producer so far: where the faults landed. */
         private final AtomicLong sent = new AtomicLong();
@@ -560,13 +567,18 @@ public final class FaultSuite {
 
         /** Kills the leader of the request topic's partition 0, restarts it 3 s later, waits for its replicas. */
         void killLeader(final Admin admin) throws Exception {
-            final int leader = admin.describeTopics(List.of(topic)).allTopicNames().get().get(topic).partitions()
-                    .get(0).leader().id();
+            final int leader = leaderOfPartitionZero(admin);
             broker(leader - 1).kill();
             fault("node " + leader + " (leader of " + topic + "-0) SIGKILL after " + sent.get());
             Thread.sleep(3_000);
             startBroker(leader - 1);
             awaitFullyReplicated(admin);
+        }
+
+        /** @return the node id of the leader of the request topic's partition 0 */
+        int leaderOfPartitionZero(final Admin admin) throws Exception {
+            return admin.describeTopics(List.of(topic)).allTopicNames().get().get(topic).partitions().get(0).leader()
+                    .id();
         }
 
         /** SIGKILLs a processor and starts it again at once. */
@@ -594,8 +606,7 @@ public final class FaultSuite {
          * SIGKILLs the processor and starts it again while the broker is down, then brings the broker back.
          */
         void restartWhileABrokerIsDown(final Admin admin, final ChildProcess processor, final int n) throws Exception {
-            final int down = admin.describeTopics(List.of(topic)).allTopicNames().get().get(topic).partitions()
-                    .get(0).leader().id() % brokers.size();
+            final int down = leaderOfPartitionZero(admin) % brokers.size();
             broker(down).kill();
             faults.add("node " + (down + 1) + " SIGKILL after " + sent.get());
             publishNewVersion(n);
@@ -633,13 +644,13 @@ public final class FaultSuite {
             while (System.nanoTime() < deadline) {
                 try {
                     final var topics = admin.describeTopics(admin.listTopics(
-                            new org.apache.kafka.clients.admin.ListTopicsOptions().listInternal(true)).names().get())
+                            new ListTopicsOptions().listInternal(true)).names().get())
                             .allTopicNames().get();
                     if (topics.values().stream().flatMap(t -> t.partitions().stream())
                             .allMatch(p -> p.isr().size() == p.replicas().size())) {
                         return;
                     }
-                } catch (java.util.concurrent.ExecutionException e) {
+                } catch (ExecutionException e) {
                     // a broker is still starting: ask again
                 }
                 Thread.sleep(500);
@@ -760,7 +771,7 @@ public final class FaultSuite {
             final Map<String, Integer> predictions = new HashMap<>();
             final Set<String> latencyIds = new HashSet<>();
             final Set<String> instances = new HashSet<>();
-            final Set<String> versions = new java.util.LinkedHashSet<>();
+            final Set<String> versions = new LinkedHashSet<>();
             final Map<String, Long> deadLetters = new TreeMap<>();
             long predictionRecords = 0;
             long latencyRecords = 0;
@@ -841,7 +852,7 @@ public final class FaultSuite {
     private static void deleteTree(final Path dir) throws IOException {
         if (Files.exists(dir)) {
             try (var paths = Files.walk(dir)) {
-                for (final Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                for (final Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
                     Files.delete(p);
                 }
             }

@@ -5,7 +5,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 import dev.streamformer.bench.MemoryProbe;
@@ -20,7 +22,7 @@ public final class ChildProcess {
     private final List<String> jvmOptions;
     private final List<String> arguments;
     private final Path log;
-    private final java.util.Map<String, String> environment = new java.util.HashMap<>();
+    private final Map<String, String> environment = new HashMap<>();
     private Process process;
 
     /**
