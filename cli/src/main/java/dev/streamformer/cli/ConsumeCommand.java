@@ -21,6 +21,7 @@ import org.apache.kafka.common.serialization.StringDeserializer;
 import com.google.gson.GsonBuilder;
 
 import dev.streamformer.schemas.DeadLetter;
+import dev.streamformer.stream.StreamformerConfig;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -54,6 +55,17 @@ final class ConsumeCommand implements Callable<Integer> {
     @Option(names = "--group", paramLabel = "<id>", description = "Consumer group (default: a new random group).")
     private String group;
 
+    @Option(names = "--format", paramLabel = "<format>", defaultValue = "any",
+            description = "any: decode each record in whatever format it is (Avro single-object, a schema registry's"
+                    + " framing, JSON; told by its first bytes) and print it as JSON; json: print each value as written,"
+                    + " unchanged (default: ${DEFAULT-VALUE}).")
+    private String format;
+
+    @Option(names = "--registry-url", paramLabel = "<url>",
+            description = "Schema registry that framed records' ids belong to (default: streamformer.schema.registry.url"
+                    + " from --config).")
+    private String registryUrl;
+
     @Override
     public Integer call() throws Exception {
         final TopicKind kind = TopicKind.parse(topic);
@@ -64,7 +76,16 @@ final class ConsumeCommand implements Callable<Integer> {
             p.put(ConsumerConfig.GROUP_ID_CONFIG, group);
             p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "true");
         }
-        final Deserializer<?> values = kind.deserializer();
+        if (registryUrl != null) {
+            all.put(StreamformerConfig.SCHEMA_REGISTRY_URL_CONFIG, registryUrl);
+        }
+        final boolean raw = switch (format) {
+            case "any" -> false;
+            case "json" -> true;
+            default -> throw new IllegalArgumentException("--format is any or json, not " + format
+                    + " (records of every format are read and shown as JSON with any)");
+        };
+        final Deserializer<?> values = kind.deserializer(new StreamformerConfig(all).schemaRegistry());
         long printed = 0;
         long idleSince = System.nanoTime();
         try (KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(p, new StringDeserializer(),
@@ -80,7 +101,8 @@ final class ConsumeCommand implements Callable<Integer> {
                 }
                 idleSince = System.nanoTime();
                 for (final ConsumerRecord<String, byte[]> r : records) {
-                    System.out.println(render(values, name, r));
+                    System.out.println(raw ? new String(r.value() == null ? new byte[0] : r.value(),
+                            java.nio.charset.StandardCharsets.UTF_8) : render(values, name, r));
                     if (++printed == maxMessages) {
                         break;
                     }

@@ -29,6 +29,7 @@ import dev.streamformer.model.InvalidInputException;
 import dev.streamformer.model.ModelConfig;
 import dev.streamformer.model.SpecialTokens;
 import dev.streamformer.schemas.TokenizedInput;
+import dev.streamformer.schemas.wire.WireSerdes;
 import dev.streamformer.text.TextTokenizer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -52,6 +53,9 @@ final class ProduceCommand implements Callable<Integer> {
 
     @Mixin
     private KafkaOptions kafka;
+
+    @Mixin
+    private FormatOptions format;
 
     @Parameters(paramLabel = "<file>", arity = "0..*", description = "Input files (default: standard input).")
     private List<Path> files = new ArrayList<>();
@@ -101,6 +105,7 @@ final class ProduceCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         final Properties all = kafka.properties();
         final String topic = TopicKind.REQUESTS.topic(all);
+        final WireSerdes serdes = format.serdes(all);
         final String prefix = idPrefix != null ? idPrefix : "req-" + System.currentTimeMillis() + "-";
         final List<TokenizedInput> requests = new ArrayList<>();
         final List<Text> texts = texts();
@@ -139,11 +144,14 @@ final class ProduceCommand implements Callable<Integer> {
             inputs.put(requests.get(i).getRequestId(), texts.get(i).text());
         }
         // The reader is at the end of the prediction topic before the first request is sent.
-        try (PredictionWaiter waiter = await ? new PredictionWaiter(client, TopicKind.PREDICTIONS.topic(all)) : null) {
-            final long acknowledged = RequestProducer.produce(client, topic, requests.iterator(), rate);
+        try (PredictionWaiter waiter = await ? new PredictionWaiter(client, TopicKind.PREDICTIONS.topic(all),
+                serdes.prediction().deserializer()) : null) {
+            final long acknowledged = RequestProducer.produce(client, topic, requests.iterator(), rate,
+                    serdes.tokenizedInput().serializer());
             // With --wait, standard output carries only the predictions.
-            (waiter == null ? System.out : System.err).printf("produced %d request%s to %s%s%n", acknowledged,
-                    acknowledged == 1 ? "" : "s", topic, waiter == null ? "" : "; waiting for the predictions");
+            (waiter == null ? System.out : System.err).printf("produced %d request%s to %s (%s)%s%n", acknowledged,
+                    acknowledged == 1 ? "" : "s", topic, serdes.format().configName(),
+                    waiter == null ? "" : "; waiting for the predictions");
             if (waiter == null) {
                 return 0;
             }

@@ -6,6 +6,9 @@ import java.util.Properties;
 import org.apache.kafka.common.serialization.Deserializer;
 
 import dev.streamformer.schemas.serde.StreamformerSerdes;
+import dev.streamformer.schemas.wire.SchemaRegistryClient;
+import dev.streamformer.schemas.wire.WireFormat;
+import dev.streamformer.schemas.wire.WireSerdes;
 import dev.streamformer.stream.StreamformerAppConfig;
 
 /** The Streamformer topics, their configured names and their value decoders. */
@@ -30,12 +33,17 @@ enum TopicKind {
         return new StreamformerAppConfig(props).getString(key);
     }
 
-    Deserializer<?> deserializer() {
+    /**
+     * @param registry the registry of framed records, or null
+     * @return a reader of the topic's records in every format (framed ones need the registry)
+     */
+    Deserializer<?> deserializer(final SchemaRegistryClient registry) {
+        final WireSerdes any = new WireSerdes(WireFormat.AVRO, registry);
         return switch (this) {
-            case REQUESTS -> StreamformerSerdes.tokenizedInput();
-            case PREDICTIONS -> StreamformerSerdes.prediction();
-            case LATENCY -> StreamformerSerdes.latencyEvent();
-            case DEAD_LETTERS -> StreamformerSerdes.deadLetter();
+            case REQUESTS -> any.tokenizedInput().deserializer();
+            case PREDICTIONS -> any.prediction().deserializer();
+            case LATENCY -> any.latencyEvent().deserializer();
+            case DEAD_LETTERS -> any.deadLetter().deserializer();
             case STATS -> StreamformerSerdes.latencyStats();
         };
     }

@@ -18,7 +18,7 @@ import com.google.gson.JsonObject;
 import com.google.gson.JsonParseException;
 import com.google.gson.JsonParser;
 
-import dev.streamformer.model.internals.NearestName;
+import dev.streamformer.schemas.internals.NearestName;
 
 /**
  * The architecture of a shared-parameter encoder, read from and written to {@code config.json} in

@@ -6,9 +6,14 @@ import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 
+import org.apache.kafka.common.errors.InterruptException;
 import org.apache.kafka.common.errors.SerializationException;
+import org.apache.kafka.common.header.Header;
+import org.apache.kafka.common.header.Headers;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.common.serialization.Serde;
 import org.apache.kafka.streams.KeyValue;
@@ -28,6 +33,8 @@ import dev.streamformer.schemas.Prediction;
 import dev.streamformer.schemas.TokenizedInput;
 import dev.streamformer.schemas.serde.SingleObjectSerde;
 import dev.streamformer.schemas.serde.StreamformerSerdes;
+import dev.streamformer.schemas.wire.RegistryUnavailableException;
+import dev.streamformer.schemas.wire.RequestDecoder;
 
 /**
  * Serves requests: each is decoded once, routed once by its model field to a version of the
@@ -58,6 +65,7 @@ final class InferenceProcessor<K, V> implements Processor<K, V, K, InferenceResu
     private final Settings settings;
     private final Serde<K> keys;
     private final RequestReader<V> reader;
+    private final RequestDecoder decoder;
     private final SingleObjectSerde<TokenizedInput> requests = StreamformerSerdes.tokenizedInput();
     private final List<PendingRequest<K>> pending = new ArrayList<>();
     /** This task's validator and tokenizer of each version it has served (tokenizers are not thread-safe). */
@@ -74,13 +82,15 @@ final class InferenceProcessor<K, V> implements Processor<K, V, K, InferenceResu
      * @param batchSize requests per forward pass; 1 runs each request as it arrives, without a buffer
      * @param maxWaitMs the longest a buffered request waits for its batch to fill
      * @param textMaxTokens the most tokens a text request is cut to; 0 = the model's input length
+     * @param passthrough the request headers copied to its prediction and latency event
      */
-    record Settings(boolean truncate, int batchSize, long maxWaitMs, int textMaxTokens) {
+    record Settings(boolean truncate, int batchSize, long maxWaitMs, int textMaxTokens, Set<String> passthrough) {
 
         static Settings of(final StreamformerConfig config) {
             return new Settings(config.getBoolean(StreamformerConfig.TRUNCATE_CONFIG),
                     config.getInt(StreamformerConfig.BATCH_SIZE_CONFIG), config.getLong(StreamformerConfig.BATCH_MAX_WAIT_MS_CONFIG),
-                    config.getInt(StreamformerConfig.TEXT_MAX_TOKENS_CONFIG));
+                    config.getInt(StreamformerConfig.TEXT_MAX_TOKENS_CONFIG),
+                    Set.copyOf(config.getList(StreamformerConfig.HEADERS_PASSTHROUGH_CONFIG)));
         }
     }
 
@@ -89,13 +99,15 @@ final class InferenceProcessor<K, V> implements Processor<K, V, K, InferenceResu
      * @param settings how to serve
      * @param keys the key serde, for the buffer and the dead letters' key bytes
      * @param reader how values are read
+     * @param decoder how the buffer's values are read back after a restart (any format)
      */
     InferenceProcessor(final ModelCatalog catalog, final Settings settings, final Serde<K> keys,
-            final RequestReader<V> reader) {
+            final RequestReader<V> reader, final RequestDecoder decoder) {
         this.catalog = catalog;
         this.settings = settings;
         this.keys = keys;
         this.reader = reader;
+        this.decoder = decoder;
     }
 
     @Override
@@ -108,7 +120,10 @@ final class InferenceProcessor<K, V> implements Processor<K, V, K, InferenceResu
         if (settings.batchSize() > 1) {
             buffer = new BatchBuffer(context.getStateStore(BatchBuffer.STORE));
             for (final KeyValue<Long, BufferedRequest> restored : buffer.restore()) {
-                pending.add(PendingRequest.restored(restored.key, restored.value, keys, requests));
+                final BufferedRequest e = restored.value;
+                final TokenizedInput request = decodeWaitingForRegistry(() -> decoder.decode(e.getTopic(),
+                        BatchBuffer.bytes(e.getValue()), e.getTimestamp()), e.getTopic(), e.getPartition(), e.getOffset());
+                pending.add(PendingRequest.restored(restored.key, e, keys, request));
             }
             if (!pending.isEmpty()) {
                 final ServingMetrics.Model meters = defaultMeters();
@@ -128,11 +143,13 @@ final class InferenceProcessor<K, V> implements Processor<K, V, K, InferenceResu
                 Clock.nowMicros(), context.currentSystemTimeMs());
         if (record.value() == null) {
             rejected(p, null, ErrorKind.DESERIALIZATION, new SerializationException(
-                    "value is null (a tombstone): produce a TokenizedInput in Avro single-object encoding"));
+                    "value is null (a tombstone): produce a TokenizedInput (Avro single-object encoding, a schema"
+                    + " registry's framing, or JSON)"));
             return;
         }
         try {
-            p.request = reader.decode(meta.topic(), record.value());
+            p.request = decodeWaitingForRegistry(() -> reader.decode(meta.topic(), record.value(), record.timestamp()),
+                    meta.topic(), meta.partition(), meta.offset());
         } catch (SerializationException e) {
             rejected(p, null, ErrorKind.DESERIALIZATION, e);
             return;
@@ -150,6 +167,73 @@ final class InferenceProcessor<K, V> implements Processor<K, V, K, InferenceResu
         if (pending.size() >= settings.batchSize()) {
             flush();
         }
+    }
+
+    /**
+     * Decodes a request. While the schema registry does not answer, the request is not at fault: the
+     * stream thread waits and tries again (100 ms, doubling to 5 s), saying so in the log every 10 s
+     * and on /metrics, and goes on once the registry answers. Nothing is dead-lettered for it.
+     */
+    private TokenizedInput decodeWaitingForRegistry(final Supplier<TokenizedInput> decode, final String topic,
+            final int partition, final long offset) {
+        final ServingMetrics metrics = catalog.metrics();
+        final long start = System.nanoTime();
+        long backoffMs = 100;
+        long loggedAt = Long.MIN_VALUE;
+        boolean waiting = false;
+        try {
+            while (true) {
+                try {
+                    final TokenizedInput request = decode.get();
+                    if (waiting) {
+                        LOG.info("The schema registry answers again: the request at {}-{}@{} went on after {} s", topic,
+                                partition, offset, (System.nanoTime() - start) / 1_000_000_000);
+                    }
+                    return request;
+                } catch (RegistryUnavailableException e) {
+                    metrics.registryFailed();
+                    if (!waiting) {
+                        waiting = true;
+                        metrics.registryWaiting().incrementAndGet();
+                    }
+                    final long now = System.nanoTime();
+                    if (now - loggedAt >= 10_000_000_000L || loggedAt == Long.MIN_VALUE) {
+                        loggedAt = now;
+                        LOG.warn("{}. The request at {}-{}@{} needs its writer schema: this stream thread waits and tries"
+                                + " again (waiting {} s so far; nothing is dead-lettered for it)", e.getMessage(), topic,
+                                partition, offset, (now - start) / 1_000_000_000);
+                    }
+                    sleep(backoffMs);
+                    backoffMs = Math.min(backoffMs * 2, 5_000);
+                }
+            }
+        } finally {
+            if (waiting) {
+                metrics.registryWaiting().decrementAndGet();
+            }
+        }
+    }
+
+    private static void sleep(final long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptException(e);
+        }
+    }
+
+    /** @return the request's headers that pass through to what is written for it */
+    private Headers passthrough(final PendingRequest<K> p) {
+        final Headers out = new RecordHeaders();
+        if (!settings.passthrough().isEmpty() && p.headers != null) {
+            for (final Header h : p.headers) {
+                if (settings.passthrough().contains(h.key())) {
+                    out.add(h.key(), h.value());
+                }
+            }
+        }
+        return out;
     }
 
     private void flushIfDue(final long nowMs) {
@@ -267,7 +351,7 @@ final class InferenceProcessor<K, V> implements Processor<K, V, K, InferenceResu
                 new LatencyRecorder.Origin(requestId, served.model().version(), p.topic, p.partition, p.offset,
                         thread, task, pass.size(), outcome.layers()),
                 new LatencyRecorder.Times(p.timestamp, p.receivedUs, pass.startUs(), pass.endUs(), Clock.nowMicros()));
-        context.forward(new Record<>(p.key, InferenceResult.served(prediction, latency), p.timestamp));
+        context.forward(new Record<>(p.key, InferenceResult.served(prediction, latency), p.timestamp, passthrough(p)));
         served.meters.served(latency);
         served.meters.exitLayers.record(outcome.layers());
     }
@@ -295,7 +379,7 @@ final class InferenceProcessor<K, V> implements Processor<K, V, K, InferenceResu
                 final BatchRunner.Outcome outcome = outcomes.get(i);
                 if (outcome.failure() == null) {
                     context.forward(new Record<>(p.key, InferenceResult.shadow(Predictions.of(candidate.model(),
-                            p.request, inputs.get(i), outcome)), p.timestamp));
+                            p.request, inputs.get(i), outcome)), p.timestamp, passthrough(p)));
                     // No latency event (the request was served once), but the candidate's inference
                     // histogram on /metrics, beside the stable version's.
                     candidate.meters.inference.record(outcome.pass().endUs() - outcome.pass().startUs(), TimeUnit.MICROSECONDS);

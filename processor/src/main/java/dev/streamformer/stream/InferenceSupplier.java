@@ -8,6 +8,7 @@ import org.apache.kafka.streams.processor.api.ProcessorSupplier;
 import org.apache.kafka.streams.state.StoreBuilder;
 
 import dev.streamformer.schemas.TokenizedInput;
+import dev.streamformer.schemas.wire.RequestDecoder;
 
 /**
  * The inference step for a topology of the application's own: requests in, one
@@ -77,7 +78,8 @@ public final class InferenceSupplier<K> implements ProcessorSupplier<K, Tokenize
 
     @Override
     public Processor<K, TokenizedInput, K, InferenceResult> get() {
-        return new InferenceProcessor<>(catalog, settings, keys, RequestReader.DECODED);
+        // The buffer keeps the decoded requests in single-object encoding, which needs no registry.
+        return new InferenceProcessor<>(catalog, settings, keys, RequestReader.DECODED, new RequestDecoder(null));
     }
 
     /** @return the batch buffer's store when requests are batched, else none */

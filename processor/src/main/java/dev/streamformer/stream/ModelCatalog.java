@@ -55,6 +55,11 @@ public final class ModelCatalog implements AutoCloseable {
     private volatile Runnable sync = () -> { };
     private int attached;
 
+    /** @return the meters of this catalog's versions and of its requests */
+    ServingMetrics metrics() {
+        return metrics;
+    }
+
     /**
      * @param config the model directories, engine, batching and cache settings
      * @param registry where versions are loaded (one copy per JVM)

@@ -47,7 +47,7 @@ final class PendingRequest<K> {
     }
 
     static <K> PendingRequest<K> restored(final long bufferKey, final BufferedRequest e, final Serde<K> keys,
-            final SingleObjectSerde<TokenizedInput> requests) {
+            final TokenizedInput request) {
         final byte[] keyBytes = BatchBuffer.bytes(e.getKey());
         final byte[] value = BatchBuffer.bytes(e.getValue());
         final Headers headers = new RecordHeaders();
@@ -56,7 +56,7 @@ final class PendingRequest<K> {
                 keyBytes == null ? null : keys.deserializer().deserialize(e.getTopic(), keyBytes), value, headers,
                 e.getReceivedAtUs(), e.getReceivedAtUs() / 1_000);
         p.keyBytes = keyBytes;
-        p.request = requests.deserialize(e.getTopic(), value);
+        p.request = request;
         p.bufferKey = bufferKey;
         return p;
     }

@@ -84,6 +84,29 @@ public final class ServingMetrics {
                 .register(registry).increment();
     }
 
+    /** Threads waiting for the schema registry now. */
+    private final AtomicInteger registryWaiting = new AtomicInteger();
+    private volatile boolean registryGauge;
+
+    /** Counts a call to the schema registry that failed, not through the record's fault. */
+    void registryFailed() {
+        Counter.builder("streamformer.schema.registry.failures")
+                .description("Calls to the schema registry that failed (no answer, a server error, refused credentials);"
+                        + " the request waits and is retried, never dead-lettered for it")
+                .register(registry).increment();
+    }
+
+    /** @return the count of stream threads waiting for the schema registry, registered as a gauge on first use */
+    AtomicInteger registryWaiting() {
+        if (!registryGauge) {
+            registryGauge = true;
+            Gauge.builder("streamformer.schema.registry.waiting", registryWaiting, AtomicInteger::get)
+                    .description("Stream threads waiting for the schema registry to answer (0 when it answers)")
+                    .register(registry);
+        }
+        return registryWaiting;
+    }
+
     /** @return the registry */
     public MeterRegistry registry() {
         return registry;

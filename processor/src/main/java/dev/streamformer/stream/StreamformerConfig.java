@@ -10,6 +10,9 @@ import org.apache.kafka.common.config.ConfigDef.Type;
 
 import dev.streamformer.model.EngineSettings;
 import dev.streamformer.model.InferenceEngine;
+import dev.streamformer.schemas.wire.WireSerdes;
+import dev.streamformer.schemas.wire.SchemaRegistryClient;
+import dev.streamformer.schemas.wire.WireFormat;
 
 /**
  * The inference step's settings, all under {@code streamformer.}: the models, the engine, batching,
@@ -168,6 +171,47 @@ public final class StreamformerConfig extends AbstractConfig {
             + " (leave once t consecutive exits agree); a record that never qualifies runs every layer. Empty: each"
             + " model's own streamformer.exit_policy from its config.json. Models without exit heads run every layer.";
 
+    /** Base URLs of the schema registry of framed requests and outputs. */
+    public static final String SCHEMA_REGISTRY_URL_CONFIG = "streamformer." + SchemaRegistryClient.URL;
+
+    /** What {@link #SCHEMA_REGISTRY_URL_CONFIG} does, as the README's table shows it. */
+    public static final String SCHEMA_REGISTRY_URL_DOC = "Schema registry of requests in the registry framing (00 + 4-byte schema id: Confluent's and"
+            + " Apicurio's Avro serializers) and of outputs with streamformer.output.format=confluent; comma-separated"
+            + " base URLs of its Confluent-compatible API (Apicurio: http://host:8080/apis/ccompat/v7). Writer schemas"
+            + " are fetched by id once and cached. A registry that does not answer is retried (log and /metrics say"
+            + " so), never blamed on the record. Empty: framed requests are dead letters that say to set it. The"
+            + " streamformer.basic.auth.* and streamformer.schema.registry.ssl.* keys are the Confluent serdes' own.";
+
+    /** Where the registry's basic-auth credentials come from. */
+    public static final String SCHEMA_REGISTRY_CREDENTIALS_SOURCE_CONFIG = "streamformer." + SchemaRegistryClient.CREDENTIALS_SOURCE;
+
+    /** The registry's basic-auth user:password. */
+    public static final String SCHEMA_REGISTRY_USER_INFO_CONFIG = "streamformer." + SchemaRegistryClient.USER_INFO;
+
+    /** Whether output schemas are registered or only looked up. */
+    public static final String SCHEMA_REGISTRY_AUTO_REGISTER_CONFIG = "streamformer." + SchemaRegistryClient.AUTO_REGISTER;
+
+    /** Prefix of the registry's TLS keys. */
+    public static final String SCHEMA_REGISTRY_SSL_PREFIX = "streamformer." + SchemaRegistryClient.SSL_PREFIX;
+
+    /** The format of predictions, latency events and dead letters. */
+    public static final String OUTPUT_FORMAT_CONFIG = "streamformer.output.format";
+
+    /** What {@link #OUTPUT_FORMAT_CONFIG} does, as the README's table shows it. */
+    public static final String OUTPUT_FORMAT_DOC = "Format of the predictions, latency events and dead letters: avro (single-object encoding, C3 01 +"
+            + " fingerprint; no registry), confluent (00 + the schema id under <topic>-value at"
+            + " streamformer.schema.registry.url, read by Confluent's and Apicurio's deserializers) or json (one JSON"
+            + " object per record: Avro field names, timestamps in ms, bytes in base64). Requests are read in every"
+            + " format whatever this says.";
+
+    /** Request headers copied to everything written for the request. */
+    public static final String HEADERS_PASSTHROUGH_CONFIG = "streamformer.headers.passthrough";
+
+    /** What {@link #HEADERS_PASSTHROUGH_CONFIG} does, as the README's table shows it. */
+    public static final String HEADERS_PASSTHROUGH_DOC = "Headers copied from a request to its prediction, latency event and shadow predictions (W3C"
+            + " trace context and a correlation id by default; names are case-sensitive, as Kafka's). A dead letter"
+            + " carries all the request's headers. Empty: none.";
+
     private static final ConfigDef CONFIG = new ConfigDef()
             .define(TOPIC_REPLICATION_CONFIG, Type.SHORT, (short) -1, Importance.MEDIUM,
                     TOPIC_REPLICATION_DOC)
@@ -205,7 +249,37 @@ public final class StreamformerConfig extends AbstractConfig {
             .define(TEXT_MAX_TOKENS_CONFIG, Type.INT, 0, Range.atLeast(0), Importance.MEDIUM,
                     TEXT_MAX_TOKENS_DOC)
             .define(EXIT_POLICY_CONFIG, Type.STRING, "", Importance.MEDIUM,
-                    EXIT_POLICY_DOC);
+                    EXIT_POLICY_DOC)
+            .define(SCHEMA_REGISTRY_URL_CONFIG, Type.STRING, "", Importance.MEDIUM,
+                    SCHEMA_REGISTRY_URL_DOC)
+            .define(SCHEMA_REGISTRY_CREDENTIALS_SOURCE_CONFIG, Type.STRING, "USER_INFO",
+                    ConfigDef.CaseInsensitiveValidString.in("USER_INFO", "URL"), Importance.LOW,
+                    "Where the schema registry's basic-auth credentials come from: USER_INFO (" + SCHEMA_REGISTRY_USER_INFO_CONFIG
+                            + ") or URL (user:password@ in the URL).")
+            .define(SCHEMA_REGISTRY_USER_INFO_CONFIG, Type.PASSWORD, "", Importance.LOW,
+                    "The schema registry's basic-auth user:password; never logged.")
+            .define(SCHEMA_REGISTRY_AUTO_REGISTER_CONFIG, Type.BOOLEAN, true, Importance.LOW,
+                    "With streamformer.output.format=confluent: register the output schemas under <topic>-value at the first"
+                            + " record (true), or only look them up (false; `streamformer schemas --register` registers them ahead).")
+            .define(SCHEMA_REGISTRY_SSL_PREFIX + "truststore.location", Type.STRING, "", Importance.LOW,
+                    "Truststore of the schema registry's TLS certificate (https URLs); empty: the JVM's default.")
+            .define(SCHEMA_REGISTRY_SSL_PREFIX + "truststore.password", Type.PASSWORD, "", Importance.LOW,
+                    "Password of that truststore; never logged.")
+            .define(SCHEMA_REGISTRY_SSL_PREFIX + "truststore.type", Type.STRING, "PKCS12", Importance.LOW,
+                    "Type of that truststore: PKCS12 or JKS.")
+            .define(SCHEMA_REGISTRY_SSL_PREFIX + "keystore.location", Type.STRING, "", Importance.LOW,
+                    "Keystore of the client certificate, when the schema registry asks for one (mutual TLS).")
+            .define(SCHEMA_REGISTRY_SSL_PREFIX + "keystore.password", Type.PASSWORD, "", Importance.LOW,
+                    "Password of that keystore; never logged.")
+            .define(SCHEMA_REGISTRY_SSL_PREFIX + "keystore.type", Type.STRING, "PKCS12", Importance.LOW,
+                    "Type of that keystore: PKCS12 or JKS.")
+            .define(SCHEMA_REGISTRY_SSL_PREFIX + "key.password", Type.PASSWORD, "", Importance.LOW,
+                    "Password of the key in that keystore, when it differs from the keystore's; never logged.")
+            .define(OUTPUT_FORMAT_CONFIG, Type.STRING, WireFormat.AVRO.configName(), ConfigDef.ValidString.in(
+                    WireFormat.AVRO.configName(), WireFormat.CONFLUENT.configName(), WireFormat.JSON.configName()),
+                    Importance.MEDIUM, OUTPUT_FORMAT_DOC)
+            .define(HEADERS_PASSTHROUGH_CONFIG, Type.LIST, "traceparent,tracestate,correlation-id", Importance.LOW,
+                    HEADERS_PASSTHROUGH_DOC);
 
     /** @return a copy of the definition: names, types, defaults, validators and documentation */
     public static ConfigDef configDef() {
@@ -268,6 +342,37 @@ public final class StreamformerConfig extends AbstractConfig {
             }
         }
         return models;
+    }
+
+    /**
+     * @return a client of the configured schema registry, or null when none is configured
+     * @throws org.apache.kafka.common.config.ConfigException when its settings are invalid
+     */
+    public SchemaRegistryClient schemaRegistry() {
+        final java.util.Map<String, Object> confluent = new java.util.HashMap<>();
+        for (final String key : SchemaRegistryClient.SETTINGS) {
+            final Object v = get("streamformer." + key);
+            if (v != null) {
+                confluent.put(key, v);
+            }
+        }
+        try {
+            return SchemaRegistryClient.of(confluent);
+        } catch (IllegalArgumentException e) {
+            throw new org.apache.kafka.common.config.ConfigException(e.getMessage());
+        }
+    }
+
+    /**
+     * @return the serdes of the outputs in the configured format
+     * @throws org.apache.kafka.common.config.ConfigException when the format needs a registry and none is set
+     */
+    public WireSerdes outputSerdes() {
+        try {
+            return new WireSerdes(WireFormat.parse(getString(OUTPUT_FORMAT_CONFIG)), schemaRegistry());
+        } catch (IllegalArgumentException e) {
+            throw new org.apache.kafka.common.config.ConfigException(e.getMessage());
+        }
     }
 
     /** @return where published versions are unpacked */

@@ -8,7 +8,8 @@ import org.apache.kafka.streams.Topology;
 import org.apache.kafka.streams.processor.api.ContextualProcessor;
 import org.apache.kafka.streams.processor.api.Record;
 
-import dev.streamformer.schemas.serde.StreamformerSerdes;
+import dev.streamformer.schemas.wire.WireSerdes;
+import dev.streamformer.schemas.wire.RequestDecoder;
 
 /**
  * The standalone processor's topology: one source of raw request bytes, the inference step, and a
@@ -19,8 +20,10 @@ import dev.streamformer.schemas.serde.StreamformerSerdes;
  *                                             \--> dead letters  (key: original key bytes, DeadLetter)
  *                                             \--> shadow        (key: request id, a shadow candidate's Prediction)
  * </pre>
- * Requests are read as bytes and decoded in the inference step, so that undecodable records reach
- * the dead-letter topic with their original bytes instead of stopping the stream thread. An
+ * Requests are read as bytes and decoded in the inference step, in any format {@link RequestDecoder}
+ * reads (Avro single-object, a schema registry's framing, JSON), so that undecodable records reach
+ * the dead-letter topic with their original bytes instead of stopping the stream thread. Outputs are
+ * written in {@code streamformer.output.format}. An
  * application of its own embeds the step with {@link InferenceSupplier} instead.
  */
 public final class StreamformerTopology {
@@ -57,23 +60,26 @@ public final class StreamformerTopology {
      * @return the topology
      */
     public static Topology build(final StreamformerAppConfig config, final ModelCatalog catalog) {
-        final InferenceProcessor.Settings settings = InferenceProcessor.Settings.of(new StreamformerConfig(config.originals()));
+        final StreamformerConfig own = new StreamformerConfig(config.originals());
+        final InferenceProcessor.Settings settings = InferenceProcessor.Settings.of(own);
+        final RequestDecoder decoder = new RequestDecoder(own.schemaRegistry());
+        final WireSerdes outputs = own.outputSerdes();
         final Topology topology = new Topology();
         topology.addSource(SOURCE, new ByteArrayDeserializer(), new ByteArrayDeserializer(), config.requestsTopic());
         topology.addProcessor(INFERENCE, () -> new InferenceProcessor<>(catalog, settings, Serdes.ByteArray(),
-                RequestReader.BYTES), SOURCE);
+                RequestReader.bytes(decoder), decoder), SOURCE);
         if (settings.batchSize() > 1) {
             topology.addStateStore(BatchBuffer.storeBuilder(), INFERENCE);
         }
         topology.addProcessor(OUTPUTS, Router::new, INFERENCE);
         topology.addSink(PREDICTIONS_SINK, config.predictionsTopic(), new StringSerializer(),
-                StreamformerSerdes.prediction().serializer(), OUTPUTS);
+                outputs.prediction().serializer(), OUTPUTS);
         topology.addSink(LATENCY_SINK, config.latencyTopic(), new StringSerializer(),
-                StreamformerSerdes.latencyEvent().serializer(), OUTPUTS);
+                outputs.latencyEvent().serializer(), OUTPUTS);
         topology.addSink(DEAD_LETTER_SINK, config.deadLettersTopic(), new ByteArraySerializer(),
-                StreamformerSerdes.deadLetter().serializer(), OUTPUTS);
+                outputs.deadLetter().serializer(), OUTPUTS);
         topology.addSink(SHADOW_SINK, config.getString(StreamformerAppConfig.TOPIC_SHADOW_CONFIG), new StringSerializer(),
-                StreamformerSerdes.prediction().serializer(), OUTPUTS);
+                outputs.prediction().serializer(), OUTPUTS);
         return topology;
     }
 

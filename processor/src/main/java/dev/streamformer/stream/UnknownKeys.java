@@ -13,7 +13,7 @@ import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.streams.StreamsConfig;
 import org.slf4j.Logger;
 
-import dev.streamformer.model.internals.NearestName;
+import dev.streamformer.schemas.internals.NearestName;
 
 /**
  * Catches misspelt keys before the processor connects: an unknown {@code streamformer.*} key is an

@@ -14,10 +14,12 @@ import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.Deserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 
 import dev.streamformer.schemas.Prediction;
-import dev.streamformer.schemas.serde.StreamformerSerdes;
+import dev.streamformer.schemas.wire.WireFormat;
+import dev.streamformer.schemas.wire.WireSerdes;
 
 /**
  * Waits for the predictions of requests about to be produced: positioned at the end of the
@@ -28,6 +30,7 @@ public final class PredictionWaiter implements AutoCloseable {
 
     private final KafkaConsumer<String, byte[]> consumer;
     private final String topic;
+    private final Deserializer<Prediction> predictions;
 
     /**
      * Opens the reader at the current end of the topic.
@@ -37,7 +40,21 @@ public final class PredictionWaiter implements AutoCloseable {
      * @throws IllegalStateException when the topic does not exist (no processor has run against this cluster)
      */
     public PredictionWaiter(final Properties client, final String topic) {
+        this(client, topic, new WireSerdes(WireFormat.AVRO, null).prediction().deserializer());
+    }
+
+    /**
+     * Opens the reader at the current end of the topic.
+     *
+     * @param client client properties (bootstrap servers, security)
+     * @param topic the prediction topic
+     * @param predictions how predictions are read, for example {@code new WireSerdes(format, registry).prediction()
+     *     .deserializer()}, which reads every format (framed ones with the registry)
+     * @throws IllegalStateException when the topic does not exist (no processor has run against this cluster)
+     */
+    public PredictionWaiter(final Properties client, final String topic, final Deserializer<Prediction> predictions) {
         this.topic = topic;
+        this.predictions = predictions;
         this.consumer = new KafkaConsumer<>(CommittedReads.properties(client, "streamformer-produce-wait-"
                 + UUID.randomUUID(), false), new StringDeserializer(), new ByteArrayDeserializer());
         final List<PartitionInfo> partitions = consumer.partitionsFor(topic, Duration.ofSeconds(10));
@@ -69,7 +86,7 @@ public final class PredictionWaiter implements AutoCloseable {
         while (!missing.isEmpty() && System.nanoTime() < deadline) {
             for (final ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(200))) {
                 if (r.key() != null && missing.remove(r.key())) {
-                    onPrediction.accept(StreamformerSerdes.prediction().deserializer().deserialize(topic, r.value()));
+                    onPrediction.accept(predictions.deserialize(topic, r.value()));
                 }
             }
         }

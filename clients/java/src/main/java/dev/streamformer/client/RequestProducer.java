@@ -8,6 +8,7 @@ import java.util.concurrent.atomic.AtomicReference;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.Serializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 
 import dev.streamformer.schemas.TokenizedInput;
@@ -29,6 +30,22 @@ public final class RequestProducer {
      */
     public static long produce(final Properties clientProps, final String topic, final Iterator<TokenizedInput> requests,
             final double ratePerSecond) throws InterruptedException {
+        return produce(clientProps, topic, requests, ratePerSecond, StreamformerSerdes.tokenizedInput());
+    }
+
+    /**
+     * @param clientProps Kafka client properties (bootstrap servers, security)
+     * @param topic the request topic
+     * @param requests the requests
+     * @param ratePerSecond records per second; 0 or less means as fast as possible
+     * @param values how requests are written: {@code new WireSerdes(format, registry).tokenizedInput().serializer()}
+     *     for Avro single-object encoding, a schema registry's framing (with
+     *     {@link dev.streamformer.schemas.wire.SchemaRegistryClient#of} on a registry URL) or JSON
+     * @return the number of records acknowledged by the brokers
+     * @throws InterruptedException when interrupted while pacing
+     */
+    public static long produce(final Properties clientProps, final String topic, final Iterator<TokenizedInput> requests,
+            final double ratePerSecond, final Serializer<TokenizedInput> values) throws InterruptedException {
         final Properties p = new Properties();
         p.putAll(clientProps);
         p.put(ProducerConfig.ACKS_CONFIG, "all");
@@ -39,7 +56,7 @@ public final class RequestProducer {
         final long start = System.nanoTime();
         long sent = 0;
         try (KafkaProducer<String, TokenizedInput> producer = new KafkaProducer<>(p, new StringSerializer(),
-                StreamformerSerdes.tokenizedInput())) {
+                values)) {
             while (requests.hasNext() && failure.get() == null) {
                 final TokenizedInput request = requests.next();
                 if (ratePerSecond > 0) {

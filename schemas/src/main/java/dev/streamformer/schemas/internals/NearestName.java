@@ -1,4 +1,4 @@
-package dev.streamformer.model.internals;
+package dev.streamformer.schemas.internals;
 
 import java.util.Collection;
 import java.util.Optional;
