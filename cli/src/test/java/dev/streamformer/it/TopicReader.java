@@ -42,4 +42,30 @@ final class TopicReader {
         }
         return out;
     }
+
+    /**
+     * Reads until {@code expected} records match, or the timeout passed.
+     *
+     * @return every record read, matching or not
+     */
+    static <K, V> List<ConsumerRecord<K, V>> readUntil(final String bootstrap, final String topic,
+            final Deserializer<K> keys, final Deserializer<V> values,
+            final java.util.function.Predicate<ConsumerRecord<K, V>> match, final int expected, final Duration timeout) {
+        final Properties p = CommittedReads.fromBeginning(bootstrap, "reader-" + UUID.randomUUID());
+        final List<ConsumerRecord<K, V>> out = new ArrayList<>();
+        try (KafkaConsumer<K, V> consumer = new KafkaConsumer<>(p, keys, values)) {
+            consumer.subscribe(List.of(topic));
+            final long deadline = System.nanoTime() + timeout.toNanos();
+            long matched = 0;
+            while (matched < expected && System.nanoTime() < deadline) {
+                for (final ConsumerRecord<K, V> r : consumer.poll(Duration.ofMillis(200))) {
+                    out.add(r);
+                    if (match.test(r)) {
+                        matched++;
+                    }
+                }
+            }
+        }
+        return out;
+    }
 }

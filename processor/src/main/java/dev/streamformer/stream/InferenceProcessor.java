@@ -10,7 +10,6 @@ import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 
-import org.apache.kafka.common.errors.InterruptException;
 import org.apache.kafka.common.errors.SerializationException;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.header.Headers;
@@ -33,7 +32,6 @@ import dev.streamformer.schemas.Prediction;
 import dev.streamformer.schemas.TokenizedInput;
 import dev.streamformer.schemas.serde.SingleObjectSerde;
 import dev.streamformer.schemas.serde.StreamformerSerdes;
-import dev.streamformer.schemas.wire.RegistryUnavailableException;
 import dev.streamformer.schemas.wire.RequestDecoder;
 
 /**
@@ -66,6 +64,7 @@ final class InferenceProcessor<K, V> implements Processor<K, V, K, InferenceResu
     private final Serde<K> keys;
     private final RequestReader<V> reader;
     private final RequestDecoder decoder;
+    private final RegistryWait registryWait;
     private final SingleObjectSerde<TokenizedInput> requests = StreamformerSerdes.tokenizedInput();
     private final List<PendingRequest<K>> pending = new ArrayList<>();
     /** This task's validator and tokenizer of each version it has served (tokenizers are not thread-safe). */
@@ -108,6 +107,7 @@ final class InferenceProcessor<K, V> implements Processor<K, V, K, InferenceResu
         this.keys = keys;
         this.reader = reader;
         this.decoder = decoder;
+        this.registryWait = new RegistryWait(catalog.metrics());
     }
 
     @Override
@@ -169,58 +169,10 @@ final class InferenceProcessor<K, V> implements Processor<K, V, K, InferenceResu
         }
     }
 
-    /**
-     * Decodes a request. While the schema registry does not answer, the request is not at fault: the
-     * stream thread waits and tries again (100 ms, doubling to 5 s), saying so in the log every 10 s
-     * and on /metrics, and goes on once the registry answers. Nothing is dead-lettered for it.
-     */
+    /** Decodes a request, waiting while the schema registry does not answer ({@link RegistryWait}). */
     private TokenizedInput decodeWaitingForRegistry(final Supplier<TokenizedInput> decode, final String topic,
             final int partition, final long offset) {
-        final ServingMetrics metrics = catalog.metrics();
-        final long start = System.nanoTime();
-        long backoffMs = 100;
-        long loggedAt = Long.MIN_VALUE;
-        boolean waiting = false;
-        try {
-            while (true) {
-                try {
-                    final TokenizedInput request = decode.get();
-                    if (waiting) {
-                        LOG.info("The schema registry answers again: the request at {}-{}@{} went on after {} s", topic,
-                                partition, offset, (System.nanoTime() - start) / 1_000_000_000);
-                    }
-                    return request;
-                } catch (RegistryUnavailableException e) {
-                    metrics.registryFailed();
-                    if (!waiting) {
-                        waiting = true;
-                        metrics.registryWaiting().incrementAndGet();
-                    }
-                    final long now = System.nanoTime();
-                    if (now - loggedAt >= 10_000_000_000L || loggedAt == Long.MIN_VALUE) {
-                        loggedAt = now;
-                        LOG.warn("{}. The request at {}-{}@{} needs its writer schema: this stream thread waits and tries"
-                                + " again (waiting {} s so far; nothing is dead-lettered for it)", e.getMessage(), topic,
-                                partition, offset, (now - start) / 1_000_000_000);
-                    }
-                    sleep(backoffMs);
-                    backoffMs = Math.min(backoffMs * 2, 5_000);
-                }
-            }
-        } finally {
-            if (waiting) {
-                metrics.registryWaiting().decrementAndGet();
-            }
-        }
-    }
-
-    private static void sleep(final long ms) {
-        try {
-            Thread.sleep(ms);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new InterruptException(e);
-        }
+        return registryWait.call(decode, () -> "the request at " + topic + "-" + partition + "@" + offset);
     }
 
     /** @return the request's headers that pass through to what is written for it */

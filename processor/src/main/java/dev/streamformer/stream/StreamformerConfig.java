@@ -357,7 +357,7 @@ public final class StreamformerConfig extends AbstractConfig {
             }
         }
         try {
-            return SchemaRegistryClient.of(confluent);
+            return SchemaRegistryClient.of(confluent, "streamformer.");
         } catch (IllegalArgumentException e) {
             throw new org.apache.kafka.common.config.ConfigException(e.getMessage());
         }

@@ -64,6 +64,7 @@ public final class StreamformerTopology {
         final InferenceProcessor.Settings settings = InferenceProcessor.Settings.of(own);
         final RequestDecoder decoder = new RequestDecoder(own.schemaRegistry());
         final WireSerdes outputs = own.outputSerdes();
+        final RegistryWait wait = new RegistryWait(catalog.metrics());
         final Topology topology = new Topology();
         topology.addSource(SOURCE, new ByteArrayDeserializer(), new ByteArrayDeserializer(), config.requestsTopic());
         topology.addProcessor(INFERENCE, () -> new InferenceProcessor<>(catalog, settings, Serdes.ByteArray(),
@@ -73,13 +74,13 @@ public final class StreamformerTopology {
         }
         topology.addProcessor(OUTPUTS, Router::new, INFERENCE);
         topology.addSink(PREDICTIONS_SINK, config.predictionsTopic(), new StringSerializer(),
-                outputs.prediction().serializer(), OUTPUTS);
+                wait.serializer(outputs.prediction().serializer()), OUTPUTS);
         topology.addSink(LATENCY_SINK, config.latencyTopic(), new StringSerializer(),
-                outputs.latencyEvent().serializer(), OUTPUTS);
+                wait.serializer(outputs.latencyEvent().serializer()), OUTPUTS);
         topology.addSink(DEAD_LETTER_SINK, config.deadLettersTopic(), new ByteArraySerializer(),
-                outputs.deadLetter().serializer(), OUTPUTS);
+                wait.serializer(outputs.deadLetter().serializer()), OUTPUTS);
         topology.addSink(SHADOW_SINK, config.getString(StreamformerAppConfig.TOPIC_SHADOW_CONFIG), new StringSerializer(),
-                outputs.prediction().serializer(), OUTPUTS);
+                wait.serializer(outputs.prediction().serializer()), OUTPUTS);
         return topology;
     }
 

@@ -65,15 +65,17 @@ public final class SchemaRegistryClient {
     private static final String CONTENT_TYPE = "application/vnd.schemaregistry.v1+json";
 
     private final List<URI> urls;
+    private final String keyPrefix;
     private final String authorization;
     private final boolean autoRegister;
     private final HttpClient http;
     private final Map<Integer, Schema> byId = new ConcurrentHashMap<>();
     private final Map<String, Integer> idBySubjectAndSchema = new ConcurrentHashMap<>();
 
-    private SchemaRegistryClient(final List<URI> urls, final String authorization, final boolean autoRegister,
-            final SSLContext ssl) {
+    private SchemaRegistryClient(final List<URI> urls, final String keyPrefix, final String authorization,
+            final boolean autoRegister, final SSLContext ssl) {
         this.urls = urls;
+        this.keyPrefix = keyPrefix;
         this.authorization = authorization;
         this.autoRegister = autoRegister;
         final HttpClient.Builder builder = HttpClient.newBuilder().connectTimeout(TIMEOUT);
@@ -89,6 +91,16 @@ public final class SchemaRegistryClient {
      * @throws IllegalArgumentException when a setting is invalid (a bad URL, an unreadable keystore)
      */
     public static SchemaRegistryClient of(final Map<String, ?> settings) {
+        return of(settings, "");
+    }
+
+    /**
+     * @param settings Confluent's serde settings ({@link #SETTINGS}); other keys are ignored
+     * @param keyPrefix the prefix the user's settings carry, for messages ({@code streamformer.} in the processor)
+     * @return a client, or null when {@link #URL} is missing or blank
+     * @throws IllegalArgumentException when a setting is invalid (a bad URL, an unreadable keystore)
+     */
+    public static SchemaRegistryClient of(final Map<String, ?> settings, final String keyPrefix) {
         final String list = string(settings, URL);
         if (list == null || list.isBlank()) {
             return null;
@@ -127,7 +139,7 @@ public final class SchemaRegistryClient {
         final String authorization = userInfo == null || userInfo.isBlank() ? null
                 : "Basic " + Base64.getEncoder().encodeToString(userInfo.getBytes(StandardCharsets.UTF_8));
         final String autoRegister = string(settings, AUTO_REGISTER);
-        return new SchemaRegistryClient(urls, authorization,
+        return new SchemaRegistryClient(urls, keyPrefix, authorization,
                 autoRegister == null || autoRegister.isBlank() || Boolean.parseBoolean(autoRegister.trim()), ssl(settings));
     }
 
@@ -155,8 +167,8 @@ public final class SchemaRegistryClient {
         final Response r = call("GET", "/schemas/ids/" + id, null);
         if (r.status() == 404) {
             throw new SerializationException("schema id " + id + " is unknown to the schema registry at " + describe()
-                    + " (" + r.message() + "): produce with a schema registered there, or point"
-                    + " streamformer.schema.registry.url at the registry the producer uses");
+                    + " (" + r.message() + "): produce with a schema registered there, or point " + keyPrefix + URL
+                    + " at the registry the producer uses");
         }
         final Schema schema = parse(r, "schema id " + id);
         byId.put(id, schema);
@@ -206,7 +218,7 @@ public final class SchemaRegistryClient {
                 throw new SerializationException(schema.getFullName() + " is not registered under subject " + subject
                         + " at the schema registry at " + describe() + " (" + r.message() + ") and "
                         + "auto-registration is off: register it (`streamformer schemas --register`) or turn on "
-                        + AUTO_REGISTER);
+                        + keyPrefix + AUTO_REGISTER);
             }
             return idOf(r, subject);
         });
@@ -297,14 +309,15 @@ public final class SchemaRegistryClient {
                 }
                 last = new RegistryUnavailableException("The schema registry at " + withoutUserInfo(base) + " answered "
                         + method + " " + path + " with HTTP " + r.status() + " (" + r.message() + ")"
-                        + (r.status() == 401 || r.status() == 403 ? ": check " + USER_INFO + " and " + CREDENTIALS_SOURCE : ""),
+                        + (r.status() == 401 || r.status() == 403 ? ": check " + keyPrefix + USER_INFO + " and " + keyPrefix
+                                + CREDENTIALS_SOURCE : ""),
                         null);
             } catch (HttpTimeoutException e) {
                 last = new RegistryUnavailableException("The schema registry at " + withoutUserInfo(base)
                         + " did not answer " + method + " " + path + " within " + TIMEOUT.toSeconds() + " s", e);
             } catch (ConnectException e) {
                 last = new RegistryUnavailableException("Cannot connect to the schema registry at " + withoutUserInfo(base)
-                        + " (" + e + "): is it running, and is " + URL + " right?", e);
+                        + " (" + e + "): is it running, and is " + keyPrefix + URL + " right", e);
             } catch (IOException e) {
                 last = new RegistryUnavailableException("The schema registry at " + withoutUserInfo(base) + " failed "
                         + method + " " + path + ": " + e, e);
