@@ -13,9 +13,17 @@ fingerprint of TokenizedInput differs from the processor's and every request wou
 This module computes canonical forms and fingerprints itself (parsing_canonical_form, fingerprint)
 and uses the library only for the Avro body.
 
+The processor also reads requests in a schema registry's framing (the byte 00, the 4-byte schema id,
+the Avro body: what Confluent's and Apicurio's serializers write) and as JSON, and can write its outputs
+either way (streamformer.output.format). --format confluent produces through confluent_kafka.avro with
+--registry-url; --format json needs no Avro at all. consume reads every format, told by the first bytes.
+
 Command line (-b first, then the command):
 
     streamformer_client.py -b localhost:9092 produce --text "Cheap meds, click here"
+    streamformer_client.py -b localhost:9092 --registry-url http://localhost:8080/apis/ccompat/v7 \
+        produce --format confluent --text "Cheap meds, click here"
+    streamformer_client.py -b localhost:9092 produce --format json --text "Cheap meds" --header traceparent=00-...
     streamformer_client.py -b localhost:9092 produce --token-ids 2,1012,2040,3 --id r-1
     streamformer_client.py -b localhost:9092 produce --file mails.txt
     streamformer_client.py -b localhost:9092 consume --topic predictions --max-messages 5
@@ -237,24 +245,69 @@ def _request(request_id, token_ids, text, model, metadata):
     }
 
 
-class RequestProducer:
-    """Produces requests keyed by request id with an idempotent producer."""
+FORMATS = ("avro", "confluent", "json")
 
-    def __init__(self, bootstrap, schemas, topic=TOPICS["requests"], config=None):
+
+class Registry:
+    """A schema registry's Confluent-compatible API through confluent_kafka.avro (python3-avro, python3-requests)."""
+
+    def __init__(self, url):
+        try:
+            from confluent_kafka.avro import CachedSchemaRegistryClient, MessageSerializer
+        except ImportError as missing:
+            raise SystemExit("the registry framing needs python3-requests beside python3-confluent-kafka (%s):"
+                             " apt-get install -y python3-requests" % missing)
+        self.url = url
+        self.serializer = MessageSerializer(CachedSchemaRegistryClient({"url": url}))
+
+    def encode(self, topic, schema, datum):
+        """The framed value: 00, the id of the schema under <topic>-value (registered if new), the Avro body."""
+        return self.serializer.encode_record_with_schema(topic, schema, datum)
+
+    def decode(self, data):
+        return self.serializer.decode_message(data)
+
+
+def json_request(request):
+    """A request as the processor reads JSON (schemas/src/main/json/TokenizedInput.schema.json)."""
+    out = {k: v for k, v in request.items() if v is not None and v != [] and v != {}}
+    out["created_at"] = int(request["created_at"].timestamp() * 1000)
+    return json.dumps(out).encode("utf-8")
+
+
+class RequestProducer:
+    """Produces requests keyed by request id with an idempotent producer, in one of FORMATS."""
+
+    def __init__(self, bootstrap, schemas, topic=TOPICS["requests"], config=None, fmt="avro", registry=None,
+                 headers=None):
+        if fmt not in FORMATS:
+            raise ValueError("format %r: use one of %s" % (fmt, ", ".join(FORMATS)))
+        if fmt == "confluent" and registry is None:
+            raise SystemExit("--format confluent needs --registry-url (the registry's Confluent-compatible API)")
         conf = {"bootstrap.servers": bootstrap, "enable.idempotence": True, "acks": "all"}
         conf.update(config or {})
         self.producer = Producer(conf)
         self.schemas = schemas
         self.topic = topic
+        self.format = fmt
+        self.registry = registry
+        self.headers = list((headers or {}).items())
         self.errors = []
+
+    def encode(self, request):
+        if self.format == "json":
+            return json_request(request)
+        if self.format == "confluent":
+            return self.registry.encode(self.topic, self.schemas.by_name["TokenizedInput"][0], request)
+        return self.schemas.encode("TokenizedInput", request)
 
     def send(self, request):
         def report(err, _msg):
             if err is not None:
                 self.errors.append(err)
 
-        self.producer.produce(self.topic, key=request["request_id"].encode("utf-8"),
-                              value=self.schemas.encode("TokenizedInput", request), on_delivery=report)
+        self.producer.produce(self.topic, key=request["request_id"].encode("utf-8"), value=self.encode(request),
+                              headers=self.headers or None, on_delivery=report)
         self.producer.poll(0)
 
     def send_text(self, request_id, text, **kw):
@@ -281,7 +334,20 @@ def _jsonable(value):
     return value
 
 
-def consume(bootstrap, topic, schemas, max_messages=None, timeout=10.0, config=None, out=sys.stdout, follow=False):
+def decode(schemas, data, registry=None):
+    """(schema name or format, record as a dict) of a value in any format the processor writes."""
+    if data is not None and data[:1] == b"{":
+        return "json", json.loads(data.decode("utf-8"))
+    if data is not None and data[:1] == b"\x00" and len(data) >= 5:
+        if registry is None:
+            raise ValueError("value in a schema registry's framing (schema id %d): give --registry-url"
+                             % struct.unpack(">I", data[1:5])[0])
+        return "confluent id %d" % struct.unpack(">I", data[1:5])[0], registry.decode(data)
+    return schemas.decode(data)
+
+
+def consume(bootstrap, topic, schemas, max_messages=None, timeout=10.0, config=None, out=sys.stdout, follow=False,
+            registry=None):
     """Reads committed records from the beginning and writes one JSON object per record.
 
     Stops after max_messages records, at the end of every partition (unless follow), or when nothing
@@ -317,10 +383,10 @@ def consume(bootstrap, topic, schemas, max_messages=None, timeout=10.0, config=N
             line = {"topic": msg.topic(), "partition": msg.partition(), "offset": msg.offset(),
                     "key": _key(msg.key()), "headers": {k: _header(v) for k, v in (msg.headers() or [])}}
             try:
-                name, value = schemas.decode(msg.value())
+                name, value = decode(schemas, msg.value(), registry)
                 line["schema"] = name
                 line["value"] = _jsonable(value)
-            except ValueError as e:
+            except Exception as e:  # one undecodable record does not stop the reader: it is printed as such
                 line["error"] = str(e)
                 line["value_base64"] = base64.b64encode(msg.value() or b"").decode("ascii")
             out.write(json.dumps(line) + "\n")
@@ -390,6 +456,9 @@ def main(argv=None):
     parser.add_argument("--schemas", default=None,
                         help="directory with the .avsc files (default: $STREAMFORMER_SCHEMAS or the repository's"
                              " schemas/src/main/avro)")
+    parser.add_argument("--registry-url", default=None,
+                        help="schema registry's Confluent-compatible API (Apicurio: http://host:8080/apis/ccompat/v7),"
+                             " for --format confluent and to read framed outputs")
     parser.add_argument("-X", dest="config", action="append", default=[], metavar="KEY=VALUE",
                         help="a librdkafka setting, for example -X security.protocol=SASL_SSL (repeatable)")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -403,6 +472,13 @@ def main(argv=None):
     produce.add_argument("--id", help="request id (with several requests: <id>-0, <id>-1, ...; default: random)")
     produce.add_argument("--model", help="name of the model that must serve the requests (default: the processor's)")
     produce.add_argument("--topic", default=TOPICS["requests"], help="request topic (default: %(default)s)")
+    produce.add_argument("--format", default="avro", choices=FORMATS,
+                         help="avro (single-object encoding), confluent (a schema registry's framing, through"
+                              " confluent_kafka.avro; needs --registry-url) or json (default: %(default)s)")
+    produce.add_argument("--header", action="append", default=[], metavar="KEY=VALUE",
+                         help="a Kafka header on every request, for example traceparent=00-<trace>-<span>-01"
+                              " (repeatable); the processor copies traceparent, tracestate and correlation-id to the"
+                              " outputs")
 
     read = commands.add_parser("consume", help="print records of an output topic as JSON lines")
     read.add_argument("--topic", default="predictions", choices=["predictions", "latency", "dead-letters", "stats"],
@@ -420,13 +496,16 @@ def main(argv=None):
     args = parser.parse_args(argv)
     config = dict(kv.split("=", 1) for kv in args.config)
     schemas = Schemas.load(args.schemas)
+    registry = Registry(args.registry_url) if args.registry_url else None
     if args.command == "fingerprints":
         for name, (_, fp, canonical) in schemas.by_name.items():
             print("%s %s %s" % (name, fp.hex(), canonical))
         return 0
     if args.command == "produce":
         requests = _requests_from_args(args)
-        producer = RequestProducer(args.bootstrap_servers, schemas, topic=args.topic, config=config)
+        headers = dict(kv.split("=", 1) for kv in args.header)
+        producer = RequestProducer(args.bootstrap_servers, schemas, topic=args.topic, config=config, fmt=args.format,
+                                   registry=registry, headers=headers)
         for request in requests:
             producer.send(request)
         producer.flush()
@@ -434,7 +513,8 @@ def main(argv=None):
             print(request["request_id"])
         return 0
     topic = args.topic_name or TOPICS[args.topic]
-    consume(args.bootstrap_servers, topic, schemas, args.max_messages, args.timeout, config, follow=args.follow)
+    consume(args.bootstrap_servers, topic, schemas, args.max_messages, args.timeout, config, follow=args.follow,
+            registry=registry)
     return 0
 
 

@@ -222,6 +222,60 @@ class SchemaRegistryIT {
     @Test
     @Order(3)
     @Timeout(300)
+    void thePythonClientProducesThroughConfluentKafkaAvroAndReadsTheFramedOutputs() throws Exception {
+        final Process check = new ProcessBuilder(PYTHON, "-c", "import confluent_kafka.avro, avro, requests")
+                .redirectErrorStream(true).start();
+        final boolean ok = check.waitFor(60, java.util.concurrent.TimeUnit.SECONDS) && check.exitValue() == 0;
+        if (!ok) {
+            System.out.println("SchemaRegistryIT Python part skipped: " + PYTHON + " cannot import confluent_kafka.avro,"
+                    + " avro and requests; install python3-confluent-kafka python3-avro python3-requests (.ci/run does)");
+        }
+        assumeTrue(ok, "Debian's python3-confluent-kafka, python3-avro and python3-requests are not installed");
+        final String b = kafka.bootstrapServers();
+        assertThat(python("-b", b, "--registry-url", registry.ccompatUrl(), "produce", "--format", "confluent", "--text",
+                "Cheap meds, no prescription, click here now", "--id", "py-confluent")).containsExactly("py-confluent");
+        assertThat(python("-b", b, "produce", "--format", "json", "--token-ids", "2,1500,1600,3", "--id", "py-json"))
+                .containsExactly("py-json");
+        // The requests went in framed and as JSON; the processor served both.
+        final List<com.google.gson.JsonObject> lines = python("-b", b, "--registry-url", registry.ccompatUrl(), "consume",
+                "--topic", "predictions", "--timeout", "30").stream()
+                .map(l -> com.google.gson.JsonParser.parseString(l).getAsJsonObject()).toList();
+        final Map<String, com.google.gson.JsonObject> byId = new HashMap<>();
+        for (final com.google.gson.JsonObject l : lines) {
+            if (l.has("value") && Set.of("py-confluent", "py-json").contains(l.get("key").getAsString())) {
+                byId.put(l.get("key").getAsString(), l);
+            }
+        }
+        assertThat(byId.keySet()).containsExactlyInAnyOrder("py-confluent", "py-json");
+        byId.values().forEach(l -> {
+            assertThat(l.get("schema").getAsString()).as("read through the registry").startsWith("confluent id ");
+            assertThat(l.getAsJsonObject("value").get("label").getAsString()).isIn("ham", "spam");
+        });
+        final List<ConsumerRecord<String, byte[]>> requests = TopicReader.readUntil(b, REQUESTS, new StringDeserializer(),
+                new org.apache.kafka.common.serialization.ByteArrayDeserializer(),
+                r -> r.key().startsWith("py-"), 2, Duration.ofSeconds(30));
+        final Map<String, Byte> firstByte = requests.stream().filter(r -> r.key().startsWith("py-"))
+                .collect(Collectors.toMap(ConsumerRecord::key, r -> r.value()[0]));
+        assertThat(firstByte).containsEntry("py-confluent", (byte) 0).containsEntry("py-json", (byte) '{');
+    }
+
+    private static final String PYTHON = "/usr/bin/python3";
+
+    private List<String> python(final String... args) throws Exception {
+        final List<String> command = new java.util.ArrayList<>(List.of(PYTHON,
+                Path.of("..", "clients", "python", "streamformer_client.py").toString()));
+        command.addAll(List.of(args));
+        final Path err = Files.createTempFile(tmp, "python", ".log");
+        final Process p = new ProcessBuilder(command).redirectError(err.toFile()).start();
+        final String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertThat(p.waitFor(120, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        assertThat(p.exitValue()).as("exit code of %s; stderr: %s", command, Files.readString(err)).isZero();
+        return out.lines().filter(l -> !l.isBlank()).toList();
+    }
+
+    @Test
+    @Order(4)
+    @Timeout(300)
     void anIdTheRegistryDoesNotKnowIsADeadLetterNamingIt() throws Exception {
         final byte[] unknown = {0, 0, 0x0F, 0x42, 0x3F, 2, 'x'};
         produce(new ByteArraySerializer(), Map.of("unknown-id", unknown));
@@ -238,7 +292,7 @@ class SchemaRegistryIT {
     }
 
     @Test
-    @Order(4)
+    @Order(5)
     @Timeout(400)
     void theRegistryStoppedFor20sWhileARestartedProcessorNeedsASchemaLosesNothing() throws Exception {
         final Serializer<TokenizedInput> producerSide = apicurioSerializer();
