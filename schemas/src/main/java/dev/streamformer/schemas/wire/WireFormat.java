@@ -46,7 +46,8 @@ public enum WireFormat {
 
     /**
      * Tells the format of a value by its first bytes: C3 01 is single-object Avro, 00 the registry
-     * framing, {@code {} (after any white space) JSON.
+     * framing, {@code {} (after any white space) JSON; so is {@code [}, for a message saying a request
+     * is an object, not an array.
      *
      * @param value the bytes of a value
      * @return its format, or null when it is none of them
@@ -62,7 +63,7 @@ public enum WireFormat {
             return CONFLUENT;
         }
         for (final byte b : value) {
-            if (b == '{') {
+            if (b == '{' || b == '[') {
                 return JSON;
             }
             if (b != ' ' && b != '\t' && b != '\r' && b != '\n') {
