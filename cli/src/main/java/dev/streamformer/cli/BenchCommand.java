@@ -10,6 +10,7 @@ import java.util.concurrent.Callable;
 import dev.streamformer.bench.ExitBenchmark;
 import dev.streamformer.bench.ModelBenchmark;
 import dev.streamformer.bench.stream.BenchSuites;
+import dev.streamformer.bench.stream.FormatsBenchmark;
 import dev.streamformer.bench.stream.MemoryBenchmark;
 import dev.streamformer.kafka.internals.BrokerCheck;
 import dev.streamformer.model.Checkpoint;
@@ -43,14 +44,22 @@ import picocli.CommandLine.Parameters;
                 + " layer-by-layer engine at full depth and under an exit policy (--exit, default the model's) with"
                 + " batches that shrink and with depth-wise refill, timed in alternation, with the mean layers run;"
                 + " not part of all",
+            "  formats   the pipeline with requests in and outputs out in each wire format (Avro single-object, a"
+                + " schema registry's framing, JSON), in alternation, with each one's ratio to single-object; needs"
+                + " --registry-url; not part of all",
             "  all       every suite",
             "Without --bootstrap-servers the pipeline and memory suites start an in-process KRaft broker.",
             "Run on an otherwise idle machine; 'all' takes about 20 minutes on 2 cores."})
 final class BenchCommand implements Callable<Integer> {
 
     @Parameters(index = "0", defaultValue = "model", paramLabel = "<suite>",
-            description = "model, pipeline, memory, exits or all (default: ${DEFAULT-VALUE}).")
+            description = "model, pipeline, memory, exits, formats or all (default: ${DEFAULT-VALUE}).")
     private String suite;
+
+    @Option(names = "--registry-url", paramLabel = "<url>",
+            description = "The schema registry of the formats suite: its Confluent-compatible API (Apicurio:"
+                    + " http://host:8080/apis/ccompat/v7).")
+    private String registryUrl;
 
     @Option(names = "--exit", paramLabel = "<policy>",
             description = "Exit policy of the exits suite and of the pipeline's early-exit runs (a model with exit"
@@ -134,11 +143,15 @@ final class BenchCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         final String s = suite.toLowerCase(Locale.ROOT);
-        if (!List.of("model", "pipeline", "memory", "exits", "all").contains(s)) {
-            throw new IllegalArgumentException("Unknown suite '" + suite + "': use model, pipeline, memory, exits or all");
+        if (!List.of("model", "pipeline", "memory", "exits", "formats", "all").contains(s)) {
+            throw new IllegalArgumentException("Unknown suite '" + suite
+                    + "': use model, pipeline, memory, exits, formats or all");
         }
         if ("exits".equals(s)) {
             return exits();
+        }
+        if ("formats".equals(s)) {
+            return formats();
         }
         final boolean all = "all".equals(s);
         final BenchSuites.Plan plan = new BenchSuites.Plan(all || "model".equals(s), all || "pipeline".equals(s),
@@ -178,6 +191,31 @@ final class BenchCommand implements Callable<Integer> {
         final Map<String, String> all = new java.util.LinkedHashMap<>(properties);
         all.put(dev.streamformer.stream.StreamformerConfig.EXIT_POLICY_CONFIG, ExitPolicy.parse(exit).toString());
         return all;
+    }
+
+    private int formats() throws Exception {
+        if (registryUrl == null) {
+            throw new IllegalArgumentException("the formats suite needs a schema registry: give --registry-url (its"
+                    + " Confluent-compatible API; README, \"Teams with a schema registry\", shows how to run one)");
+        }
+        final Path work = Files.createTempDirectory("streamformer-bench-");
+        final Path modelDir = modelDirectory(work);
+        try (dev.streamformer.model.InferenceModel m = dev.streamformer.model.InferenceModel.load(modelDir,
+                dev.streamformer.model.EngineSettings.of(engine, 1))) {
+            if (bootstrap != null) {
+                new FormatsBenchmark(m, modelDir, work, System.out).run(bootstrap, registryUrl, records,
+                        pipelineRepetitions, length, out);
+            } else {
+                try (EmbeddedKafka kafka = EmbeddedKafka.start(work.resolve("kafka"), 0, Map.of())) {
+                    System.out.printf("in-process KRaft broker on %s%n", kafka.bootstrapServers());
+                    new FormatsBenchmark(m, modelDir, work, System.out).run(kafka.bootstrapServers(), registryUrl,
+                            records, pipelineRepetitions, length, out);
+                }
+            }
+        } finally {
+            Files.walk(work).sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        }
+        return 0;
     }
 
     private int exits() throws Exception {

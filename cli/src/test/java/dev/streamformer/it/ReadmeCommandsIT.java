@@ -42,7 +42,10 @@ class ReadmeCommandsIT {
             "S=\"java -jar cli/target/streamformer.jar\"\n$S data fetch",
             "downloads the corpus with npm and trains for tens of minutes; ModelCommandsTest runs vocab, train, eval"
                     + " and quantize on a small model and split",
-            "docker compose -f docker/compose.yaml up --build -d", "no Docker engine runs where this project builds");
+            "docker compose -f docker/compose.yaml up --build -d", "no Docker engine runs where this project builds",
+            "mvn -q dependency:get -Dartifact=io.apicurio:apicurio-registry-app",
+            "runs Apicurio Registry on a Java 21+ JDK; SchemaRegistryIT runs the same steps (the app the build unpacks,"
+                    + " the processor, produce --format confluent, the Python client, schemas --register) against it");
 
     private static Map<String, List<String>> blocks;
     private static String port;
@@ -93,7 +96,7 @@ class ReadmeCommandsIT {
         final List<String> run = List.of("mvn -q -B package -DskipTests && java -jar cli/target/streamformer.jar demo",
                 "java -jar cli/target/streamformer.jar broker", "apt-get install -y python3-confluent-kafka",
                 "apt-get install -y kcat", "S=\"java -jar cli/target/streamformer.jar\"\n$S model publish",
-                "mvn -B test");
+                "mvn -B test", "# A JSON request from kcat");
         for (final String text : blocks.keySet()) {
             assertThat(Stream.concat(run.stream(), SKIPPED.keySet().stream()).filter(text::startsWith).count())
                     .as("README block %s: run it in ReadmeCommandsIT or name it in SKIPPED with the reason", text)
@@ -134,7 +137,7 @@ class ReadmeCommandsIT {
                     .append(" --out models/").append(m[0]).append(" > /dev/null\n");
         }
         for (final String start : List.of("java -jar cli/target/streamformer.jar broker",
-                "apt-get install -y python3-confluent-kafka", "apt-get install -y kcat",
+                "apt-get install -y python3-confluent-kafka", "apt-get install -y kcat", "# A JSON request from kcat",
                 "S=\"java -jar cli/target/streamformer.jar\"\n$S model publish")) {
             script.append("echo '=== block: ").append(start.lines().findFirst().orElseThrow()).append("'\n");
             for (final String line : block(start)) {
@@ -152,6 +155,10 @@ class ReadmeCommandsIT {
         assertThat(out).as("the Python client").containsPattern("\nmail-1\n(.*\n)?mail-2\n")
                 .contains("\"topic\": \"streamformer-predictions\"").contains("\"schema\": \"Prediction\"");
         assertThat(out).as("kcat").containsPattern("key=\\S+ partition=\\d offset=\\d+|\nreq-\\d+-\\d+\n");
+        assertThat(out).as("a JSON request from kcat, its traceparent carried to the prediction")
+                .contains("json-1 traceparent=00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+        assertThat(out).as("produce --format json --wait").contains("(json); waiting for the predictions")
+                .containsPattern("req-\\d+-0  (ham|spam) +[01]\\.\\d{4}  Lunch at noon\\?");
         // Whether a window closes within the watch depends on where the traffic falls in the 10 s windows.
         assertThat(out).as("monitor, in both blocks").containsPattern("(?s)watching streamformer-latency-stats on"
                 + ".*watching streamformer-latency-stats on");

@@ -131,8 +131,10 @@ class ModelLifecycleTest {
         final TokenizedInput r = TokenizedInput.newBuilder().setRequestId(id).setModel(model)
                 .setTokenIds(List.of(2, 17 + Math.floorMod(id.hashCode(), 100), 33, 3))
                 .setCreatedAt(Instant.ofEpochMilli(1_000)).build();
+        final org.apache.kafka.common.header.internals.RecordHeaders headers = new org.apache.kafka.common.header.internals.RecordHeaders();
+        headers.add("correlation-id", ("c-" + id).getBytes(java.nio.charset.StandardCharsets.UTF_8));
         driver.requests().pipeInput(new TestRecord<>(id.getBytes(), StreamformerSerdes.tokenizedInput().serialize("t", r),
-                Instant.ofEpochMilli(5_000)));
+                headers, Instant.ofEpochMilli(5_000)));
     }
 
     private static String version(final Path dir) throws Exception {
@@ -234,6 +236,9 @@ class ModelLifecycleTest {
         assertThat(shadows).hasSize(20).allSatisfy(r -> assertThat(r.value().getModelVersion()).isEqualTo(version(v2)));
         assertThat(shadows).extracting(TestRecord::key).containsExactlyElementsOf(
                 java.util.stream.IntStream.range(0, 20).mapToObj(i -> "s-" + i).toList());
+        assertThat(shadows).as("the request's correlation id, carried to its shadow prediction").allSatisfy(r -> assertThat(
+                new String(r.headers().lastHeader("correlation-id").value(), java.nio.charset.StandardCharsets.UTF_8))
+                .isEqualTo("c-" + r.key()));
     }
 
     @Test

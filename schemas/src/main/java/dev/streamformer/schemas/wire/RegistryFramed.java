@@ -46,6 +46,8 @@ public final class RegistryFramed<T extends SpecificRecord> implements Serde<T>,
     private final SpecificData data;
     private final SpecificDatumWriter<T> writer;
     private final Map<Integer, SpecificDatumReader<T>> readers = new ConcurrentHashMap<>();
+    /** The id of this class's schema under each topic's subject, once the registry gave it. */
+    private final Map<String, Integer> idByTopic = new ConcurrentHashMap<>();
 
     /**
      * @param type the generated class
@@ -77,7 +79,11 @@ public final class RegistryFramed<T extends SpecificRecord> implements Serde<T>,
         if (record == null) {
             return null;
         }
-        final int id = registry.id(subject(topic), schema);
+        Integer id = idByTopic.get(topic);
+        if (id == null) {
+            id = registry.id(subject(topic), schema);
+            idByTopic.put(topic, id);
+        }
         final ByteArrayOutputStream out = new ByteArrayOutputStream(128);
         out.write(MAGIC);
         out.write(id >>> 24);

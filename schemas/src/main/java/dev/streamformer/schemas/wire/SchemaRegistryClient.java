@@ -226,7 +226,7 @@ public final class SchemaRegistryClient {
 
     private int cachedId(final String what, final String subject, final Schema schema,
             final java.util.function.IntSupplier fetch) {
-        final String key = what + '\n' + subject + '\n' + schema;
+        final String key = what + '\n' + subject + '\n' + org.apache.avro.SchemaNormalization.parsingFingerprint64(schema);
         final Integer cached = idBySubjectAndSchema.get(key);
         if (cached != null) {
             return cached;

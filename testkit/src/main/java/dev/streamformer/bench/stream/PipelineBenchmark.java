@@ -38,8 +38,9 @@ import dev.streamformer.model.InferenceModel;
 import dev.streamformer.monitor.LatencySummary;
 import dev.streamformer.schemas.LatencyEvent;
 import dev.streamformer.schemas.TokenizedInput;
-import dev.streamformer.schemas.serde.SingleObjectSerde;
 import dev.streamformer.schemas.serde.StreamformerSerdes;
+import dev.streamformer.schemas.wire.WireFormat;
+import dev.streamformer.schemas.wire.WireSerdes;
 import dev.streamformer.stream.ModelRegistry;
 import dev.streamformer.stream.StreamformerApp;
 import dev.streamformer.stream.StreamformerAppConfig;
@@ -163,8 +164,21 @@ public final class PipelineBenchmark {
      * @throws InterruptedException when interrupted
      */
     public String prefill(final int records) throws InterruptedException {
+        return prefill(records, StreamformerSerdes.tokenizedInput());
+    }
+
+    /**
+     * Creates a request topic and fills it, in a format of one's choice, before any processor starts.
+     *
+     * @param records how many requests (the same ones whatever the format)
+     * @param values how they are written, for example {@code new WireSerdes(format, registry).tokenizedInput().serializer()}
+     * @return the topic
+     * @throws InterruptedException when interrupted
+     */
+    public String prefill(final int records, final org.apache.kafka.common.serialization.Serializer<TokenizedInput> values)
+            throws InterruptedException {
         final String topic = newTopic("bench-requests");
-        RequestProducer.produce(client(), topic, requests(records), 0);
+        RequestProducer.produce(client(), topic, requests(records), 0, values);
         return topic;
     }
 
@@ -320,7 +334,9 @@ public final class PipelineBenchmark {
                 }, "bench-producer");
                 producer.start();
             }
-            final SingleObjectSerde<LatencyEvent> serde = StreamformerSerdes.latencyEvent();
+            // Latency events in whatever format the run writes them (framed ones through the run's registry).
+            final org.apache.kafka.common.serialization.Deserializer<LatencyEvent> serde = new WireSerdes(WireFormat.AVRO,
+                    new StreamformerConfig(props).schemaRegistry()).latencyEvent().deserializer();
             final int warm = Math.max(1, records / 20);
             long warmAt = 0;
             int warmCount = 0;
