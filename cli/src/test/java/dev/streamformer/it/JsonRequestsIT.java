@@ -34,7 +34,7 @@ import dev.streamformer.testkit.EmbeddedKafka;
 /**
  * JSON with no Avro library anywhere: kcat (Debian) produces JSON requests with a traceparent header,
  * the processor (streamformer.output.format=json) serves them, and kcat reads JSON predictions,
- * latency events and dead letters back with the header; ten kinds of bad JSON each become a dead
+ * latency events and dead letters back, each with the request's header; ten kinds of bad JSON each become a dead
  * letter naming what is wrong.
  */
 @Tag("integration")
@@ -101,7 +101,7 @@ class JsonRequestsIT {
                 kcat(good.toString(), "-b", b, "-P", "-t", "streamformer-requests", "-K", "|", "-H", "traceparent=" + TRACEPARENT);
                 final StringBuilder bad = new StringBuilder();
                 BAD.forEach((key, v) -> bad.append(key).append('|').append(v.get(0)).append('\n'));
-                kcat(bad.toString(), "-b", b, "-P", "-t", "streamformer-requests", "-K", "|");
+                kcat(bad.toString(), "-b", b, "-P", "-t", "streamformer-requests", "-K", "|", "-H", "traceparent=" + TRACEPARENT);
 
                 final Map<String, Line> predictions = read(b, "streamformer-predictions", 2);
                 assertThat(predictions.keySet()).containsExactlyInAnyOrder("json-text", "json-ids");
@@ -123,6 +123,14 @@ class JsonRequestsIT {
                     assertThat(new String(java.util.Base64.getDecoder().decode(d.get("value").getAsString()),
                             StandardCharsets.UTF_8)).as(key + ": the original bytes").isEqualTo(v.get(0));
                 });
+                // A dead letter keeps the request's headers (beside Kafka Streams' dead-letter headers).
+                for (final var r : TopicReader.readAll(b, "streamformer-dead-letters",
+                        new org.apache.kafka.common.serialization.StringDeserializer(),
+                        new org.apache.kafka.common.serialization.ByteArrayDeserializer(), BAD.size(), Duration.ofSeconds(30))) {
+                    assertThat(new String(r.headers().lastHeader("traceparent").value(), StandardCharsets.UTF_8))
+                            .as(r.key()).isEqualTo(TRACEPARENT);
+                    assertThat(r.headers().lastHeader("__streams.errors.message")).as(r.key()).isNotNull();
+                }
             }
         }
     }

@@ -36,6 +36,17 @@ public record WireSerdes(WireFormat format, SchemaRegistryClient registry) {
         }
     }
 
+    /**
+     * @param format the format written
+     * @param registryUrl the schema registry's Confluent-compatible API ({@code http://host:8080/apis/ccompat/v7} on
+     *     Apicurio), or null for none
+     * @return serdes that write the format and read every format
+     */
+    public static WireSerdes of(final WireFormat format, final String registryUrl) {
+        return new WireSerdes(format, registryUrl == null ? null
+                : SchemaRegistryClient.of(java.util.Map.of(SchemaRegistryClient.URL, registryUrl)));
+    }
+
     /** @return the serde of requests */
     public Serde<TokenizedInput> tokenizedInput() {
         return serde(TokenizedInput.class, StreamformerSerdes.tokenizedInput());
@@ -74,7 +85,7 @@ public record WireSerdes(WireFormat format, SchemaRegistryClient registry) {
             }
             return switch (found) {
                 case AVRO -> singleObject.deserialize(topic, bytes);
-                case JSON -> type == TokenizedInput.class ? type.cast(JsonRequests.read(bytes, 0))
+                case JSON -> type == TokenizedInput.class ? type.cast(JsonRequests.read(bytes, System.currentTimeMillis()))
                         : JsonRecords.read(bytes, type);
                 case CONFLUENT -> {
                     if (framed == null) {
