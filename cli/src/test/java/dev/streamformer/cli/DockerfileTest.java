@@ -9,7 +9,7 @@ import java.util.regex.Pattern;
 
 import org.junit.jupiter.api.Test;
 
-/** The image builds every module: its build stage copies each module the root pom lists. */
+/** The image builds every module: its build stage copies each module the root pom lists; compose mounts files that exist. */
 class DockerfileTest {
 
     @Test
@@ -24,5 +24,18 @@ class DockerfileTest {
                     .containsPattern("(?m)^COPY " + Pattern.quote(module.group(1)) + " " + Pattern.quote(module.group(1)) + "$");
         }
         assertThat(modules).isGreaterThan(5);
+    }
+
+    /** No Docker engine runs here to try compose.yaml; at least every file it mounts from the repository exists. */
+    @Test
+    void everyFileTheComposeClusterMountsExists() throws Exception {
+        final Path docker = Path.of("..", "docker");
+        final Matcher mount = Pattern.compile("(?m)^\\s+- (\\.{1,2}/[^:]+):").matcher(Files.readString(docker.resolve("compose.yaml")));
+        int mounts = 0;
+        while (mount.find()) {
+            mounts++;
+            assertThat(docker.resolve(mount.group(1))).as("compose.yaml mounts " + mount.group(1)).isRegularFile();
+        }
+        assertThat(mounts).as("mounts found").isGreaterThanOrEqualTo(8);
     }
 }

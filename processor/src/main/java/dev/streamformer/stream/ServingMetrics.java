@@ -59,10 +59,17 @@ public final class ServingMetrics {
 
     private final MeterRegistry registry;
     private final Map<String, Model> models = new ConcurrentHashMap<>();
+    /** Threads waiting for the schema registry now. */
+    private final AtomicInteger registryWaiting = new AtomicInteger();
 
     /** @param registry where the meters go, for example a PrometheusMeterRegistry */
     public ServingMetrics(final MeterRegistry registry) {
         this.registry = registry;
+        // At zero from the start, so that dashboards and alerts see the series before the first failure.
+        registryFailures();
+        Gauge.builder("streamformer.schema.registry.waiting", registryWaiting, AtomicInteger::get)
+                .description("Stream threads waiting for the schema registry to answer (0 when it answers)")
+                .register(registry);
     }
 
     /** @return metrics that go nowhere (a registry with no backend) */
@@ -72,38 +79,39 @@ public final class ServingMetrics {
 
     /** Counts a release this JVM switched to. */
     void switched(final String model) {
-        Counter.builder("streamformer.model.switches").tag("model", model)
-                .description("Releases of a model name this JVM switched to, from the models topic").register(registry)
-                .increment();
+        switches(model).increment();
     }
 
     /** Counts a refused release. */
     void refused(final String model) {
-        Counter.builder("streamformer.model.refusals").tag("model", model)
-                .description("Releases of a model name this JVM refused: a check failed, the log says which")
-                .register(registry).increment();
+        refusals(model).increment();
     }
 
-    /** Threads waiting for the schema registry now. */
-    private final AtomicInteger registryWaiting = new AtomicInteger();
-    private volatile boolean registryGauge;
+    private Counter switches(final String model) {
+        return Counter.builder("streamformer.model.switches").tag("model", model)
+                .description("Releases of a model name this JVM switched to, from the models topic").register(registry);
+    }
+
+    private Counter refusals(final String model) {
+        return Counter.builder("streamformer.model.refusals").tag("model", model)
+                .description("Releases of a model name this JVM refused: a check failed, the log says which")
+                .register(registry);
+    }
 
     /** Counts a call to the schema registry that failed, not through the record's fault. */
     void registryFailed() {
-        Counter.builder("streamformer.schema.registry.failures")
-                .description("Calls to the schema registry that failed (no answer, a server error, refused credentials);"
-                        + " the request waits and is retried, never dead-lettered for it")
-                .register(registry).increment();
+        registryFailures().increment();
     }
 
-    /** @return the count of stream threads waiting for the schema registry, registered as a gauge on first use */
+    private Counter registryFailures() {
+        return Counter.builder("streamformer.schema.registry.failures")
+                .description("Calls to the schema registry that failed (no answer, a server error, refused credentials);"
+                        + " the request waits and is retried, never dead-lettered for it")
+                .register(registry);
+    }
+
+    /** @return the count of stream threads waiting for the schema registry now */
     AtomicInteger registryWaiting() {
-        if (!registryGauge) {
-            registryGauge = true;
-            Gauge.builder("streamformer.schema.registry.waiting", registryWaiting, AtomicInteger::get)
-                    .description("Stream threads waiting for the schema registry to answer (0 when it answers)")
-                    .register(registry);
-        }
         return registryWaiting;
     }
 
@@ -117,6 +125,9 @@ public final class ServingMetrics {
      * @return its meters, created on the first call
      */
     Model of(final InferenceModel model) {
+        // The name's release counters at zero from its first version on, for dashboards and alerts.
+        switches(model.name());
+        refusals(model.name());
         return models.computeIfAbsent(model.name() + "|" + model.version() + "|" + model.engine(),
                 k -> new Model(registry, model));
     }

@@ -99,6 +99,17 @@ class MetricsTest {
             assertThat(text).as("metric %s of docker/streamformer-rules.yml", used.group()).contains(used.group() + "{");
         }
         Promtool.assertCommand("check", "config", Path.of("..", "docker", "prometheus.yml").toString());
+
+        // The alert rules too, and each alert fires on the synthetic series of its unit test.
+        final Path alerts = Path.of("..", "deploy", "prometheus", "streamformer-alerts.yml");
+        final Matcher alerted = Pattern.compile("\\bstreamformer_[a-z_]+").matcher(java.nio.file.Files.readString(alerts));
+        while (alerted.find()) {
+            final String name = alerted.group().replaceAll("_(bucket|count|sum)$", "");
+            assertThat(text).as("metric %s of %s", alerted.group(), alerts).contains(name);
+        }
+        Promtool.assertCommand("check", "rules", alerts.toString());
+        Promtool.assertCommand("test", "rules", Path.of("..", "deploy", "prometheus", "streamformer-alerts.test.yml")
+                .toString());
     }
 
     /** The value of the one sample of {@code name} whose labels contain {@code containing}. */
