@@ -12,6 +12,9 @@ import dev.streamformer.bench.ModelBenchmark;
 import dev.streamformer.bench.stream.BenchSuites;
 import dev.streamformer.bench.stream.FormatsBenchmark;
 import dev.streamformer.bench.stream.MemoryBenchmark;
+import dev.streamformer.model.EngineSettings;
+import dev.streamformer.model.InferenceModel;
+import dev.streamformer.stream.StreamformerConfig;
 import dev.streamformer.kafka.internals.BrokerCheck;
 import dev.streamformer.model.Checkpoint;
 import dev.streamformer.model.DefaultModel;
@@ -47,6 +50,8 @@ import picocli.CommandLine.Parameters;
             "  formats   the pipeline with requests in and outputs out in each wire format (Avro single-object, a"
                 + " schema registry's framing, JSON), in alternation, with each one's ratio to single-object; needs"
                 + " --registry-url; not part of all",
+            "  tracing   the pipeline with tracing off and on (every request sampled, exported to --tracing-endpoint, a Zipkin"
+                + " server's /api/v2/spans) in alternation; not part of all",
             "  all       every suite",
             "Without --bootstrap-servers the pipeline and memory suites start an in-process KRaft broker.",
             "Run on an otherwise idle machine; 'all' takes about 20 minutes on 2 cores."})
@@ -60,6 +65,10 @@ final class BenchCommand implements Callable<Integer> {
             description = "The schema registry of the formats suite: its Confluent-compatible API (Apicurio:"
                     + " http://host:8080/apis/ccompat/v7).")
     private String registryUrl;
+
+    @Option(names = "--tracing-endpoint", paramLabel = "<url>",
+            description = "The Zipkin span endpoint of the tracing suite (http://host:9411/api/v2/spans).")
+    private String tracingEndpoint;
 
     @Option(names = "--exit", paramLabel = "<policy>",
             description = "Exit policy of the exits suite and of the pipeline's early-exit runs (a model with exit"
@@ -143,15 +152,15 @@ final class BenchCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         final String s = suite.toLowerCase(Locale.ROOT);
-        if (!List.of("model", "pipeline", "memory", "exits", "formats", "all").contains(s)) {
+        if (!List.of("model", "pipeline", "memory", "exits", "formats", "tracing", "all").contains(s)) {
             throw new IllegalArgumentException("Unknown suite '" + suite
-                    + "': use model, pipeline, memory, exits, formats or all");
+                    + "': use model, pipeline, memory, exits, formats, tracing or all");
         }
         if ("exits".equals(s)) {
             return exits();
         }
-        if ("formats".equals(s)) {
-            return formats();
+        if ("formats".equals(s) || "tracing".equals(s)) {
+            return formats("tracing".equals(s));
         }
         final boolean all = "all".equals(s);
         final BenchSuites.Plan plan = new BenchSuites.Plan(all || "model".equals(s), all || "pipeline".equals(s),
@@ -189,27 +198,34 @@ final class BenchCommand implements Callable<Integer> {
             return properties;
         }
         final Map<String, String> all = new java.util.LinkedHashMap<>(properties);
-        all.put(dev.streamformer.stream.StreamformerConfig.EXIT_POLICY_CONFIG, ExitPolicy.parse(exit).toString());
+        all.put(StreamformerConfig.EXIT_POLICY_CONFIG, ExitPolicy.parse(exit).toString());
         return all;
     }
 
-    private int formats() throws Exception {
-        if (registryUrl == null) {
+    private int formats(final boolean tracing) throws Exception {
+        if (tracing && tracingEndpoint == null) {
+            throw new IllegalArgumentException("the tracing suite needs a span endpoint: give --tracing-endpoint"
+                    + " http://host:9411/api/v2/spans (a Zipkin server)");
+        }
+        if (!tracing && registryUrl == null) {
             throw new IllegalArgumentException("the formats suite needs a schema registry: give --registry-url (its"
                     + " Confluent-compatible API; README, \"Teams with a schema registry\", shows how to run one)");
         }
         final Path work = Files.createTempDirectory("streamformer-bench-");
         final Path modelDir = modelDirectory(work);
-        try (dev.streamformer.model.InferenceModel m = dev.streamformer.model.InferenceModel.load(modelDir,
-                dev.streamformer.model.EngineSettings.of(engine, 1))) {
-            if (bootstrap != null) {
-                new FormatsBenchmark(m, modelDir, work, System.out).run(bootstrap, registryUrl, records,
-                        pipelineRepetitions, length, out);
-            } else {
-                try (EmbeddedKafka kafka = EmbeddedKafka.start(work.resolve("kafka"), 0, Map.of())) {
-                    System.out.printf("in-process KRaft broker on %s%n", kafka.bootstrapServers());
-                    new FormatsBenchmark(m, modelDir, work, System.out).run(kafka.bootstrapServers(), registryUrl,
-                            records, pipelineRepetitions, length, out);
+        try (InferenceModel m = InferenceModel.load(modelDir, EngineSettings.of(engine, 1))) {
+            final FormatsBenchmark bench = new FormatsBenchmark(m, modelDir, work, System.out);
+            final Map<String, Map<String, String>> arms = new java.util.LinkedHashMap<>();
+            arms.put("tracing off", Map.of());
+            arms.put("tracing on, every request, to zipkin", Map.of(StreamformerConfig.TRACING_EXPORTER_CONFIG,
+                    "zipkin", StreamformerConfig.TRACING_ENDPOINT_CONFIG, tracingEndpoint == null ? ""
+                            : tracingEndpoint, StreamformerConfig.TRACING_SAMPLING_CONFIG, "1.0"));
+            try (EmbeddedKafka kafka = bootstrap != null ? null : EmbeddedKafka.start(work.resolve("kafka"), 0, Map.of())) {
+                final String b = bootstrap != null ? bootstrap : kafka.bootstrapServers();
+                if (tracing) {
+                    bench.compare(b, "tracing", arms, records, pipelineRepetitions, length, out.resolve("bench-tracing.json"));
+                } else {
+                    bench.run(b, registryUrl, records, pipelineRepetitions, length, out);
                 }
             }
         } finally {

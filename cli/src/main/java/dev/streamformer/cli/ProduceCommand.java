@@ -92,6 +92,12 @@ final class ProduceCommand implements Callable<Integer> {
             + " (default: req-<epoch ms>-).")
     private String idPrefix;
 
+    @Option(names = "--header", paramLabel = "<key=value>",
+            description = "A Kafka header on every request, for example traceparent=00-<trace id>-<span id>-01 (the"
+                    + " processor continues that trace and copies traceparent, tracestate and correlation-id to the"
+                    + " outputs); repeatable.")
+    private Map<String, String> headers = new LinkedHashMap<>();
+
     @Option(names = "--wait",
             description = "After producing, wait for each request's prediction (read_committed from the prediction"
                     + " topic) and print it beside its input; exit 1 if some do not arrive within --wait-timeout.")
@@ -147,7 +153,7 @@ final class ProduceCommand implements Callable<Integer> {
         try (PredictionWaiter waiter = await ? new PredictionWaiter(client, TopicKind.PREDICTIONS.topic(all),
                 serdes.prediction().deserializer()) : null) {
             final long acknowledged = RequestProducer.produce(client, topic, requests.iterator(), rate,
-                    serdes.tokenizedInput().serializer());
+                    serdes.tokenizedInput().serializer(), request -> headers);
             // With --wait, standard output carries only the predictions.
             (waiter == null ? System.out : System.err).printf("produced %d request%s to %s (%s)%s%n", acknowledged,
                     acknowledged == 1 ? "" : "s", topic, serdes.format().configName(),

@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 import java.util.function.Supplier;
 
 import org.apache.kafka.common.errors.SerializationException;
@@ -71,6 +72,7 @@ final class InferenceProcessor<K, V> implements Processor<K, V, K, InferenceResu
     private final Map<ModelCatalog.Served, TaskVersion> versions = new IdentityHashMap<>();
 
     private ProcessorContext<K, InferenceResult> context;
+    private RequestTracing tracing = RequestTracing.OFF;
     private boolean attached;
     private BatchBuffer buffer;
 
@@ -82,14 +84,17 @@ final class InferenceProcessor<K, V> implements Processor<K, V, K, InferenceResu
      * @param maxWaitMs the longest a buffered request waits for its batch to fill
      * @param textMaxTokens the most tokens a text request is cut to; 0 = the model's input length
      * @param passthrough the request headers copied to its prediction and latency event
+     * @param tracing the JVM's tracing for an application id
      */
-    record Settings(boolean truncate, int batchSize, long maxWaitMs, int textMaxTokens, Set<String> passthrough) {
+    record Settings(boolean truncate, int batchSize, long maxWaitMs, int textMaxTokens, Set<String> passthrough,
+            Function<String, RequestTracing> tracing) {
 
         static Settings of(final StreamformerConfig config) {
             return new Settings(config.getBoolean(StreamformerConfig.TRUNCATE_CONFIG),
                     config.getInt(StreamformerConfig.BATCH_SIZE_CONFIG), config.getLong(StreamformerConfig.BATCH_MAX_WAIT_MS_CONFIG),
                     config.getInt(StreamformerConfig.TEXT_MAX_TOKENS_CONFIG),
-                    Set.copyOf(config.getList(StreamformerConfig.HEADERS_PASSTHROUGH_CONFIG)));
+                    Set.copyOf(config.getList(StreamformerConfig.HEADERS_PASSTHROUGH_CONFIG)),
+                    applicationId -> RequestTracing.of(config, applicationId));
         }
     }
 
@@ -113,6 +118,7 @@ final class InferenceProcessor<K, V> implements Processor<K, V, K, InferenceResu
     @Override
     public void init(final ProcessorContext<K, InferenceResult> processorContext) {
         this.context = processorContext;
+        this.tracing = settings.tracing().apply(context.applicationId());
         catalog.attach();
         attached = true;
         // A partition moved here from an instance that switched already: switch here first.
@@ -123,7 +129,9 @@ final class InferenceProcessor<K, V> implements Processor<K, V, K, InferenceResu
                 final BufferedRequest e = restored.value;
                 final TokenizedInput request = decodeWaitingForRegistry(() -> decoder.decode(e.getTopic(),
                         BatchBuffer.bytes(e.getValue()), e.getTimestamp()), e.getTopic(), e.getPartition(), e.getOffset());
-                pending.add(PendingRequest.restored(restored.key, e, keys, request));
+                final PendingRequest<K> p = PendingRequest.restored(restored.key, e, keys, request);
+                trace(p);
+                pending.add(p);
             }
             if (!pending.isEmpty()) {
                 final ServingMetrics.Model meters = defaultMeters();
@@ -141,6 +149,7 @@ final class InferenceProcessor<K, V> implements Processor<K, V, K, InferenceResu
         final PendingRequest<K> p = new PendingRequest<>(meta.topic(), meta.partition(), meta.offset(), record.timestamp(),
                 record.key(), reader.bytes(record.value()), new RecordHeaders(record.headers().toArray()),
                 Clock.nowMicros(), context.currentSystemTimeMs());
+        trace(p);
         if (record.value() == null) {
             rejected(p, null, ErrorKind.DESERIALIZATION, new SerializationException(
                     "value is null (a tombstone): produce a TokenizedInput (Avro single-object encoding, a schema"
@@ -173,6 +182,16 @@ final class InferenceProcessor<K, V> implements Processor<K, V, K, InferenceResu
     private TokenizedInput decodeWaitingForRegistry(final Supplier<TokenizedInput> decode, final String topic,
             final int partition, final long offset) {
         return registryWait.call(decode, () -> "the request at " + topic + "-" + partition + "@" + offset);
+    }
+
+    /** Starts the request's process span, when tracing is on. */
+    private void trace(final PendingRequest<K> p) {
+        if (tracing.on()) {
+            final Object key = p.key;
+            p.span = tracing.startProcess(p.headers, p.topic, p.partition, p.offset, context.applicationId(),
+                    key == null ? null : key instanceof byte[] b ? new String(b, java.nio.charset.StandardCharsets.UTF_8)
+                            : key.toString());
+        }
     }
 
     /** @return the request's headers that pass through to what is written for it */
@@ -282,12 +301,18 @@ final class InferenceProcessor<K, V> implements Processor<K, V, K, InferenceResu
         final String task = context.taskId().toString();
         final BatchRunner.Outcome[] known = new BatchRunner.Outcome[group.size()];
         final int[] next = {0};
-        served.runner.run(group.stream().map(p -> p.valid.input()).toList(), (i, outcome) -> {
-            known[i] = outcome;
-            for (; next[0] < known.length && known[next[0]] != null; next[0]++) {
-                forward(served, group.get(next[0]), known[next[0]], thread, task);
-            }
-        });
+        final io.opentelemetry.api.trace.Span inference = tracing.on() ? tracing.startInference(served.model().name(),
+                served.model().version(), group.stream().map(p -> p.span).toList()) : null;
+        try {
+            served.runner.run(group.stream().map(p -> p.valid.input()).toList(), (i, outcome) -> {
+                known[i] = outcome;
+                for (; next[0] < known.length && known[next[0]] != null; next[0]++) {
+                    forward(served, group.get(next[0]), known[next[0]], thread, task);
+                }
+            });
+        } finally {
+            RequestTracing.end(inference);
+        }
     }
 
     private void forward(final ModelCatalog.Served served, final PendingRequest<K> p, final BatchRunner.Outcome outcome,
@@ -303,7 +328,9 @@ final class InferenceProcessor<K, V> implements Processor<K, V, K, InferenceResu
                 new LatencyRecorder.Origin(requestId, served.model().version(), p.topic, p.partition, p.offset,
                         thread, task, pass.size(), outcome.layers()),
                 new LatencyRecorder.Times(p.timestamp, p.receivedUs, pass.startUs(), pass.endUs(), Clock.nowMicros()));
-        context.forward(new Record<>(p.key, InferenceResult.served(prediction, latency), p.timestamp, passthrough(p)));
+        context.forward(new Record<>(p.key, InferenceResult.served(prediction, latency), p.timestamp,
+                RequestTracing.inject(p.span, passthrough(p))));
+        RequestTracing.served(p.span, served.model().version(), prediction.getLabel(), outcome.layers());
         served.meters.served(latency);
         served.meters.exitLayers.record(outcome.layers());
     }
@@ -331,7 +358,7 @@ final class InferenceProcessor<K, V> implements Processor<K, V, K, InferenceResu
                 final BatchRunner.Outcome outcome = outcomes.get(i);
                 if (outcome.failure() == null) {
                     context.forward(new Record<>(p.key, InferenceResult.shadow(Predictions.of(candidate.model(),
-                            p.request, inputs.get(i), outcome)), p.timestamp, passthrough(p)));
+                            p.request, inputs.get(i), outcome)), p.timestamp, RequestTracing.inject(p.span, passthrough(p))));
                     // No latency event (the request was served once), but the candidate's inference
                     // histogram on /metrics, beside the stable version's.
                     candidate.meters.inference.record(outcome.pass().endUs() - outcome.pass().startUs(), TimeUnit.MICROSECONDS);
@@ -360,7 +387,9 @@ final class InferenceProcessor<K, V> implements Processor<K, V, K, InferenceResu
         final byte[] keyBytes = p.keyBytes(keys);
         context.forward(new Record<>(p.key, InferenceResult.deadLetter(DeadLetters.of(p.topic, p.partition, p.offset,
                 p.request == null ? null : p.request.getRequestId(), keyBytes, p.valueBytes(requests), kind, message)),
-                p.timestamp, DeadLetters.headers(p.headers, p.topic, p.partition, p.offset, cause, message)));
+                p.timestamp, RequestTracing.inject(p.span, DeadLetters.headers(p.headers, p.topic, p.partition, p.offset,
+                        cause, message))));
+        RequestTracing.failed(p.span, kind.name(), message);
     }
 
     private TaskVersion version(final ModelCatalog.Served served) {

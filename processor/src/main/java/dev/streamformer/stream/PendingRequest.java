@@ -30,6 +30,8 @@ final class PendingRequest<K> {
     RequestValidator.Valid valid;
     ModelCatalog.Served shadow;
     boolean counted;
+    /** The request's process span, or null when tracing is off. */
+    io.opentelemetry.api.trace.Span span;
     long bufferKey = -1;
     private ServingMetrics.Model bufferedOn;
 

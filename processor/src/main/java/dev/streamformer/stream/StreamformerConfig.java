@@ -212,6 +212,30 @@ public final class StreamformerConfig extends AbstractConfig {
             + " trace context and a correlation id by default; names are case-sensitive, as Kafka's). A dead letter"
             + " carries all the request's headers. Empty: none.";
 
+    /** Where traces go: none, otlp or zipkin. */
+    public static final String TRACING_EXPORTER_CONFIG = "streamformer.tracing.exporter";
+
+    /** What {@link #TRACING_EXPORTER_CONFIG} does, as the README's table shows it. */
+    public static final String TRACING_EXPORTER_DOC = "Tracing with OpenTelemetry: none (off), otlp (OTLP over HTTP, to a collector, Jaeger or"
+            + " Tempo) or zipkin. On, each request gets a process span that continues the trace of its traceparent"
+            + " header (or starts one), each forward pass an inference span linked to its requests' spans, and the"
+            + " process span's context goes out in the traceparent of the request's prediction, latency event and"
+            + " dead letter.";
+
+    /** Where the exporter sends spans. */
+    public static final String TRACING_ENDPOINT_CONFIG = "streamformer.tracing.endpoint";
+
+    /** What {@link #TRACING_ENDPOINT_CONFIG} does, as the README's table shows it. */
+    public static final String TRACING_ENDPOINT_DOC = "The exporter's endpoint; empty: http://localhost:4318/v1/traces (otlp) or"
+            + " http://localhost:9411/api/v2/spans (zipkin).";
+
+    /** Share of new traces recorded. */
+    public static final String TRACING_SAMPLING_CONFIG = "streamformer.tracing.sampling";
+
+    /** What {@link #TRACING_SAMPLING_CONFIG} does, as the README's table shows it. */
+    public static final String TRACING_SAMPLING_DOC = "Share of the traces this processor starts that are recorded (0 to 1); a request whose"
+            + " traceparent says sampled, or not, is traced as its producer decided.";
+
     private static final ConfigDef CONFIG = new ConfigDef()
             .define(TOPIC_REPLICATION_CONFIG, Type.SHORT, (short) -1, Importance.MEDIUM,
                     TOPIC_REPLICATION_DOC)
@@ -279,7 +303,12 @@ public final class StreamformerConfig extends AbstractConfig {
                     WireFormat.AVRO.configName(), WireFormat.CONFLUENT.configName(), WireFormat.JSON.configName()),
                     Importance.MEDIUM, OUTPUT_FORMAT_DOC)
             .define(HEADERS_PASSTHROUGH_CONFIG, Type.LIST, "traceparent,tracestate,correlation-id", Importance.LOW,
-                    HEADERS_PASSTHROUGH_DOC);
+                    HEADERS_PASSTHROUGH_DOC)
+            .define(TRACING_EXPORTER_CONFIG, Type.STRING, "none", ConfigDef.ValidString.in("none", "otlp", "zipkin"),
+                    Importance.LOW, TRACING_EXPORTER_DOC)
+            .define(TRACING_ENDPOINT_CONFIG, Type.STRING, "", Importance.LOW, TRACING_ENDPOINT_DOC)
+            .define(TRACING_SAMPLING_CONFIG, Type.DOUBLE, 1.0, Range.between(0.0, 1.0), Importance.LOW,
+                    TRACING_SAMPLING_DOC);
 
     /** @return a copy of the definition: names, types, defaults, validators and documentation */
     public static ConfigDef configDef() {

@@ -1,9 +1,12 @@
 package dev.streamformer.client;
 
+import java.nio.charset.StandardCharsets;
 import java.util.Iterator;
+import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Function;
 
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
@@ -46,6 +49,23 @@ public final class RequestProducer {
      */
     public static long produce(final Properties clientProps, final String topic, final Iterator<TokenizedInput> requests,
             final double ratePerSecond, final Serializer<TokenizedInput> values) throws InterruptedException {
+        return produce(clientProps, topic, requests, ratePerSecond, values, request -> Map.of());
+    }
+
+    /**
+     * @param clientProps Kafka client properties (bootstrap servers, security)
+     * @param topic the request topic
+     * @param requests the requests
+     * @param ratePerSecond records per second; 0 or less means as fast as possible
+     * @param values how requests are written
+     * @param headers the Kafka headers of each request, for example its W3C {@code traceparent} (the processor
+     *     continues that trace and copies it, with its own span, to the request's outputs)
+     * @return the number of records acknowledged by the brokers
+     * @throws InterruptedException when interrupted while pacing
+     */
+    public static long produce(final Properties clientProps, final String topic, final Iterator<TokenizedInput> requests,
+            final double ratePerSecond, final Serializer<TokenizedInput> values,
+            final Function<TokenizedInput, Map<String, String>> headers) throws InterruptedException {
         final Properties p = new Properties();
         p.putAll(clientProps);
         p.put(ProducerConfig.ACKS_CONFIG, "all");
@@ -66,7 +86,9 @@ public final class RequestProducer {
                         Thread.sleep(wait / 1_000_000, (int) (wait % 1_000_000));
                     }
                 }
-                producer.send(new ProducerRecord<>(topic, request.getRequestId(), request), (meta, e) -> {
+                final ProducerRecord<String, TokenizedInput> record = new ProducerRecord<>(topic, request.getRequestId(), request);
+                headers.apply(request).forEach((k, v) -> record.headers().add(k, v.getBytes(StandardCharsets.UTF_8)));
+                producer.send(record, (meta, e) -> {
                     if (e != null) {
                         failure.compareAndSet(null, e);
                     } else {

@@ -75,11 +75,11 @@ public final class FormatsBenchmark {
     public Map<String, Object> run(final String bootstrap, final String registryUrl, final int records,
             final int repetitions, final int length, final Path outDir) throws Exception {
         final SchemaRegistryClient registry = SchemaRegistryClient.of(Map.of(SchemaRegistryClient.URL, registryUrl));
-        final StreamformerConfig defaults = new StreamformerConfig(KafkaDefaults.properties());
-        final int streamThreads = Integer.parseInt(KafkaDefaults.properties().getProperty(StreamsConfig.NUM_STREAM_THREADS_CONFIG));
-        final int intraOp = defaults.getInt(StreamformerConfig.INTRA_OP_THREADS_CONFIG);
-        final int batch = defaults.getInt(StreamformerConfig.BATCH_SIZE_CONFIG);
-        final long wait = defaults.getLong(StreamformerConfig.BATCH_MAX_WAIT_MS_CONFIG);
+        final Layout layout = Layout.defaults();
+        final int streamThreads = layout.streamThreads();
+        final int intraOp = layout.intraOp();
+        final int batch = layout.batch();
+        final long wait = layout.maxWaitMs();
         out.printf("== formats: the pipeline (%dx%d batch %d, exactly_once_v2, %d partitions) with requests in and outputs"
                 + " out in each format, %d requests of %d tokens per run, %d runs per format in alternation; registry %s%n",
                 streamThreads, intraOp, batch, PARTITIONS, records, length, repetitions, registry.describe());
@@ -210,6 +210,91 @@ public final class FormatsBenchmark {
                 + " median of 7 rounds of %,d; checksum %d):%n", length, n, sink % 1000);
         us.forEach((k, v) -> out.printf(Locale.ROOT, "    %-10s %7.2f us per record%n", k, v));
         return us;
+    }
+
+    /**
+     * The pipeline under settings of one's own, in alternation, on the same requests: each setting's
+     * median records/s, spread and processing latency, and its ratio to the first setting, round by
+     * round (for example tracing off against tracing on).
+     *
+     * @param bootstrap the broker
+     * @param title what is compared, for the table's heading
+     * @param arms processor properties by setting name; the first is the reference
+     * @param records requests per run
+     * @param repetitions runs per setting
+     * @param length tokens per request
+     * @param outFile where the figures go (JSON)
+     * @return the figures, as written
+     * @throws Exception when a run fails
+     */
+    public Map<String, Object> compare(final String bootstrap, final String title, final Map<String, Map<String, String>> arms,
+            final int records, final int repetitions, final int length, final Path outFile) throws Exception {
+        final Layout layout = Layout.defaults();
+        final int streamThreads = layout.streamThreads();
+        final int intraOp = layout.intraOp();
+        final int batch = layout.batch();
+        final long wait = layout.maxWaitMs();
+        out.printf("== %s: the pipeline (%dx%d batch %d, exactly_once_v2, %d partitions), %d requests of %d tokens per run,"
+                + " %d runs per setting in alternation%n", title, streamThreads, intraOp, batch, PARTITIONS, records, length,
+                repetitions);
+        final List<String> names = new ArrayList<>(arms.keySet());
+        final List<PipelineBenchmark> benches = new ArrayList<>();
+        for (final String name : names) {
+            benches.add(new PipelineBenchmark(bootstrap, model, modelDir, work.resolve("state"), length, PARTITIONS,
+                    Duration.ofSeconds(2), out, arms.get(name)));
+        }
+        final String topic = benches.get(0).prefill(records);
+        benches.get(0).saturated(settings("warm-up (not reported)", streamThreads, intraOp, batch, wait), topic, records);
+        final Map<String, List<PipelineBenchmark.Run>> runs = new LinkedHashMap<>();
+        names.forEach(n -> runs.put(n, new ArrayList<>()));
+        for (int r = 1; r <= repetitions; r++) {
+            for (int k = 0; k < names.size(); k++) {
+                final int a = (r - 1 + k) % names.size();
+                runs.get(names.get(a)).add(benches.get(a).saturated(settings(names.get(a) + " #" + r, streamThreads,
+                        intraOp, batch, wait), topic, records));
+            }
+        }
+        out.println();
+        out.printf("%-28s %12s %20s %12s %12s %16s %24s%n", "setting", "records/s", "min-max", "proc p50 ms", "proc p99 ms",
+                "/ first (median)", "round by round");
+        final List<PipelineBenchmark.Run> first = runs.get(names.get(0));
+        final Map<String, Object> json = new LinkedHashMap<>();
+        json.put("date", Instant.now().toString());
+        json.put("compared", title);
+        json.put("records_per_run", records);
+        for (final String name : names) {
+            final List<PipelineBenchmark.Run> rs = runs.get(name);
+            final List<Double> ratios = new ArrayList<>();
+            for (int i = 0; i < rs.size(); i++) {
+                ratios.add(rs.get(i).recordsPerSecond() / first.get(i).recordsPerSecond());
+            }
+            final PipelineBenchmark.Run mid = rs.stream().sorted(Comparator.comparingDouble(
+                    PipelineBenchmark.Run::recordsPerSecond)).toList().get(rs.size() / 2);
+            final double min = ratios.stream().mapToDouble(Double::doubleValue).min().orElse(0);
+            final double max = ratios.stream().mapToDouble(Double::doubleValue).max().orElse(0);
+            out.printf(Locale.ROOT, "%-28s %12.1f %20s %12.1f %12.1f %16.3f %24s%n", name, median(rs),
+                    String.format(Locale.ROOT, "%.1f-%.1f", rs.stream().mapToDouble(PipelineBenchmark.Run::recordsPerSecond)
+                            .min().orElse(0), rs.stream().mapToDouble(PipelineBenchmark.Run::recordsPerSecond).max().orElse(0)),
+                    mid.latencyMs().get("processing").get("p50"), mid.latencyMs().get("processing").get("p99"),
+                    median(rs) / median(first), String.format(Locale.ROOT, "%.3f-%.3f", min, max));
+            json.put(name, Map.of("properties", arms.get(name), "records_per_second_median", median(rs),
+                    "ratio_to_first_by_round", ratios, "runs", rs));
+        }
+        Files.createDirectories(outFile.toAbsolutePath().getParent());
+        Files.writeString(outFile, new GsonBuilder().setPrettyPrinting().serializeSpecialFloatingPointValues().create()
+                .toJson(json));
+        out.printf("wrote %s%n", outFile);
+        return json;
+    }
+
+    /** The processor's default layout: stream threads, intra-op threads, batch and its longest wait. */
+    private record Layout(int streamThreads, int intraOp, int batch, long maxWaitMs) {
+        static Layout defaults() {
+            final StreamformerConfig defaults = new StreamformerConfig(KafkaDefaults.properties());
+            return new Layout(Integer.parseInt(KafkaDefaults.properties().getProperty(StreamsConfig.NUM_STREAM_THREADS_CONFIG)),
+                    defaults.getInt(StreamformerConfig.INTRA_OP_THREADS_CONFIG), defaults.getInt(StreamformerConfig.BATCH_SIZE_CONFIG),
+                    defaults.getLong(StreamformerConfig.BATCH_MAX_WAIT_MS_CONFIG));
+        }
     }
 
     private static PipelineBenchmark.Settings settings(final String name, final int streamThreads, final int intraOp,
