@@ -96,6 +96,45 @@ class SecuredClusterIT {
         }
     }
 
+    /**
+     * The credentials as the Helm chart gives them: a Secret mounted as files, read through Kafka's
+     * DirectoryConfigProvider, so that no password is in the properties.
+     */
+    @Test
+    @Timeout(300)
+    void servesWithCredentialsReadFromMountedFilesAsTheHelmChartWritesThem() throws Exception {
+        final Path modelDir = tmp.resolve("model");
+        TinyModel.save(modelDir);
+        final Path secret = Files.createDirectories(tmp.resolve("etc-streamformer-sasl"));
+        Files.writeString(secret.resolve("username"), "streamformer");
+        Files.writeString(secret.resolve("password"), PASSWORD);
+        try (EmbeddedKafka kafka = EmbeddedKafka.startWithSasl(tmp.resolve("kafka"),
+                Map.of("streamformer", PASSWORD))) {
+            final String admin = kafka.bootstrapServers();
+            try (Admin a = Admin.create(Map.of("bootstrap.servers", admin))) {
+                a.createTopics(List.of(new NewTopic("sasl-requests", 2, (short) 1))).all().get();
+                a.createAcls(acls()).all().get();
+            }
+            produceRequests(admin);
+            final Path mounted = properties("mounted.properties", kafka.securedBootstrapServers(), modelDir, List.of(
+                    "config.providers=dir",
+                    "config.providers.dir.class=org.apache.kafka.common.config.provider.DirectoryConfigProvider",
+                    "security.protocol=SASL_PLAINTEXT", "sasl.mechanism=PLAIN",
+                    "sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required"
+                            + " username=\"${dir:" + secret + ":username}\" password=\"${dir:" + secret + ":password}\";"));
+            assertThat(Files.readString(mounted)).doesNotContain(PASSWORD);
+            final ChildProcess processor = processor(mounted, tmp.resolve("mounted.log"));
+            final List<ConsumerRecord<String, Prediction>> predictions = TopicReader.readAll(admin,
+                    "sasl-predictions-mounted-properties", new StringDeserializer(), StreamformerSerdes.prediction(),
+                    REQUESTS, Duration.ofSeconds(120));
+            final int exit = processor.stop(Duration.ofSeconds(60));
+            final String log = Files.readString(tmp.resolve("mounted.log"));
+            assertThat(predictions).as("predictions with credentials from files; log:%n%s", log).hasSize(REQUESTS);
+            assertThat(exit).as("exit code after SIGTERM; log:%n%s", log).isZero();
+            assertThat(log).doesNotContain(PASSWORD);
+        }
+    }
+
     @Test
     @Timeout(300)
     void servesOverTlsWithTheRightTrustStoreFailsNamingTheCertificateProblemWithAWrongOneAndPrintsNoPassword()
