@@ -2,6 +2,7 @@ package dev.streamformer.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -11,9 +12,12 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -34,6 +38,11 @@ import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
+import com.google.protobuf.ByteString;
+import com.sun.net.httpserver.HttpServer;
+
+import io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest;
+import io.opentelemetry.proto.trace.v1.Span;
 
 import dev.streamformer.client.Requests;
 import dev.streamformer.schemas.serde.StreamformerSerdes;
@@ -134,6 +143,86 @@ class TracingIT {
             zipkin.destroy();
             zipkin.waitFor(20, TimeUnit.SECONDS);
         }
+    }
+
+    /**
+     * The OTLP exporter: its POSTs to /v1/traces, taken by an HTTP endpoint of the test on loopback and
+     * decoded with the official OTLP definitions, carry the process span as the producer span's child
+     * and the inference span with a link to it (OTLP keeps links, Zipkin does not).
+     */
+    @Test
+    @Timeout(300)
+    void theOtlpExporterSendsTheSameSpansWithTheInferenceSpansLinks() throws Exception {
+        final BlockingQueue<byte[]> posts = new LinkedBlockingQueue<>();
+        final HttpServer otlp = HttpServer.create(
+                new InetSocketAddress("127.0.0.1", 0), 0);
+        otlp.createContext("/v1/traces", x -> {
+            posts.add(x.getRequestBody().readAllBytes());
+            x.sendResponseHeaders(200, -1);
+            x.close();
+        });
+        otlp.start();
+        try (EmbeddedKafka kafka = EmbeddedKafka.start(tmp.resolve("kafka"), 0, Map.of())) {
+            final Properties props = new Properties();
+            props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
+            props.put(StreamsConfig.APPLICATION_ID_CONFIG, "otlp-processor");
+            props.put(StreamsConfig.STATE_DIR_CONFIG, tmp.resolve("state").toString());
+            props.put(StreamformerConfig.TRACING_EXPORTER_CONFIG, "otlp");
+            props.put(StreamformerConfig.TRACING_ENDPOINT_CONFIG, "http://127.0.0.1:" + otlp.getAddress().getPort()
+                    + "/v1/traces");
+            try (StreamformerApp app = StreamformerApp.start(props, new ModelRegistry())) {
+                assertThat(app.awaitRunning(Duration.ofSeconds(60))).isTrue();
+                final Properties p = new Properties();
+                p.put("bootstrap.servers", kafka.bootstrapServers());
+                final String trace = TRACE.replace('4', '7');
+                try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(p, new StringSerializer(),
+                        new ByteArraySerializer())) {
+                    final RecordHeaders headers = new RecordHeaders();
+                    headers.add("traceparent", ("00-" + trace + "-" + PRODUCER_SPAN + "-01").getBytes(StandardCharsets.UTF_8));
+                    producer.send(new ProducerRecord<>("streamformer-requests", null, "otlp-1",
+                            StreamformerSerdes.tokenizedInput().serialize("t", Requests.of("otlp-1",
+                                    new int[] {2, 1500, 1600, 3})), headers)).get();
+                }
+                final String processSpan = traceparent(kafka.bootstrapServers(), "streamformer-predictions", "otlp-1")
+                        .split("-")[2];
+                Span process = null;
+                Span inference = null;
+                final long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+                while ((process == null || inference == null) && System.nanoTime() < deadline) {
+                    final byte[] body = posts.poll(1, TimeUnit.SECONDS);
+                    if (body == null) {
+                        continue;
+                    }
+                    for (final var resource : ExportTraceServiceRequest
+                            .parseFrom(body).getResourceSpansList()) {
+                        for (final var scope : resource.getScopeSpansList()) {
+                            for (final var span : scope.getSpansList()) {
+                                if (hex(span.getSpanId()).equals(processSpan)) {
+                                    process = span;
+                                } else if (span.getName().startsWith("inference ") && span.getLinksList().stream()
+                                        .anyMatch(l -> hex(l.getSpanId()).equals(processSpan))) {
+                                    inference = span;
+                                }
+                            }
+                        }
+                    }
+                }
+                assertThat(process).as("the process span, exported over OTLP").isNotNull();
+                assertThat(hex(process.getTraceId())).isEqualTo(trace);
+                assertThat(hex(process.getParentSpanId())).isEqualTo(PRODUCER_SPAN);
+                assertThat(process.getKind()).isEqualTo(Span.SpanKind.SPAN_KIND_CONSUMER);
+                assertThat(process.getAttributesList()).anyMatch(a -> a.getKey().equals("messaging.system")
+                        && a.getValue().getStringValue().equals("kafka"));
+                assertThat(inference).as("an inference span linked to the process span").isNotNull();
+                assertThat(inference.getName()).isEqualTo("inference streamformer-default");
+            }
+        } finally {
+            otlp.stop(0);
+        }
+    }
+
+    private static String hex(final ByteString bytes) {
+        return HexFormat.of().formatHex(bytes.toByteArray());
     }
 
     private static String traceparent(final String bootstrap, final String topic, final String key) {
