@@ -621,7 +621,7 @@ public final class BenchSuites {
                     .title("Latency percentiles (latency events)").xAxisTitle("percentile").yAxisTitle("ms").build();
             final List<String> x = List.of("p50", "p95", "p99");
             for (final PipelineBenchmark.Run r : List.of(runs.get(0), runs.get(runs.size() - 1))) {
-                final String label = r.paceRecordsPerSecond() > 0 ? "paced" : "saturated";
+                final String label = r.paceRecordsPerSecond() > 0 ? "paced" : r.settings().name();
                 for (final String d : List.of("processing", "inference")) {
                     chart.addSeries(label + " " + d, x, x.stream().map(p -> (Number) r.latencyMs().get(d).get(p))
                             .toList());
