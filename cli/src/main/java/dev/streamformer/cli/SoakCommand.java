@@ -21,7 +21,7 @@ import picocli.CommandLine.Option;
         description = {"Fault injection with the brokers and the processors as separate processes.",
             "Without --scenarios: one run of --minutes on three brokers (replication 3, min.insync.replicas 2) and"
                 + " two processors, requests at a steady rate (half the capacity it measures first, unless --rate),"
-                + " and every --fault-every-minutes the next of: the leader of a request partition SIGKILLed and"
+                + " and every --fault-every-minutes the next of (--faults chooses): the leader of a request partition SIGKILLed and"
                 + " restarted; the second processor SIGKILLed and restarted; a new model version published; the"
                 + " second processor restarted while a broker is down; a rolling restart of the brokers. Every minute"
                 + " it prints the first processor's resident memory, heap after a full GC and open files; at the end"
@@ -69,6 +69,14 @@ final class SoakCommand implements Callable<Integer> {
     @Option(names = "--fault-every-minutes", defaultValue = "5",
             description = "Long run: minutes between faults (default: ${DEFAULT-VALUE}).")
     private double faultEveryMinutes;
+
+    @Option(names = "--faults", split = ",", paramLabel = "<fault>", defaultValue = "leader,processor,publish,broker-down,rolling",
+            description = "Long run: the faults to cycle through, in this order, from leader (the leader of a request"
+                    + " partition SIGKILLed and restarted), processor (the second processor SIGKILLed and restarted),"
+                    + " publish (a new model version), broker-down (the second processor restarted while a broker is down,"
+                    + " a version published meanwhile), rolling (the brokers restarted one by one); e.g. --faults publish"
+                    + " --fault-every-minutes 1 swaps the model every minute (default: ${DEFAULT-VALUE}).")
+    private List<String> faults = new ArrayList<>();
 
     @Option(names = "--warmup-minutes", defaultValue = "10",
             description = "Long run: memory samples before this minute are left out of the fitted slopes (default:"
@@ -130,7 +138,8 @@ final class SoakCommand implements Callable<Integer> {
         final FaultSuite suite = new FaultSuite(new FaultSuite.Settings(root, modelDir, requests, 0, 1,
                 Duration.ofSeconds(outageSeconds), seed, processorProperties), System.out);
         final FaultSuite.LongRun run = suite.longRun(Duration.ofSeconds(Math.round(minutes * 60)),
-                Duration.ofSeconds(Math.round(faultEveryMinutes * 60)), rate == null ? 0 : rate,
+                Duration.ofSeconds(Math.round(faultEveryMinutes * 60)),
+                faults.stream().map(FaultSuite.LongRunFault::of).toList(), rate == null ? 0 : rate,
                 new MemorySeries.Bounds(maxRssSlope, maxHeapSlope, maxFilesSlope), warmupMinutes);
         System.out.printf("%n%s%n", run.passed() ? "PASSED: every request exactly once, memory flat"
                 : "FAILED: " + (run.report().exactlyOnce() ? "" : "a request was lost or duplicated; ")

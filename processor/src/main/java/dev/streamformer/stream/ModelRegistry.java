@@ -123,6 +123,7 @@ public class ModelRegistry {
             entries.remove(key);
             entry.model.close();
             LOG.info("Closed model {} (no users left)", entry.model.name());
+            NativeHeap.trimAfter("model " + entry.model.name());
         }
     }
 

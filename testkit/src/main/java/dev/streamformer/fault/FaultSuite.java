@@ -296,14 +296,19 @@ public final class FaultSuite {
      *
      * @param length how long requests stream in
      * @param faultEvery the time between faults
+     * @param faultKinds the faults to cycle through, in this order ({@link LongRunFault#ALL} for every kind)
      * @param rate requests per second; 0 measures the capacity first and uses half of it
      * @param bounds growth bounds of the memory series
      * @param warmupMinutes samples before this minute are left out of the fits
      * @return the report, the rate used and the memory verdict
      * @throws Exception when a process cannot be started
      */
-    public LongRun longRun(final Duration length, final Duration faultEvery, final double rate,
-            final MemorySeries.Bounds bounds, final double warmupMinutes) throws Exception {
+    public LongRun longRun(final Duration length, final Duration faultEvery, final List<LongRunFault> faultKinds,
+            final double rate, final MemorySeries.Bounds bounds, final double warmupMinutes) throws Exception {
+        if (faultKinds.isEmpty()) {
+            throw new IllegalArgumentException("no fault kinds to cycle through: give at least one of "
+                    + LongRunFault.ALL);
+        }
         final double capacity = rate > 0 ? Double.NaN : capacity();
         final double used = rate > 0 ? rate : capacity / 2;
         log.printf(Locale.ROOT, "steady rate %.1f requests/s%s for %.1f min, a fault every %.1f min%n", used,
@@ -342,12 +347,12 @@ public final class FaultSuite {
                             m.heapAfterGcMb(), m.openFiles(), m.predictedPerSecond(), m.faults());
                     nextSample += 60_000_000_000L;
                 } else if (now >= nextFault) {
-                    switch (faultsDone++ % 5) {
-                        case 0 -> s.killLeader(admin);
-                        case 1 -> s.restartProcessor(other);
-                        case 2 -> s.publishNewVersion(faultsDone);
-                        case 3 -> s.restartWhileABrokerIsDown(admin, other, faultsDone);
-                        default -> s.rollingRestart(admin);
+                    switch (faultKinds.get(faultsDone++ % faultKinds.size())) {
+                        case LEADER -> s.killLeader(admin);
+                        case PROCESSOR -> s.restartProcessor(other);
+                        case PUBLISH -> s.publishNewVersion(faultsDone);
+                        case BROKER_DOWN -> s.restartWhileABrokerIsDown(admin, other, faultsDone);
+                        case ROLLING -> s.rollingRestart(admin);
                     }
                     nextFault = System.nanoTime() + faultEvery.toNanos();
                 } else {
@@ -360,6 +365,48 @@ public final class FaultSuite {
             log.println(verdict.toText());
             log.printf("memory series in %s, chart in %s%n", s.dir.resolve("memory.csv"), s.dir.resolve("memory.png"));
             return new LongRun(report, capacity, used, verdict);
+        }
+    }
+
+    /** The faults of the long run, in the order it cycles through them by default. */
+    public enum LongRunFault {
+        /** The leader of request partition 0 SIGKILLed and restarted. */
+        LEADER("leader"),
+        /** The second processor SIGKILLed and restarted. */
+        PROCESSOR("processor"),
+        /** A new model version published to the models topic. */
+        PUBLISH("publish"),
+        /** A broker killed, a version published, the second processor restarted, the broker back. */
+        BROKER_DOWN("broker-down"),
+        /** The three brokers restarted one after the other (SIGTERM). */
+        ROLLING("rolling");
+
+        /** Every kind, in the default order. */
+        public static final List<LongRunFault> ALL = List.of(values());
+
+        private final String option;
+
+        LongRunFault(final String option) {
+            this.option = option;
+        }
+
+        /**
+         * @param name a kind's name as the command line gives it
+         * @return the kind
+         * @throws IllegalArgumentException naming the kinds when there is none of that name
+         */
+        public static LongRunFault of(final String name) {
+            for (final LongRunFault f : values()) {
+                if (f.option.equals(name)) {
+                    return f;
+                }
+            }
+            throw new IllegalArgumentException("Unknown fault '" + name + "': use some of " + ALL);
+        }
+
+        @Override
+        public String toString() {
+            return option;
         }
     }
 
