@@ -76,6 +76,20 @@ public interface ForwardPass extends AutoCloseable {
      * @return each record's logits and the layers it ran
      */
     default Exited logitsWithRefill(final EncoderBatch pool, final int width, final ExitPolicy policy) {
+        return logitsWithRefill(pool, width, policy, Leaving.NOBODY);
+    }
+
+    /**
+     * {@link #logitsWithRefill(EncoderBatch, int, ExitPolicy)}, telling of each record as soon as it leaves.
+     *
+     * @param pool the padded records, in arrival order
+     * @param width the rows in one product
+     * @param policy when a record leaves
+     * @param leaving told of each record (its row in the pool) as it leaves
+     * @return each record's logits and the layers it ran
+     */
+    default Exited logitsWithRefill(final EncoderBatch pool, final int width, final ExitPolicy policy,
+            final Leaving leaving) {
         if (width <= 0) {
             throw new IllegalArgumentException("width must be positive, got " + width);
         }
@@ -83,7 +97,9 @@ public interface ForwardPass extends AutoCloseable {
         final int[] layers = new int[pool.size()];
         for (int from = 0; from < pool.size(); from += width) {
             final int to = Math.min(pool.size(), from + width);
-            final Exited part = logitsWithExits(pool.rows(from, to), policy);
+            final int offset = from;
+            final Exited part = logitsWithExits(pool.rows(from, to), policy,
+                    (row, rowLogits, ran) -> leaving.left(offset + row, rowLogits, ran));
             final int labels = part.logits().length / (to - from);
             if (logits == null) {
                 logits = new float[pool.size() * labels];

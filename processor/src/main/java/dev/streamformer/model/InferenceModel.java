@@ -263,6 +263,21 @@ public final class InferenceModel implements AutoCloseable {
      */
     public List<Exit> run(final List<ValidInput> inputs, final ExitPolicy policy,
             final java.util.function.ObjIntConsumer<Exit> leaving) {
+        return run(inputs, policy, inputs.size(), leaving);
+    }
+
+    /**
+     * Runs inputs this model has validated with early exit, at most {@code width} at once (depth-wise
+     * refill, {@link #predict(List, ExitPolicy, int)}), and says of each input as soon as it leaves.
+     *
+     * @param inputs the inputs, in the order they start
+     * @param policy when a record leaves
+     * @param width the rows in one product; the number of inputs or more runs them as one shrinking batch
+     * @param leaving told of each input (its index and answer) as it leaves
+     * @return one output per input, in order, with the layers it ran
+     */
+    public List<Exit> run(final List<ValidInput> inputs, final ExitPolicy policy, final int width,
+            final java.util.function.ObjIntConsumer<Exit> leaving) {
         if (policy.kind() == ExitPolicy.Kind.NONE) {
             final List<Exit> all = exits(padded(inputs), policy, inputs.size());
             for (int i = 0; i < all.size(); i++) {
@@ -272,8 +287,10 @@ public final class InferenceModel implements AutoCloseable {
         }
         requireExitHeads(policy);
         final int c = config.numLabels();
-        final ForwardPass.Exited exited = forward.logitsWithExits(padded(inputs), policy,
-                (row, logits, layers) -> leaving.accept(new Exit(ModelOutput.ofRow(logits, 0, c), layers), row));
+        final ForwardPass.Leaving told = (row, logits, layers) -> leaving.accept(
+                new Exit(ModelOutput.ofRow(logits, 0, c), layers), row);
+        final ForwardPass.Exited exited = width >= inputs.size() ? forward.logitsWithExits(padded(inputs), policy, told)
+                : forward.logitsWithRefill(padded(inputs), width, policy, told);
         return exitsOf(exited, inputs.size());
     }
 

@@ -64,6 +64,7 @@ final class BatchRunner {
     private final ValidInput probe;
     private final ServingMetrics.Model meters;
     private final ExitPolicy exits;
+    private final int refillWidth;
 
     /**
      * @param model the shared model
@@ -74,8 +75,24 @@ final class BatchRunner {
      */
     BatchRunner(final InferenceModel model, final Semaphore gate, final boolean lengthBuckets,
             final ServingMetrics.Model meters, final ExitPolicy exits) {
+        this(model, gate, lengthBuckets, meters, exits, 0);
+    }
+
+    /**
+     * @param model the shared model
+     * @param gate admits a fixed number of passes at once across the JVM
+     * @param lengthBuckets one pass per length bucket instead of one for all
+     * @param meters where passes, their sizes and the gate's queue are counted
+     * @param exits when a record leaves early ({@link ExitPolicy#NONE}: every layer)
+     * @param refillWidth rows running at once with depth-wise refill, the inputs of a pass refilling them
+     *     as records leave; 0 runs a pass's inputs as one batch. Under {@link ExitPolicy#NONE} a pass
+     *     is cut into batches of this many instead.
+     */
+    BatchRunner(final InferenceModel model, final Semaphore gate, final boolean lengthBuckets,
+            final ServingMetrics.Model meters, final ExitPolicy exits, final int refillWidth) {
         this.meters = meters;
         this.exits = exits;
+        this.refillWidth = refillWidth;
         this.model = model;
         this.gate = gate;
         this.lengthBuckets = lengthBuckets;
@@ -181,7 +198,7 @@ final class BatchRunner {
         try {
             final long startUs = Clock.nowMicros();
             final Outcome[] outcomes = new Outcome[pass.size()];
-            model.run(pass, exits, (exit, k) -> {
+            model.run(pass, exits, refillWidth > 0 ? refillWidth : pass.size(), (exit, k) -> {
                 outcomes[k] = new Outcome(exit.output(), new Pass(startUs, Clock.nowMicros(), pass.size()), null,
                         exit.layers());
                 done.done(k, outcomes[k]);
@@ -199,6 +216,16 @@ final class BatchRunner {
             final int bucket = lengthBuckets ? inputs.get(i).input().lengthBucket() : 0;
             byBucket.computeIfAbsent(bucket, k -> new ArrayList<>()).add(i);
         }
-        return byBucket.values();
+        if (refillWidth == 0 || exits.kind() != ExitPolicy.Kind.NONE) {
+            return byBucket.values();
+        }
+        // Every record runs every layer: nothing to refill, so batches of the width.
+        final List<List<Integer>> batches = new ArrayList<>();
+        for (final List<Integer> bucket : byBucket.values()) {
+            for (int from = 0; from < bucket.size(); from += refillWidth) {
+                batches.add(bucket.subList(from, Math.min(bucket.size(), from + refillWidth)));
+            }
+        }
+        return batches;
     }
 }

@@ -85,16 +85,23 @@ final class InferenceProcessor<K, V> implements Processor<K, V, K, InferenceResu
      * @param textMaxTokens the most tokens a text request is cut to; 0 = the model's input length
      * @param passthrough the request headers copied to its prediction and latency event
      * @param tracing the JVM's tracing for an application id
+     * @param refillPool requests the buffer collects for one pass with depth-wise refill; 0 = a batch of
+     *     {@code batchSize}
      */
     record Settings(boolean truncate, int batchSize, long maxWaitMs, int textMaxTokens, Set<String> passthrough,
-            Function<String, RequestTracing> tracing) {
+            Function<String, RequestTracing> tracing, int refillPool) {
 
         static Settings of(final StreamformerConfig config) {
             return new Settings(config.getBoolean(StreamformerConfig.TRUNCATE_CONFIG),
                     config.getInt(StreamformerConfig.BATCH_SIZE_CONFIG), config.getLong(StreamformerConfig.BATCH_MAX_WAIT_MS_CONFIG),
                     config.getInt(StreamformerConfig.TEXT_MAX_TOKENS_CONFIG),
                     Set.copyOf(config.getList(StreamformerConfig.HEADERS_PASSTHROUGH_CONFIG)),
-                    applicationId -> RequestTracing.of(config, applicationId));
+                    applicationId -> RequestTracing.of(config, applicationId), config.refillPool());
+        }
+
+        /** @return the buffered requests that start a pass */
+        int flushAt() {
+            return refillPool > 0 ? refillPool : batchSize;
         }
     }
 
@@ -173,7 +180,7 @@ final class InferenceProcessor<K, V> implements Processor<K, V, K, InferenceResu
         p.bufferKey = buffer.add(p.entry(keys, requests));
         p.bufferedOn(p.served.meters);
         pending.add(p);
-        if (pending.size() >= settings.batchSize()) {
+        if (pending.size() >= settings.flushAt()) {
             flush();
         }
     }

@@ -44,6 +44,7 @@ public final class ModelCatalog implements AutoCloseable {
     private final EngineSettings engine;
     private final int concurrentPasses;
     private final boolean lengthBuckets;
+    private final int refillWidth;
     private final ServingMetrics metrics;
     private final String defaultDir;
     private final Map<String, String> configured;
@@ -70,6 +71,7 @@ public final class ModelCatalog implements AutoCloseable {
         this.engine = config.engineSettings();
         this.concurrentPasses = config.forwardConcurrency();
         this.lengthBuckets = config.getBoolean(StreamformerConfig.BATCH_LENGTH_BUCKETS_CONFIG);
+        this.refillWidth = config.refillPool() > 0 ? config.getInt(StreamformerConfig.BATCH_SIZE_CONFIG) : 0;
         this.metrics = metrics;
         this.defaultDir = config.getString(StreamformerConfig.MODEL_DIR_CONFIG);
         this.configured = config.extraModels();
@@ -268,7 +270,7 @@ public final class ModelCatalog implements AutoCloseable {
             }
             final ServingMetrics.Model meters = metrics.of(model);
             return new Served(model, lease, resolved, meters, new BatchRunner(model, lease.gate(), lengthBuckets, meters,
-                    exitPolicy(model)),
+                    exitPolicy(model), refillWidth),
                     () -> metrics.retire(meters));
         } catch (RuntimeException e) {
             lease.close();

@@ -171,6 +171,17 @@ public final class StreamformerConfig extends AbstractConfig {
             + " (leave once t consecutive exits agree); a record that never qualifies runs every layer. Empty: each"
             + " model's own streamformer.exit_policy from its config.json. Models without exit heads run every layer.";
 
+    /** Requests one pass holds for depth-wise refill. */
+    public static final String EXIT_REFILL_POOL_CONFIG = "streamformer.exit.refill.pool";
+
+    /** What {@link #EXIT_REFILL_POOL_CONFIG} does, as the README's table shows it. */
+    public static final String EXIT_REFILL_POOL_DOC = "Depth-wise refill under early exit: a task's buffer flushes at this"
+            + " many requests (or streamformer.batch.max.wait.ms) and its pass keeps streamformer.batch.size rows"
+            + " running; when records leave, the next requests of the pool take their rows and run layer 1 in the same"
+            + " matrix product as the deeper rows (one layer session for an all-shared plan; rows grouped by weight set"
+            + " otherwise). 0: off, a batch shrinks as its records leave. Must be more than streamformer.batch.size;"
+            + " pays where records stay for several layers (docs/BENCHMARKS.md, Early exit).";
+
     /** Base URLs of the schema registry of framed requests and outputs. */
     public static final String SCHEMA_REGISTRY_URL_CONFIG = "streamformer." + SchemaRegistryClient.URL;
 
@@ -274,6 +285,8 @@ public final class StreamformerConfig extends AbstractConfig {
                     TEXT_MAX_TOKENS_DOC)
             .define(EXIT_POLICY_CONFIG, Type.STRING, "", Importance.MEDIUM,
                     EXIT_POLICY_DOC)
+            .define(EXIT_REFILL_POOL_CONFIG, Type.INT, 0, Range.atLeast(0), Importance.LOW,
+                    EXIT_REFILL_POOL_DOC)
             .define(SCHEMA_REGISTRY_URL_CONFIG, Type.STRING, "", Importance.MEDIUM,
                     SCHEMA_REGISTRY_URL_DOC)
             .define(SCHEMA_REGISTRY_CREDENTIALS_SOURCE_CONFIG, Type.STRING, "USER_INFO",
@@ -347,6 +360,21 @@ public final class StreamformerConfig extends AbstractConfig {
         final int cores = Runtime.getRuntime().availableProcessors();
         final int intraOp = getInt(INTRA_OP_THREADS_CONFIG);
         return Math.max(1, cores / (intraOp == 0 ? cores : intraOp));
+    }
+
+    /**
+     * @return the requests one pass holds for depth-wise refill, 0 when off
+     * @throws org.apache.kafka.common.config.ConfigException when the pool is not above the batch size
+     */
+    public int refillPool() {
+        final int pool = getInt(EXIT_REFILL_POOL_CONFIG);
+        final int batch = getInt(BATCH_SIZE_CONFIG);
+        if (pool != 0 && pool <= batch) {
+            throw new org.apache.kafka.common.config.ConfigException(EXIT_REFILL_POOL_CONFIG, pool, "a refill pool holds"
+                    + " the " + BATCH_SIZE_CONFIG + " (" + batch + ") running rows and the requests that take their places:"
+                    + " set it above " + batch + " (for example " + 2 * batch + "), or 0 for no refill");
+        }
+        return pool;
     }
 
     /** @return the engine, its intra-op threads and prepacking */

@@ -165,6 +165,108 @@ class EarlyExitServingTest {
         }
     }
 
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"patience:2", "none"})
+    void aPoolOfBufferedRequestsRunsWithDepthWiseRefillInBatchSizeRowsAndEachAnswersAsItWouldAlone(final String policy)
+            throws Exception {
+        final ModelConfig config = TestModels.small(SharingPlan.ALL).withExits(ExitHeads.SHARED);
+        TestModels.randomized(config, 23).save(modelDir);
+        final List<List<Integer>> ids = List.of(List.of(2, 5, 9, 3), List.of(2, 7, 3), List.of(2, 11, 12, 13, 3),
+                List.of(2, 21, 3), List.of(2, 30, 31, 3));
+        final Properties props = new Properties();
+        props.put(StreamsConfig.APPLICATION_ID_CONFIG, "exits-refill-test");
+        props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
+        props.put(StreamformerConfig.MODEL_DIR_CONFIG, modelDir.toString());
+        props.put(StreamformerConfig.BATCH_SIZE_CONFIG, "2");
+        props.put(StreamformerConfig.EXIT_REFILL_POOL_CONFIG, "5");
+        props.put(StreamformerConfig.BATCH_LENGTH_BUCKETS_CONFIG, "false");
+        props.put(StreamformerConfig.EXIT_POLICY_CONFIG, policy);
+        // What the processor asks of the engine: the rows of each product and the records of each pool.
+        final List<int[]> refills = new java.util.concurrent.CopyOnWriteArrayList<>();
+        final List<Integer> batches = new java.util.concurrent.CopyOnWriteArrayList<>();
+        final ModelRegistry watched = new ModelRegistry() {
+            @Override
+            protected InferenceModel load(final String dir, final dev.streamformer.model.EngineSettings engine)
+                    throws java.io.IOException {
+                return super.load(dir, engine).wrapped(pass -> new dev.streamformer.model.ForwardPass() {
+                    @Override
+                    public float[] logits(final dev.streamformer.model.EncoderBatch batch) {
+                        batches.add(batch.size());
+                        return pass.logits(batch);
+                    }
+
+                    @Override
+                    public Exited logitsWithExits(final dev.streamformer.model.EncoderBatch batch, final ExitPolicy p,
+                            final Leaving leaving) {
+                        batches.add(batch.size());
+                        return pass.logitsWithExits(batch, p, leaving);
+                    }
+
+                    @Override
+                    public Exited logitsWithRefill(final dev.streamformer.model.EncoderBatch pool, final int width,
+                            final ExitPolicy p, final Leaving leaving) {
+                        refills.add(new int[] {pool.size(), width});
+                        return pass.logitsWithRefill(pool, width, p, leaving);
+                    }
+
+                    @Override
+                    public void close() {
+                        pass.close();
+                    }
+                });
+            }
+        };
+        final PrometheusMeterRegistry prometheus = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        prometheus.config().meterFilter(new PrometheusNames());
+        try (TopologyTestDriver driver = new TopologyTestDriver(StreamformerTopology.build(new StreamformerAppConfig(props),
+                new ModelCatalog(new StreamformerConfig(props), watched, new ServingMetrics(prometheus))), props)) {
+            final TestInputTopic<byte[], byte[]> in = driver.createInputTopic("streamformer-requests",
+                    new ByteArraySerializer(), new ByteArraySerializer());
+            final TestOutputTopic<String, Prediction> out = driver.createOutputTopic("streamformer-predictions",
+                    new StringDeserializer(), StreamformerSerdes.prediction());
+            for (int i = 0; i < ids.size(); i++) {
+                in.pipeInput(("r-" + i).getBytes(), StreamformerSerdes.tokenizedInput().serialize("t",
+                        TokenizedInput.newBuilder().setRequestId("r-" + i).setTokenIds(ids.get(i))
+                                .setCreatedAt(Instant.ofEpochMilli(1_000)).setMetadata(Map.of()).build()));
+                if (i < ids.size() - 1) {
+                    assertThat(out.isEmpty()).as("the buffer waits for the pool of 5, not the batch of 2").isTrue();
+                }
+            }
+            final List<Prediction> predictions = out.readValuesToList();
+            assertThat(predictions).extracting(Prediction::getRequestId).as("request order")
+                    .containsExactly("r-0", "r-1", "r-2", "r-3", "r-4");
+            final List<InferenceModel.Exit> alone;
+            try (InferenceModel model = InferenceModel.load(modelDir)) {
+                alone = ids.stream().map(l -> model.predict(List.of(EncoderInput.of(l.stream().mapToInt(x -> x)
+                        .toArray())), ExitPolicy.parse(policy)).get(0)).toList();
+            }
+            for (int i = 0; i < ids.size(); i++) {
+                assertThat(predictions.get(i).getProbabilities().get("spam")).as("r-%d", i)
+                        .isCloseTo(alone.get(i).output().probabilities()[1], within(1e-4));
+                assertThat(predictions.get(i).getExitLayer()).as("r-%d's exit layer", i).isEqualTo(alone.get(i).layers());
+            }
+            assertThat(sample(prometheus.scrape(), "streamformer_forward_passes_total")).as("one pass for the pool")
+                    .isEqualTo(policy.equals("none") ? 3 : 1);
+            if (policy.equals("none")) {
+                assertThat(refills).as("every record runs every layer: nothing to refill").isEmpty();
+                assertThat(batches).as("batches of the batch size").containsExactly(2, 2, 1);
+            } else {
+                assertThat(refills).as("the pool of 5 on 2 running rows").hasSize(1)
+                        .allSatisfy(r -> assertThat(r).containsExactly(5, 2));
+            }
+        }
+    }
+
+    @org.junit.jupiter.api.Test
+    void aRefillPoolNotAboveTheBatchSizeIsRefusedNamingTheFix() {
+        final Properties props = new Properties();
+        props.put(StreamformerConfig.BATCH_SIZE_CONFIG, "8");
+        props.put(StreamformerConfig.EXIT_REFILL_POOL_CONFIG, "8");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> new StreamformerConfig(props).refillPool())
+                .isInstanceOf(org.apache.kafka.common.config.ConfigException.class)
+                .hasMessageContaining("streamformer.exit.refill.pool").hasMessageContaining("above 8 (for example 16)");
+    }
+
     private static double sample(final String text, final String name) {
         final Matcher m = Pattern.compile("(?m)^" + Pattern.quote(name) + "\\{[^}]*\\} (\\S+)$").matcher(text);
         assertThat(m.find()).as("%s in%n%s", name, text).isTrue();

@@ -453,6 +453,7 @@ public final class BenchSuites {
         exiting.put(StreamformerConfig.EXIT_POLICY_CONFIG, policy.toString());
         final List<PipelineBenchmark.Run> runs = new ArrayList<>();
         final List<Double> gains = new ArrayList<>();
+        final List<Double> refillGains = new ArrayList<>();
         final List<Double> depths = new ArrayList<>();
         try (InferenceModel single = InferenceModel.load(fullDepthDir, EngineSettings.of(plan.engine(), 1))) {
             final PipelineBenchmark singleBench = new PipelineBenchmark(bootstrap, single, fullDepthDir,
@@ -461,6 +462,13 @@ public final class BenchSuites {
                     plan.length(), PARTITIONS, Duration.ofSeconds(plan.modelOnlySeconds()), out, none);
             final PipelineBenchmark exitBench = new PipelineBenchmark(bootstrap, m, modelDir, work.resolve("state"),
                     plan.length(), PARTITIONS, Duration.ofSeconds(plan.modelOnlySeconds()), out, exiting);
+            // Depth-wise refill in the processor: a pool of twice the batch, the batch's rows running at once.
+            final java.util.function.IntFunction<PipelineBenchmark> refillBench = b -> {
+                final Map<String, String> refilling = new LinkedHashMap<>(exiting);
+                refilling.put(StreamformerConfig.EXIT_REFILL_POOL_CONFIG, Integer.toString(2 * b));
+                return new PipelineBenchmark(bootstrap, m, modelDir, work.resolve("state"), plan.length(), PARTITIONS,
+                        Duration.ofSeconds(plan.modelOnlySeconds()), out, refilling);
+            };
             final String topic = exitBench.prefill(mail, plan.records());
             for (int r = 1; r <= plan.pipelineRepetitions(); r++) {
                 final String repetition = plan.pipelineRepetitions() > 1 ? " #" + r : "";
@@ -473,8 +481,12 @@ public final class BenchSuites {
                 final PipelineBenchmark.Run exit = exitBench.saturated(new PipelineBenchmark.Settings(
                         "mail, early exit" + repetition, streamThreads, intraOp, batch, plan.maxWaitMs(), false),
                         topic, plan.records());
-                runs.addAll(List.of(full, layered, exit));
+                final PipelineBenchmark.Run refill = refillBench.apply(batch).saturated(new PipelineBenchmark.Settings(
+                        "mail, early exit, refill pool " + 2 * batch + repetition, streamThreads, intraOp, batch,
+                        plan.maxWaitMs(), false), topic, plan.records());
+                runs.addAll(List.of(full, layered, exit, refill));
                 gains.add(exit.recordsPerSecond() / full.recordsPerSecond());
+                refillGains.add(refill.recordsPerSecond() / exit.recordsPerSecond());
                 depths.add(exit.meanLayersRun());
             }
             // Once each: the other batch sizes, and every core on one caller.
@@ -491,6 +503,8 @@ public final class BenchSuites {
                             layout[1], b, plan.maxWaitMs(), false), topic, plan.records()));
                     runs.add(exitBench.saturated(new PipelineBenchmark.Settings(at + "early exit", layout[0], layout[1], b,
                             plan.maxWaitMs(), false), topic, plan.records()));
+                    runs.add(refillBench.apply(b).saturated(new PipelineBenchmark.Settings(at + "early exit, refill pool "
+                            + 2 * b, layout[0], layout[1], b, plan.maxWaitMs(), false), topic, plan.records()));
                 }
             }
         }
@@ -502,6 +516,7 @@ public final class BenchSuites {
                     r.meanLayersRun(), r.recordsPerSecond() / oneGraph, r.duplicates(), r.missing());
         }
         putMedian("early exit / full depth, one graph, on mail (" + name + ")", gains);
+        putMedian("early exit with refill pool " + 2 * batch + " / shrinking batches, on mail (" + name + ")", refillGains);
         json.put("exits_pipeline", Map.of("policy", policy.toString(), "runs", runs, "mean_layers", depths));
         return runs;
     }

@@ -56,7 +56,8 @@ class BenchSmokeIT {
             final Map<String, Object> exits = (Map<String, Object>) json.get("exits_pipeline");
             final List<PipelineBenchmark.Run> exitRuns = (List<PipelineBenchmark.Run>) exits.get("runs");
             assertThat(exitRuns).extracting(r -> r.settings().name()).anyMatch(n -> n.contains("full depth, one graph"))
-                    .anyMatch(n -> n.contains("full depth, layered")).anyMatch(n -> n.contains("early exit"));
+                    .anyMatch(n -> n.contains("full depth, layered")).anyMatch(n -> n.endsWith("early exit"))
+                    .anyMatch(n -> n.contains("early exit, refill pool 16"));
             for (final PipelineBenchmark.Run r : exitRuns) {
                 assertThat(r.missing()).as(r.settings().name()).isZero();
                 assertThat(r.duplicates()).as(r.settings().name()).isZero();
@@ -64,8 +65,9 @@ class BenchSmokeIT {
             }
             assertThat(exitRuns).filteredOn(r -> r.settings().name().contains("early exit"))
                     .allSatisfy(r -> assertThat(r.meanLayersRun()).as("leaves early").isLessThan(6.0));
-            assertThat(((Map<String, Double>) json.get("ratios")).keySet()).hasSize(7)
+            assertThat(((Map<String, Double>) json.get("ratios")).keySet()).hasSize(8)
                     .anyMatch(k -> k.startsWith("early exit / full depth, one graph, on mail"))
+                    .anyMatch(k -> k.startsWith("early exit with refill pool 16 / shrinking batches"))
                     .anyMatch(k -> k.contains(" on onnxruntime / previous default: pytorch 2x1 batch 16"))
                     .anyMatch(k -> k.startsWith("pipeline / model-only")).anyMatch(k -> k.contains("stream threads / 1"))
                     .anyMatch(k -> k.startsWith("paced p99")).anyMatch(k -> k.contains("baseline a, same threads"))

@@ -227,15 +227,31 @@ public final class LayeredForward implements ForwardPass {
      */
     @Override
     public Exited logitsWithRefill(final EncoderBatch pool, final int width, final ExitPolicy policy) {
+        return logitsWithRefill(pool, width, policy, Leaving.NOBODY);
+    }
+
+    /**
+     * {@link #logitsWithRefill(EncoderBatch, int, ExitPolicy)}, telling of the records that leave after a
+     * step before the next step runs.
+     *
+     * @param pool the padded records, in arrival order
+     * @param width the rows in one product
+     * @param policy when a record leaves
+     * @param leaving told of each record (its row in the pool) as it leaves
+     * @return each record's logits and the layers it ran
+     */
+    @Override
+    public Exited logitsWithRefill(final EncoderBatch pool, final int width, final ExitPolicy policy,
+            final Leaving leaving) {
         if (policy.kind() == ExitPolicy.Kind.NONE || width >= pool.size()) {
-            return ForwardPass.super.logitsWithRefill(pool, width, policy);
+            return ForwardPass.super.logitsWithRefill(pool, width, policy, leaving);
         }
         final Map<String, OnnxTensor> inputs = inputs(pool);
         try (OrtSession.Result embedded = embedding.run(inputs)) {
             final float[] hidden = floats(embedded, EncoderGraph.HIDDEN);
             final float[] maskBias = floats(embedded, EncoderGraph.MASK_BIAS);
             return new Refill(pool.size(), pool.length(), hidden.length / (pool.size() * pool.length()), width)
-                    .run(hidden, maskBias, policy);
+                    .run(hidden, maskBias, policy, leaving);
         } catch (OrtException e) {
             throw new IllegalStateException("ONNX Runtime failed on a pool of " + pool.size() + " x " + pool.length()
                     + " tokens: " + e.getMessage(), e);
@@ -273,7 +289,8 @@ public final class LayeredForward implements ForwardPass {
             this.depth = new int[width];
         }
 
-        Exited run(final float[] embedded, final float[] maskBias, final ExitPolicy policy) throws OrtException {
+        Exited run(final float[] embedded, final float[] maskBias, final ExitPolicy policy, final Leaving leaving)
+                throws OrtException {
             final int rowSize = length * hiddenSize;
             final float[] logits = new float[records * labels];
             final int[] ran = new int[records];
@@ -296,6 +313,8 @@ public final class LayeredForward implements ForwardPass {
                     if (depth[slot] == layers.length - 1 || policy.decided(exit, slot, labels, previous[r], agreeing[r])) {
                         System.arraycopy(exit, slot * labels, logits, r * labels, labels);
                         ran[r] = depth[slot] + 1;
+                        leaving.left(r, java.util.Arrays.copyOfRange(exit, slot * labels, slot * labels + labels),
+                                ran[r]);
                         continue;
                     }
                     final int label = ExitPolicy.argmax(exit, slot, labels);

@@ -66,8 +66,17 @@ class LayeredRefillTest {
                         .isLessThan(exitLayer[deepest]);
 
                 final EncoderBatch batch = EncoderBatch.of(config, pool.stream().map(r -> texts(config, 24).get(r)).toList());
-                final ForwardPass.Exited refilled = layered.logitsWithRefill(batch, WIDTH, policy);
+                final float[][] told = new float[batch.size()][];
+                final int[] toldLayers = new int[batch.size()];
+                final ForwardPass.Exited refilled = layered.logitsWithRefill(batch, WIDTH, policy, (row, logits, ran) -> {
+                    assertThat(told[row]).as("%s: record %d told of once", policy, row).isNull();
+                    told[row] = logits;
+                    toldLayers[row] = ran;
+                });
                 for (int i = 0; i < batch.size(); i++) {
+                    assertThat(told[i]).as("%s: record %d told of as it left", policy, i)
+                            .containsExactly(Arrays.copyOfRange(refilled.logits(), i * c, i * c + c));
+                    assertThat(toldLayers[i]).isEqualTo(refilled.layers()[i]);
                     final ForwardPass.Exited alone = layered.logitsWithExits(batch.rows(i, i + 1), policy);
                     assertThat(refilled.layers()[i]).as("%s: layers run by record %d", policy, i).isEqualTo(alone.layers()[0])
                             .isEqualTo(exitLayer[pool.get(i)] + 1);
