@@ -130,7 +130,7 @@ final class InferenceProcessor<K, V> implements Processor<K, V, K, InferenceResu
         attached = true;
         // A partition moved here from an instance that switched already: switch here first.
         catalog.sync();
-        if (settings.batchSize() > 1) {
+        if (settings.flushAt() > 1) {
             buffer = new BatchBuffer(context.getStateStore(BatchBuffer.STORE));
             for (final KeyValue<Long, BufferedRequest> restored : buffer.restore()) {
                 final BufferedRequest e = restored.value;

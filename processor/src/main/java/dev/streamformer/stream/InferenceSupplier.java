@@ -85,6 +85,6 @@ public final class InferenceSupplier<K> implements ProcessorSupplier<K, Tokenize
     /** @return the batch buffer's store when requests are batched, else none */
     @Override
     public Set<StoreBuilder<?>> stores() {
-        return settings.batchSize() > 1 ? Set.of(BatchBuffer.storeBuilder()) : null;
+        return settings.flushAt() > 1 ? Set.of(BatchBuffer.storeBuilder()) : null;
     }
 }

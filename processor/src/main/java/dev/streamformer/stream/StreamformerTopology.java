@@ -69,7 +69,7 @@ public final class StreamformerTopology {
         topology.addSource(SOURCE, new ByteArrayDeserializer(), new ByteArrayDeserializer(), config.requestsTopic());
         topology.addProcessor(INFERENCE, () -> new InferenceProcessor<>(catalog, settings, Serdes.ByteArray(),
                 RequestReader.bytes(decoder), decoder), SOURCE);
-        if (settings.batchSize() > 1) {
+        if (settings.flushAt() > 1) {
             topology.addStateStore(BatchBuffer.storeBuilder(), INFERENCE);
         }
         topology.addProcessor(OUTPUTS, Router::new, INFERENCE);
