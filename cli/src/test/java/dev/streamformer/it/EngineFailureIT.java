@@ -33,7 +33,7 @@ import dev.streamformer.TinyModel;
 import dev.streamformer.client.RequestProducer;
 import dev.streamformer.model.EncoderBatch;
 import dev.streamformer.model.EngineSettings;
-import dev.streamformer.model.ForwardPass;
+import dev.streamformer.model.DelegatingForwardPass;
 import dev.streamformer.model.InferenceModel;
 import dev.streamformer.schemas.LatencyEvent;
 import dev.streamformer.schemas.Prediction;
@@ -72,7 +72,7 @@ class EngineFailureIT {
         final ModelRegistry failing = new ModelRegistry() {
             @Override
             protected InferenceModel load(final String dir, final EngineSettings engine) throws IOException {
-                return super.load(dir, engine).wrapped(real -> new ForwardPass() {
+                return super.load(dir, engine).wrapped(real -> new DelegatingForwardPass(real) {
                     @Override
                     public float[] logits(final EncoderBatch batch) {
                         if (passes.incrementAndGet() <= FAILED_PASSES) {
@@ -80,12 +80,7 @@ class EngineFailureIT {
                             lastFailureUs.set(ChronoUnit.MICROS.between(Instant.EPOCH, Instant.now()));
                             throw new IllegalStateException("injected: the engine's native session is gone");
                         }
-                        return real.logits(batch);
-                    }
-
-                    @Override
-                    public void close() {
-                        real.close();
+                        return delegate.logits(batch);
                     }
                 });
             }

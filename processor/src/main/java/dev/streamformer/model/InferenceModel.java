@@ -193,7 +193,9 @@ public final class InferenceModel implements AutoCloseable {
 
     /**
      * This model with its forward pass wrapped, for instrumentation or fault injection: the same
-     * name, version, config and statistics, every pass through {@code wrap}'s pass.
+     * name, version, config and statistics, every pass through {@code wrap}'s pass. Build the wrapper on
+     * {@link DelegatingForwardPass}, so that the calls it does not intercept (early exit, refill) still
+     * reach this model's pass.
      *
      * @param wrap given this model's pass, returns the pass to run instead (it closes the original)
      * @return the wrapped model; it owns the pass, so close it instead of this one

@@ -188,30 +188,25 @@ class EarlyExitServingTest {
             @Override
             protected InferenceModel load(final String dir, final dev.streamformer.model.EngineSettings engine)
                     throws java.io.IOException {
-                return super.load(dir, engine).wrapped(pass -> new dev.streamformer.model.ForwardPass() {
+                return super.load(dir, engine).wrapped(pass -> new dev.streamformer.model.DelegatingForwardPass(pass) {
                     @Override
                     public float[] logits(final dev.streamformer.model.EncoderBatch batch) {
                         batches.add(batch.size());
-                        return pass.logits(batch);
+                        return delegate.logits(batch);
                     }
 
                     @Override
                     public Exited logitsWithExits(final dev.streamformer.model.EncoderBatch batch, final ExitPolicy p,
                             final Leaving leaving) {
                         batches.add(batch.size());
-                        return pass.logitsWithExits(batch, p, leaving);
+                        return delegate.logitsWithExits(batch, p, leaving);
                     }
 
                     @Override
                     public Exited logitsWithRefill(final dev.streamformer.model.EncoderBatch pool, final int width,
                             final ExitPolicy p, final Leaving leaving) {
                         refills.add(new int[] {pool.size(), width});
-                        return pass.logitsWithRefill(pool, width, p, leaving);
-                    }
-
-                    @Override
-                    public void close() {
-                        pass.close();
+                        return delegate.logitsWithRefill(pool, width, p, leaving);
                     }
                 });
             }

@@ -25,6 +25,7 @@ import dev.streamformer.model.Activation;
 import dev.streamformer.model.Checkpoint;
 import dev.streamformer.model.EncoderBatch;
 import dev.streamformer.model.EngineSettings;
+import dev.streamformer.model.DelegatingForwardPass;
 import dev.streamformer.model.ForwardPass;
 import dev.streamformer.model.InferenceModel;
 import dev.streamformer.model.ModelConfig;
@@ -62,11 +63,10 @@ class ForwardPassFailureTest {
     }
 
     /** The real pass, refusing batches that hold the poison token. */
-    private final class FaultyPass implements ForwardPass {
-        private final ForwardPass real;
+    private final class FaultyPass extends DelegatingForwardPass {
 
         FaultyPass(final ForwardPass real) {
-            this.real = real;
+            super(real);
         }
 
         @Override
@@ -77,12 +77,7 @@ class ForwardPassFailureTest {
                     throw new IllegalArgumentException("kernel rejected token " + POISON);
                 }
             }
-            return real.logits(batch);
-        }
-
-        @Override
-        public void close() {
-            real.close();
+            return delegate.logits(batch);
         }
     }
 

@@ -26,7 +26,7 @@ import org.junit.jupiter.api.io.TempDir;
 import dev.streamformer.model.Activation;
 import dev.streamformer.model.Checkpoint;
 import dev.streamformer.model.EngineSettings;
-import dev.streamformer.model.ForwardPass;
+import dev.streamformer.model.DelegatingForwardPass;
 import dev.streamformer.model.InferenceModel;
 import dev.streamformer.model.ModelConfig;
 import dev.streamformer.model.ModelDirectory;
@@ -100,16 +100,11 @@ class ModelLifecycleTest {
         final ModelRegistry registry = new ModelRegistry() {
             @Override
             protected InferenceModel load(final String modelDir, final EngineSettings engine) throws java.io.IOException {
-                return super.load(modelDir, engine).wrapped(pass -> new ForwardPass() {
-                    @Override
-                    public float[] logits(final dev.streamformer.model.EncoderBatch batch) {
-                        return pass.logits(batch);
-                    }
-
+                return super.load(modelDir, engine).wrapped(pass -> new DelegatingForwardPass(pass) {
                     @Override
                     public void close() {
                         closedPasses.incrementAndGet();
-                        pass.close();
+                        super.close();
                     }
                 });
             }
