@@ -41,7 +41,7 @@ import picocli.CommandLine.Parameters;
             "  pipeline  records/s through a broker with outputs committed (exactly_once_v2) beside the model alone"
                 + " with the same threads and batch; batch sweep; 1 vs 2 stream threads; baseline a (record-at-a-time,"
                 + " a model copy per task); latency at a paced load of half the maximum; with a model with exit heads,"
-                + " also real mail at full depth (one graph, layered) and under the exit policy, in alternation",
+                + " also real mail at full depth (one graph, layered) and under the exit policy (batches that shrink, and depth-wise refill from a pool of twice the batch), in alternation",
             "  memory    resident memory of a processor JVM by stream threads, shared model vs a copy per task",
             "  exits     a model with exit heads (--model) on real mail: the single graph at full depth, the"
                 + " layer-by-layer engine at full depth and under an exit policy (--exit, default the model's) with"
