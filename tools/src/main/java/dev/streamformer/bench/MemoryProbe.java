@@ -19,7 +19,7 @@ import dev.streamformer.model.SharingPlan;
  * Resident memory of one model serving batches, measured in a fresh JVM so that nothing else the
  * caller loaded counts. A tiny model first runs one pass on the same engine, so the engine's own
  * libraries and threads are resident before the first figure; then the model loads and runs
- * batches of 8 x 128 tokens. Prints VmRSS in bytes before the load, after it, and after the batches.
+ * batches of 8 x 128 tokens (fewer where the model takes fewer). Prints VmRSS in bytes before the load, after it, and after the batches.
  */
 public final class MemoryProbe {
 
@@ -44,7 +44,8 @@ public final class MemoryProbe {
             final SplittableRandom random = new SplittableRandom(1);
             final List<EncoderInput> batch = new ArrayList<>();
             for (int i = 0; i < 8; i++) {
-                batch.add(EncoderInput.of(random.ints(128, 0, model.config().vocabSize()).toArray()));
+                batch.add(EncoderInput.of(random.ints(Math.min(128, model.config().maxPositions()), 0,
+                        model.config().vocabSize()).toArray()));
             }
             for (int i = 0; i < 10; i++) {
                 model.predict(batch);

@@ -26,6 +26,9 @@ import dev.streamformer.corpus.Corpus;
 import dev.streamformer.corpus.WordPieceTrainer;
 import dev.streamformer.model.Activation;
 import dev.streamformer.model.Checkpoint;
+import dev.streamformer.model.EngineSettings;
+import dev.streamformer.model.ExitHeads;
+import dev.streamformer.model.ExitPolicy;
 import dev.streamformer.model.InferenceEngine;
 import dev.streamformer.model.InferenceModel;
 import dev.streamformer.model.ModelConfig;
@@ -69,8 +72,41 @@ public final class TradeoffTable {
      * @param residentBytes resident memory of a JVM serving it
      */
     public record Row(String name, long uniqueParameters, long fileBytes, Map<String, Evaluation> metrics,
-            double recordsPerSecond, long residentBytes) {
+            double recordsPerSecond, long residentBytes, Exits exits) {
+
+        /** A row without early-exit figures. */
+        public Row(final String name, final long uniqueParameters, final long fileBytes,
+                final Map<String, Evaluation> metrics, final double recordsPerSecond, final long residentBytes) {
+            this(name, uniqueParameters, fileBytes, metrics, recordsPerSecond, residentBytes, null);
+        }
     }
+
+    /**
+     * A row's model with exit heads: {@code finetuneEpochs} epochs with an exit after every layer (shared
+     * heads for all-shared plans, one per layer otherwise), the policy chosen on each split's validation
+     * part for at most {@link #EXIT_MAX_LOSS_POINTS} points of accuracy, scored on its test part.
+     *
+     * @param heads the exit heads
+     * @param bySplit per split: the chosen policy and the test part at full depth and under it
+     * @param fullDepthRecordsPerSecond the random split's model as one graph at full depth on the bundled mail,
+     *     batch 8, one caller per core
+     * @param atPolicyRecordsPerSecond the same under the random split's policy, timed in alternation
+     */
+    public record Exits(String heads, Map<String, SplitExits> bySplit, double fullDepthRecordsPerSecond,
+            double atPolicyRecordsPerSecond) {
+    }
+
+    /**
+     * @param policy the policy chosen on the validation part
+     * @param fullDepth the test part with every layer
+     * @param atPolicy the test part under the policy
+     * @param meanLayers layers run per test e-mail under the policy
+     */
+    public record SplitExits(String policy, Evaluation fullDepth, Evaluation atPolicy, double meanLayers) {
+    }
+
+    /** Accuracy an exit policy may lose against full depth on the validation part, in points. */
+    static final double EXIT_MAX_LOSS_POINTS = 0.1;
 
     /** Row names. */
     static final String NOT_SHARED = "not shared";
@@ -113,6 +149,8 @@ public final class TradeoffTable {
         final List<Corpus.Message> messages = Corpus.read(dataDir);
         final Map<String, Map<String, Path>> models = new LinkedHashMap<>();
         final Map<String, Map<String, Evaluation>> metrics = new LinkedHashMap<>();
+        final Map<String, Map<String, Path>> exitModels = new LinkedHashMap<>();
+        final Map<String, Map<String, SplitExits>> exitMetrics = new LinkedHashMap<>();
         for (final String split : SPLITS) {
             final Path dir = work.resolve(split);
             final Path tokenizer = dir.resolve("tokenizer");
@@ -145,11 +183,21 @@ public final class TradeoffTable {
                             eval.f1());
                 }
             }
+            for (final Map.Entry<String, Path> e : built.entrySet()) {
+                if (!e.getKey().equals(INT8)) {
+                    final Path withExits = withExits(log, split, e.getKey(), e.getValue(), data, setup, dir, tokenizer);
+                    exitModels.computeIfAbsent(e.getKey(), k -> new LinkedHashMap<>()).put(split, withExits);
+                    exitMetrics.computeIfAbsent(e.getKey(), k -> new LinkedHashMap<>()).put(split,
+                            exitsOn(log, split, e.getKey(), withExits, data));
+                }
+            }
             models.put(split, built);
         }
         final List<Row> rows = new ArrayList<>();
         for (final Map.Entry<String, Path> e : models.get(SPLITS.get(0)).entrySet()) {
-            rows.add(measured(e.getKey(), e.getValue(), metrics.get(e.getKey()), setup, log));
+            final Row row = measured(e.getKey(), e.getValue(), metrics.get(e.getKey()), setup, log);
+            rows.add(exitMetrics.containsKey(e.getKey()) ? withExitSpeed(row, exitModels.get(e.getKey()).get(SPLITS.get(0)),
+                    exitMetrics.get(e.getKey()), log) : row);
         }
         rows.add(classicRow(messages, log));
         return rows;
@@ -173,6 +221,56 @@ public final class TradeoffTable {
         log.printf(Locale.ROOT, "measured %s: %.1f records/s%n", name, speed);
         return new Row(name, ParameterStats.of(c).uniqueParameters(), Files.size(model.resolve(ModelDirectory.WEIGHTS)),
                 metrics, speed, MemoryProbe.measure(model, InferenceEngine.DEFAULT, true)[1]);
+    }
+
+    /**
+     * A row's model fine-tuned with an exit after every layer (cached in {@code dir} like every model).
+     */
+    private static Path withExits(final PrintStream log, final String split, final String name, final Path model,
+            final Datasets.Tokenized data, final Setup setup, final Path dir, final Path tokenizer) throws IOException {
+        final String exitsName = name + " + exits";
+        final Path out = modelPath(dir, exitsName);
+        if (!cached(out, setup)) {
+            final Checkpoint start = Checkpoint.load(model);
+            final ExitHeads heads = start.config().plan().equals(SharingPlan.ALL) ? ExitHeads.SHARED : ExitHeads.PER_LAYER;
+            log.printf("== %s: %s (%d epochs with %s exit heads)%n", split, exitsName, setup.finetuneEpochs(), heads);
+            final ModelTrainer.Settings t = setup.training();
+            final ModelTrainer.Settings s = new ModelTrainer.Settings(setup.finetuneEpochs(), t.batchSize(),
+                    t.learningRate() / 2, t.warmupFraction(), t.weightDecay(), t.seed(), t.threads(), 0, 1);
+            save(ModelTrainer.train(start.withExits(heads), data.train(), null, s, log, (epoch, m) -> { }), exitsName,
+                    dir, tokenizer, new LinkedHashMap<>(), setup);
+        }
+        return out;
+    }
+
+    /** Chooses a policy on the validation part and scores it on the test part. */
+    private static SplitExits exitsOn(final PrintStream log, final String split, final String name, final Path model,
+            final Datasets.Tokenized data) throws IOException {
+        final Checkpoint c = Checkpoint.load(model);
+        final EngineSettings engine = EngineSettings.of(InferenceEngine.DEFAULT, 0);
+        final ExitPolicy policy = ExitEvaluation.choose(ExitEvaluation.depths(c, engine, data.validation()),
+                Evaluation.labels(data.validation()), EXIT_MAX_LOSS_POINTS).get(0).policy();
+        policy.write(model);
+        final float[][][] test = ExitEvaluation.depths(c, engine, data.test());
+        final int[] labels = Evaluation.labels(data.test());
+        final ExitEvaluation full = ExitEvaluation.of(test, labels, ExitPolicy.NONE);
+        final ExitEvaluation chosen = ExitEvaluation.of(test, labels, policy);
+        log.printf(Locale.ROOT, "%s / %s + exits: full depth %.4f, %s %.4f at %.2f layers%n", split, name,
+                full.metrics().accuracy(), policy, chosen.metrics().accuracy(), chosen.meanLayers());
+        return new SplitExits(policy.toString(), full.metrics(), chosen.metrics(), chosen.meanLayers());
+    }
+
+    /** The row with its exit figures and records/s at full depth and at its policy on the bundled mail. */
+    private static Row withExitSpeed(final Row row, final Path model, final Map<String, SplitExits> bySplit,
+            final PrintStream log) throws IOException {
+        final ExitPolicy policy = ExitPolicy.parse(bySplit.get(SPLITS.get(0)).policy());
+        final dev.streamformer.bench.ExitBenchmark.Row speed = dev.streamformer.bench.ExitBenchmark.run(model, policy,
+                List.of(SERVING), List.of(8), 5).get(0);
+        log.printf(Locale.ROOT, "measured %s + exits: %.1f records/s at full depth, %.1f at %s (%.2f layers)%n",
+                row.name(), speed.singleGraph(), speed.earlyExit(), policy, speed.meanLayers());
+        return new Row(row.name(), row.uniqueParameters(), row.fileBytes(), row.metrics(), row.recordsPerSecond(),
+                row.residentBytes(), new Exits(Checkpoint.load(model).config().exits().toString(), bySplit,
+                        speed.singleGraph(), speed.earlyExit()));
     }
 
     /** The name of the relaxed row of rank r. */
@@ -264,8 +362,9 @@ public final class TradeoffTable {
     /** The note under the table with one paragraph (starting with marker) added or replaced. */
     private static String noteWith(final Path outDir, final String marker, final String paragraph) throws IOException {
         final String md = Files.readString(outDir.resolve("TRADEOFF.md"));
-        final int tableEnd = md.indexOf("\n\n", md.indexOf("|---|"));
         final int chart = md.indexOf("![accuracy against size]");
+        // The note follows the last generated table (the early-exit table, where there is one).
+        final int tableEnd = md.indexOf("\n\n", md.lastIndexOf("|---|", chart < 0 ? md.length() : chart));
         String note = tableEnd >= 0 && chart > tableEnd ? md.substring(tableEnd, chart).strip() : "";
         final int old = note.indexOf(marker);
         if (old >= 0) {
@@ -348,7 +447,7 @@ public final class TradeoffTable {
                     List.of(SERVING), List.of(8), stored.setup().maxLength(), 5).rows().get(0).recordsPerSecond();
             final long rss = MemoryProbe.measure(dir, InferenceEngine.DEFAULT, true)[2];
             log.printf(Locale.ROOT, "measured %s: %.1f records/s, RSS %.0f MB%n", r.name(), speed, rss / 1e6);
-            rows.add(new Row(r.name(), r.uniqueParameters(), r.fileBytes(), r.metrics(), speed, rss));
+            rows.add(new Row(r.name(), r.uniqueParameters(), r.fileBytes(), r.metrics(), speed, rss, r.exits()));
         }
         write(rows, stored.setup(), stored.seconds(), stored.command(), outDir, String.format(Locale.ROOT,
                 "records/s and RSS re-measured on %s by `java -jar cli/target/streamformer.jar model tradeoff"
@@ -400,15 +499,25 @@ public final class TradeoffTable {
     private static Checkpoint train(final PrintStream log, final String split, final String name,
             final ModelConfig config, final Datasets.Tokenized data, final Setup setup, final Path dir,
             final Path tokenizer, final Map<String, Path> built) throws IOException {
+        if (cached(modelPath(dir, name), setup)) {
+            log.printf("== %s: %s (trained before with this setup: %s)%n", split, name, modelPath(dir, name));
+            built.put(name, modelPath(dir, name));
+            return Checkpoint.load(modelPath(dir, name));
+        }
         log.printf("== %s: %s (%s)%n", split, name, config.plan().describe());
         final Checkpoint trained = ModelTrainer.train(Checkpoint.random(config, setup.training().seed()), data.train(),
                 null, setup.training(), log, (epoch, model) -> { });
-        return save(trained, name, dir, tokenizer, built);
+        return save(trained, name, dir, tokenizer, built, setup);
     }
 
     private static Checkpoint finetune(final PrintStream log, final String split, final String name,
             final Checkpoint start, final Datasets.Tokenized data, final Setup setup, final Path dir,
             final Path tokenizer, final Map<String, Path> built, final Checkpoint teacher) throws IOException {
+        if (cached(modelPath(dir, name), setup)) {
+            log.printf("== %s: %s (fine-tuned before with this setup: %s)%n", split, name, modelPath(dir, name));
+            built.put(name, modelPath(dir, name));
+            return Checkpoint.load(modelPath(dir, name));
+        }
         log.printf("== %s: %s (fine-tune %d epochs%s)%n", split, name, setup.finetuneEpochs(),
                 teacher == null ? "" : ", distilling from the not-shared model");
         final ModelTrainer.Settings t = setup.training();
@@ -424,15 +533,40 @@ public final class TradeoffTable {
                 t.learningRate() / 2, t.warmupFraction(), t.weightDecay(), t.seed(), t.threads(),
                 teacher == null ? 0 : 0.5, teacher == null ? 1 : 2);
         final Checkpoint tuned = ModelTrainer.train(start, data.train(), soft, s, log, (epoch, model) -> { });
-        return save(tuned, name, dir, tokenizer, built);
+        return save(tuned, name, dir, tokenizer, built, setup);
     }
 
     private static Checkpoint save(final Checkpoint model, final String name, final Path dir, final Path tokenizer,
             final Map<String, Path> built) throws IOException {
-        final Path out = dir.resolve(name.replaceAll("[^a-zA-Z0-9]+", "-"));
+        return save(model, name, dir, tokenizer, built, null);
+    }
+
+    /** Saves a row's model; with a setup, marks it as trained with it, so that a rerun takes it as it is. */
+    private static Checkpoint save(final Checkpoint model, final String name, final Path dir, final Path tokenizer,
+            final Map<String, Path> built, final Setup setup) throws IOException {
+        final Path out = modelPath(dir, name);
         ModelDirectory.save(model, tokenizer, out);
+        if (setup != null) {
+            Files.writeString(out.resolve(TRAINED_WITH), new GsonBuilder().create().toJson(setup));
+        }
         built.put(name, out);
         return model;
+    }
+
+    /** Beside a row's model: the setup it was trained with, written once it is saved. */
+    private static final String TRAINED_WITH = "tradeoff-setup.json";
+
+    private static Path modelPath(final Path dir, final String name) {
+        return dir.resolve(name.replaceAll("[^a-zA-Z0-9]+", "-"));
+    }
+
+    /**
+     * @return whether a row's model was saved by a run with this setup (so an interrupted run, rerun,
+     *     goes on where it stopped); the split's vocabulary is learned again and must come out the same
+     */
+    private static boolean cached(final Path model, final Setup setup) throws IOException {
+        final Path marker = model.resolve(TRAINED_WITH);
+        return Files.isRegularFile(marker) && Files.readString(marker).equals(new GsonBuilder().create().toJson(setup));
     }
 
     /**
@@ -459,15 +593,46 @@ public final class TradeoffTable {
                 setup.intermediate(), setup.vocab(), setup.maxLength(), setup.training().epochs(),
                 setup.training().learningRate(), setup.training().batchSize(), setup.training().seed(),
                 setup.finetuneEpochs(), setup.maxLength(), command, seconds / 60));
-        md.append("| model | unique params | file MB | acc random | F1 random | acc later | F1 later | records/s | RSS MB |\n");
-        md.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+        final boolean exits = rows.stream().anyMatch(r -> r.exits() != null);
+        md.append("| model | unique params | file MB | acc random | F1 random | acc later | F1 later | records/s | RSS MB |"
+                + (exits ? " mean layers at policy (random) | records/s at policy (mail) |" : "") + "\n");
+        md.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|" + (exits ? "---:|---:|" : "") + "\n");
         for (final Row r : rows) {
             final Evaluation a = r.metrics().get("random");
             final Evaluation b = r.metrics().get("later");
-            md.append(String.format(Locale.ROOT, "| %s | %,d | %.2f | %.4f | %.4f | %.4f | %.4f | %.1f | %s |%n",
+            md.append(String.format(Locale.ROOT, "| %s | %,d | %.2f | %.4f | %.4f | %.4f | %.4f | %.1f | %s |",
                     r.name(), r.uniqueParameters(), r.fileBytes() / 1e6, a.accuracy(), a.f1(), b.accuracy(), b.f1(),
                     r.recordsPerSecond(), r.residentBytes() < 0 ? "-" : String.format(Locale.ROOT, "%.0f",
                             r.residentBytes() / 1e6)));
+            if (exits) {
+                md.append(r.exits() == null ? " - | - |" : String.format(Locale.ROOT, " %.2f | %.1f |",
+                        r.exits().bySplit().get("random").meanLayers(), r.exits().atPolicyRecordsPerSecond()));
+            }
+            md.append('\n');
+        }
+        if (exits) {
+            md.append(String.format(Locale.ROOT, "%nEarly exit: each row's model after %d more epoch(s) with an exit after"
+                    + " every layer (shared heads for all-shared plans, one per layer otherwise), the policy chosen on"
+                    + " each split's validation part for at most %.1f points of accuracy, scored on its test part;"
+                    + " records/s on the bundled mail at batch 8, one caller per core, the single graph at full depth and"
+                    + " early exit under the random split's policy timed in alternation.%n%n", setup.finetuneEpochs(),
+                    EXIT_MAX_LOSS_POINTS));
+            md.append("| model | exit heads | policy random | acc full / at policy random | layers random | policy later"
+                    + " | acc full / at policy later | layers later | records/s full depth (mail) | at policy |\n");
+            md.append("|---|---|---|---:|---:|---|---:|---:|---:|---:|\n");
+            for (final Row r : rows) {
+                if (r.exits() == null) {
+                    continue;
+                }
+                final SplitExits a = r.exits().bySplit().get("random");
+                final SplitExits b = r.exits().bySplit().get("later");
+                md.append(String.format(Locale.ROOT, "| %s | %s | %s | %.4f / %.4f | %.2f | %s | %.4f / %.4f | %.2f |"
+                        + " %.1f | %.1f (%.2fx) |%n", r.name(), r.exits().heads(), a.policy(), a.fullDepth().accuracy(),
+                        a.atPolicy().accuracy(), a.meanLayers(), b.policy(), b.fullDepth().accuracy(),
+                        b.atPolicy().accuracy(), b.meanLayers(), r.exits().fullDepthRecordsPerSecond(),
+                        r.exits().atPolicyRecordsPerSecond(), r.exits().atPolicyRecordsPerSecond()
+                                / r.exits().fullDepthRecordsPerSecond()));
+            }
         }
         if (note != null) {
             md.append('\n').append(note).append('\n');
