@@ -120,7 +120,17 @@ public final class SingleObjectSerde<T extends SpecificRecord>
             return null;
         }
         try {
-            return decoder.decode(data);
+            if (data.length < LARGE) {
+                return decoder.decode(data);
+            }
+            // Avro's decoder keeps the last input of each thread until that thread decodes again: a model
+            // release (megabytes) would stay in the heap until the next release. This stream forgets it.
+            final Forgetful in = new Forgetful(data);
+            try {
+                return decoder.decode(in, null);
+            } finally {
+                in.forget();
+            }
         } catch (BadHeaderException e) {
             throw new SerializationException("Value in topic " + topic + " is not an Avro single-object encoded "
                     + type.getSimpleName() + " (" + e.getMessage() + "); produce it with the schema "
@@ -169,5 +179,43 @@ public final class SingleObjectSerde<T extends SpecificRecord>
     @Override
     public void close() {
         // Nothing to release: the encoder and decoder hold no resources.
+    }
+
+    /** Records from this size up are decoded through a {@link Forgetful} stream. */
+    private static final int LARGE = 1 << 20;
+
+    /** A stream over an array that drops the array once told to. */
+    private static final class Forgetful extends java.io.InputStream {
+        private byte[] data;
+        private int position;
+
+        Forgetful(final byte[] data) {
+            this.data = data;
+        }
+
+        @Override
+        public int read() {
+            return data == null || position >= data.length ? -1 : data[position++] & 0xff;
+        }
+
+        @Override
+        public int read(final byte[] into, final int offset, final int length) {
+            if (data == null || position >= data.length) {
+                return -1;
+            }
+            final int n = Math.min(length, data.length - position);
+            System.arraycopy(data, position, into, offset, n);
+            position += n;
+            return n;
+        }
+
+        @Override
+        public int available() {
+            return data == null ? 0 : data.length - position;
+        }
+
+        void forget() {
+            data = null;
+        }
     }
 }

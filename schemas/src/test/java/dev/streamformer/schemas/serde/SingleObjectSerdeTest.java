@@ -41,6 +41,46 @@ class SingleObjectSerdeTest {
     }
 
     @Test
+    void aLargeRecordIsReadWholeAndItsBytesAreNotKeptOnceRead() throws Exception {
+        final List<Integer> ids = java.util.stream.IntStream.range(0, 500_000).map(i -> 100_000 + i).boxed().toList();
+        final SingleObjectSerde<TokenizedInput> serde = StreamformerSerdes.tokenizedInput();
+        final TokenizedInput big = TokenizedInput.newBuilder().setRequestId("big").setTokenIds(ids)
+                .setCreatedAt(java.time.Instant.EPOCH).setMetadata(Map.of()).build();
+        byte[] bytes = serde.serialize("t", big);
+        assertThat(bytes.length).as("above the size read through a stream that forgets").isGreaterThan(1 << 20);
+        final java.lang.ref.WeakReference<byte[]> read = new java.lang.ref.WeakReference<>(bytes);
+        // Avro's decoder keeps the last input of the thread that decoded it: this one stays alive.
+        final TokenizedInput[] decoded = new TokenizedInput[1];
+        final byte[][] handed = {bytes};
+        bytes = null;
+        final java.util.concurrent.CountDownLatch done = new java.util.concurrent.CountDownLatch(1);
+        final java.util.concurrent.CountDownLatch checked = new java.util.concurrent.CountDownLatch(1);
+        final Thread reader = new Thread(() -> {
+            decoded[0] = serde.deserialize("t", handed[0]);
+            handed[0] = null;
+            done.countDown();
+            try {
+                checked.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        reader.start();
+        done.await();
+        try {
+            assertThat(decoded[0]).isEqualTo(big);
+            for (int i = 0; i < 20 && read.get() != null; i++) {
+                System.gc();
+                Thread.sleep(50);
+            }
+            assertThat(read.get()).as("the record's bytes, once read, while the reading thread lives").isNull();
+        } finally {
+            checked.countDown();
+            reader.join();
+        }
+    }
+
+    @Test
     void roundTripsARequestWithTheSingleObjectHeader() {
         final SingleObjectSerde<TokenizedInput> serde = StreamformerSerdes.tokenizedInput();
         final byte[] bytes = serde.serialize("t", request());
