@@ -57,6 +57,7 @@ final class StatusReporter implements AutoCloseable {
     private final Map<String, RefusedRelease> refusals = new ConcurrentHashMap<>();
     private final ScheduledExecutorService timer;
     private final AtomicBoolean warned = new AtomicBoolean();
+    private final AtomicBoolean closed = new AtomicBoolean();
 
     /**
      * @param kafka client properties of the application
@@ -156,9 +157,13 @@ final class StatusReporter implements AutoCloseable {
     /**
      * Stops the timer and writes a tombstone: this instance no longer serves anything. Bounded: with the
      * broker gone the tombstone is dropped after {@value #CLOSE_SECONDS} s (the status then goes silent).
+     * Closing again does nothing.
      */
     @Override
     public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
         timer.shutdown();
         try {
             timer.awaitTermination(CLOSE_SECONDS, TimeUnit.SECONDS);
