@@ -71,7 +71,7 @@ public final class ModelCatalog implements AutoCloseable {
         this.engine = config.engineSettings();
         this.concurrentPasses = config.forwardConcurrency();
         this.lengthBuckets = config.getBoolean(StreamformerConfig.BATCH_LENGTH_BUCKETS_CONFIG);
-        this.refillWidth = config.refillPool() > 0 ? config.getInt(StreamformerConfig.BATCH_SIZE_CONFIG) : 0;
+        this.refillWidth = config.refillWidth();
         this.metrics = metrics;
         this.defaultDir = config.getString(StreamformerConfig.MODEL_DIR_CONFIG);
         this.configured = config.extraModels();

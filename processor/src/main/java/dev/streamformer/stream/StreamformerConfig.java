@@ -378,6 +378,14 @@ public final class StreamformerConfig extends AbstractConfig {
         return pool;
     }
 
+    /**
+     * @return rows running at once with depth-wise refill (the batch size, newcomers taking the rows of
+     *     records that leave), 0 when refill is off
+     */
+    public int refillWidth() {
+        return refillPool() > 0 ? getInt(BATCH_SIZE_CONFIG) : 0;
+    }
+
     /** @return the engine, its intra-op threads and prepacking */
     public EngineSettings engineSettings() {
         return new EngineSettings(InferenceEngine.parse(getString(ENGINE_CONFIG)), getInt(INTRA_OP_THREADS_CONFIG),
