@@ -84,9 +84,11 @@ final class ModelEvalCommand implements Callable<Integer> {
         try (InferenceModel m = InferenceModel.load(dir, EngineSettings.of(engine, threads))) {
             final List<Example> examples = tokenized.part(part);
             final int[] labels = Evaluation.labels(examples);
-            final ExitEvaluation exits = checkpoint == null ? null
-                    : ExitEvaluation.of(ExitEvaluation.depths(checkpoint, m.settings(), examples), labels, policy);
-            final double[] spam = Evaluation.spamProbabilities(m, examples, 32);
+            final float[][][] depths = checkpoint == null ? null
+                    : ExitEvaluation.depths(checkpoint, m.settings(), examples);
+            final ExitEvaluation exits = depths == null ? null : ExitEvaluation.of(depths, labels, policy);
+            final double[] spam = depths == null ? Evaluation.spamProbabilities(m, examples, 32)
+                    : ExitEvaluation.spamAtFullDepth(depths);
             final Evaluation e = exits == null ? Evaluation.of(labels, spam) : exits.metrics();
             if (scores != null) {
                 ScoresFile.write(scores, examples.stream().map(Example::id).toList(), labels, spam);

@@ -106,6 +106,18 @@ public record ExitEvaluation(ExitPolicy policy, Evaluation metrics, double meanL
                 histogram);
     }
 
+    /**
+     * @param depths per example, per layer, the logits ({@link #depths})
+     * @return each example's p(spam) after the last layer: the full-depth answer, without running the model again
+     */
+    public static double[] spamAtFullDepth(final float[][][] depths) {
+        final double[] spam = new double[depths.length];
+        for (int i = 0; i < depths.length; i++) {
+            spam[i] = ModelOutput.softmax(depths[i][depths[i].length - 1], 1)[1];
+        }
+        return spam;
+    }
+
     /** Mean layers within this much of the fewest count as as few: the safer policy among them is kept. */
     static final double LAYERS_TOLERANCE = 0.05;
 

@@ -7,6 +7,7 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 
 import dev.streamformer.model.ExitPolicy;
+import dev.streamformer.model.ModelOutput;
 
 /** Scoring exit policies on every exit's answers, and choosing one for a stated accuracy loss. */
 class ExitEvaluationTest {
@@ -33,6 +34,16 @@ class ExitEvaluationTest {
         assertThat(sure.exitHistogram()).containsExactly(2, 2, 0);
         assertThat(sure.metrics().accuracy()).isEqualTo(1.0);
         assertThat(sure.toLine()).contains("confidence:0.9").contains("mean layers 1.50");
+    }
+
+    @Test
+    void theFullDepthAnswerIsTheLastExitsSoItScoresAsThePolicyNone() {
+        final double[] spam = ExitEvaluation.spamAtFullDepth(DEPTHS);
+        for (int i = 0; i < DEPTHS.length; i++) {
+            assertThat(spam[i]).isEqualTo(ModelOutput.softmax(DEPTHS[i][2], 1)[1]);
+        }
+        assertThat(Evaluation.of(LABELS, spam)).usingRecursiveComparison()
+                .isEqualTo(ExitEvaluation.of(DEPTHS, LABELS, ExitPolicy.NONE).metrics());
     }
 
     @Test
