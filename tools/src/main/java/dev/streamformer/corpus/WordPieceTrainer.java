@@ -34,11 +34,18 @@ public final class WordPieceTrainer {
      * Learns a vocabulary.
      *
      * @param texts the training texts
-     * @param vocabSize the vocabulary size, special tokens included
+     * @param vocabSize the vocabulary size, special tokens included; when the texts hold more distinct
+     *     characters (at a word's start and inside one) than fit, the most frequent fill half of it, the
+     *     rest read as [UNK] (as Hugging Face's {@code limit_alphabet} does) and merged pieces the other half
      * @param minFrequency words seen fewer times are left out of the merges (their characters still count)
-     * @return the tokens in id order
+     * @return the tokens in id order, at most {@code vocabSize}
+     * @throws IllegalArgumentException when the special tokens alone do not fit
      */
     public static List<String> train(final Iterable<String> texts, final int vocabSize, final int minFrequency) {
+        if (vocabSize <= SPECIAL_TOKENS.size()) {
+            throw new IllegalArgumentException("a vocabulary of " + vocabSize + " tokens holds only the "
+                    + SPECIAL_TOKENS.size() + " special tokens: give a larger vocabulary size (8,000 is the default)");
+        }
         final Map<String, Integer> words = new HashMap<>();
         for (final String text : texts) {
             for (final String word : preTokenize(text)) {
@@ -59,6 +66,13 @@ public final class WordPieceTrainer {
                 i += Character.charCount(cp);
             }
         });
+        final int room = vocabSize - SPECIAL_TOKENS.size();
+        if (alphabet.size() > room) {
+            final Set<String> kept = new HashSet<>(alphabet.entrySet().stream()
+                    .sorted(Map.Entry.<String, Integer>comparingByValue().reversed())
+                    .limit(Math.max(1, room / 2)).map(Map.Entry::getKey).toList());
+            alphabet.keySet().retainAll(kept);
+        }
         alphabet.keySet().forEach(s -> {
             symbols.id(s);
             vocab.add(s);

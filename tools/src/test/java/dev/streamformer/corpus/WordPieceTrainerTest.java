@@ -21,6 +21,22 @@ class WordPieceTrainerTest {
     Path dir;
 
     @Test
+    void moreCharactersThanTheVocabularyHoldsKeepTheMostFrequentAndLeaveRoomForPieces() {
+        final StringBuilder rare = new StringBuilder();
+        for (int cp = 0x4E00; cp < 0x4E00 + 200; cp++) {
+            rare.append(Character.toChars(cp)).append(' ');
+        }
+        final List<String> texts = List.of(rare.toString(), "free money free money free money offer offer",
+                "free gift free trial money back");
+        final List<String> vocab = WordPieceTrainer.train(texts, 60, 1);
+        assertThat(vocab).as("the size asked for, not the 200+ characters seen").hasSizeLessThanOrEqualTo(60)
+                .contains("f", "##r", "##e", "m").doesNotContain(new String(Character.toChars(0x4E00 + 199)))
+                .as("merged pieces in the other half").contains("free");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> WordPieceTrainer.train(texts, 5, 1))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("larger vocabulary size");
+    }
+
+    @Test
     void learnsTheSameVocabularyFromTheSameTextsWithSpecialTokensFirst() {
         final List<String> texts = List.of("Free money now! Click here for free money.", "Meeting notes: the kernel"
                 + " build failed again", "free offer, free gift, free trial");
