@@ -123,8 +123,11 @@ public final class TradeoffTable {
     /** Ranks of the relaxed rows: all shared plus per-layer deltas, from the not-shared model. */
     static final List<Integer> RELAXED_RANKS = List.of(4, 16);
     private static final String RELAXED = "relaxed, rank ";
-    /** The part of TRADEOFF.md written by hand, which regenerating keeps. */
-    private static final String HAND_WRITTEN = "## Reading this run";
+    /**
+     * Where the part of TRADEOFF.md written by hand begins (its first section heading: the generated
+     * part has none), which regenerating keeps.
+     */
+    private static final String HAND_WRITTEN = "\n## ";
 
     private static final List<String> SPLITS = List.of("random", "later");
     /** How the records/s column is measured: the processor's default, a caller per core on one intra-op thread. */
@@ -229,18 +232,19 @@ public final class TradeoffTable {
     private static Path withExits(final PrintStream log, final String split, final String name, final Path model,
             final Datasets.Tokenized data, final Setup setup, final Path dir, final Path tokenizer) throws IOException {
         final String exitsName = name + " + exits";
-        final Path out = modelPath(dir, exitsName);
-        if (!cached(out, setup)) {
-            final Checkpoint start = Checkpoint.load(model);
-            final ExitHeads heads = start.config().plan().equals(SharingPlan.ALL) ? ExitHeads.SHARED : ExitHeads.PER_LAYER;
-            log.printf("== %s: %s (%d epochs with %s exit heads)%n", split, exitsName, setup.finetuneEpochs(), heads);
-            final ModelTrainer.Settings t = setup.training();
-            final ModelTrainer.Settings s = new ModelTrainer.Settings(setup.finetuneEpochs(), t.batchSize(),
-                    t.learningRate() / 2, t.warmupFraction(), t.weightDecay(), t.seed(), t.threads(), 0, 1);
-            save(ModelTrainer.train(start.withExits(heads), data.train(), null, s, log, (epoch, m) -> { }), exitsName,
-                    dir, tokenizer, new LinkedHashMap<>(), setup);
+        final Path before = savedBefore(log, split, exitsName, "fine-tuned", dir, setup);
+        if (before != null) {
+            return before;
         }
-        return out;
+        final Checkpoint start = Checkpoint.load(model);
+        final ExitHeads heads = start.config().plan().equals(SharingPlan.ALL) ? ExitHeads.SHARED : ExitHeads.PER_LAYER;
+        log.printf("== %s: %s (%d epochs with %s exit heads)%n", split, exitsName, setup.finetuneEpochs(), heads);
+        final ModelTrainer.Settings t = setup.training();
+        final ModelTrainer.Settings s = new ModelTrainer.Settings(setup.finetuneEpochs(), t.batchSize(),
+                t.learningRate() / 2, t.warmupFraction(), t.weightDecay(), t.seed(), t.threads(), 0, 1);
+        save(ModelTrainer.train(start.withExits(heads), data.train(), null, s, log, (epoch, m) -> { }), exitsName,
+                dir, tokenizer, new LinkedHashMap<>(), setup);
+        return modelPath(dir, exitsName);
     }
 
     /** Chooses a policy on the validation part and scores it on the test part. */
@@ -269,7 +273,7 @@ public final class TradeoffTable {
         log.printf(Locale.ROOT, "measured %s + exits: %.1f records/s at full depth, %.1f at %s (%.2f layers)%n",
                 row.name(), speed.singleGraph(), speed.earlyExit(), policy, speed.meanLayers());
         return new Row(row.name(), row.uniqueParameters(), row.fileBytes(), row.metrics(), row.recordsPerSecond(),
-                row.residentBytes(), new Exits(Checkpoint.load(model).config().exits().toString(), bySplit,
+                row.residentBytes(), new Exits(ModelConfig.read(model).exits().toString(), bySplit,
                         speed.singleGraph(), speed.earlyExit()));
     }
 
@@ -499,10 +503,10 @@ public final class TradeoffTable {
     private static Checkpoint train(final PrintStream log, final String split, final String name,
             final ModelConfig config, final Datasets.Tokenized data, final Setup setup, final Path dir,
             final Path tokenizer, final Map<String, Path> built) throws IOException {
-        if (cached(modelPath(dir, name), setup)) {
-            log.printf("== %s: %s (trained before with this setup: %s)%n", split, name, modelPath(dir, name));
-            built.put(name, modelPath(dir, name));
-            return Checkpoint.load(modelPath(dir, name));
+        final Path before = savedBefore(log, split, name, "trained", dir, setup);
+        if (before != null) {
+            built.put(name, before);
+            return Checkpoint.load(before);
         }
         log.printf("== %s: %s (%s)%n", split, name, config.plan().describe());
         final Checkpoint trained = ModelTrainer.train(Checkpoint.random(config, setup.training().seed()), data.train(),
@@ -513,10 +517,10 @@ public final class TradeoffTable {
     private static Checkpoint finetune(final PrintStream log, final String split, final String name,
             final Checkpoint start, final Datasets.Tokenized data, final Setup setup, final Path dir,
             final Path tokenizer, final Map<String, Path> built, final Checkpoint teacher) throws IOException {
-        if (cached(modelPath(dir, name), setup)) {
-            log.printf("== %s: %s (fine-tuned before with this setup: %s)%n", split, name, modelPath(dir, name));
-            built.put(name, modelPath(dir, name));
-            return Checkpoint.load(modelPath(dir, name));
+        final Path before = savedBefore(log, split, name, "fine-tuned", dir, setup);
+        if (before != null) {
+            built.put(name, before);
+            return Checkpoint.load(before);
         }
         log.printf("== %s: %s (fine-tune %d epochs%s)%n", split, name, setup.finetuneEpochs(),
                 teacher == null ? "" : ", distilling from the not-shared model");
@@ -567,6 +571,20 @@ public final class TradeoffTable {
     private static boolean cached(final Path model, final Setup setup) throws IOException {
         final Path marker = model.resolve(TRAINED_WITH);
         return Files.isRegularFile(marker) && Files.readString(marker).equals(new GsonBuilder().create().toJson(setup));
+    }
+
+    /**
+     * @return the row's model when a run with this setup saved it (and says so: "trained before", "fine-tuned
+     *     before"), null when it must be built
+     */
+    private static Path savedBefore(final PrintStream log, final String split, final String name, final String verb,
+            final Path dir, final Setup setup) throws IOException {
+        final Path model = modelPath(dir, name);
+        if (!cached(model, setup)) {
+            return null;
+        }
+        log.printf("== %s: %s (%s before with this setup: %s)%n", split, name, verb, model);
+        return model;
     }
 
     /**
@@ -643,7 +661,7 @@ public final class TradeoffTable {
             final String old = Files.readString(file);
             final int kept = old.indexOf(HAND_WRITTEN);
             if (kept >= 0) {
-                md.append('\n').append(old.substring(kept));
+                md.append(old.substring(kept));
             }
         }
         Files.writeString(file, md.toString());
