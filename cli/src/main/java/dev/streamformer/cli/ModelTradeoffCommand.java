@@ -21,8 +21,8 @@ import picocli.CommandLine.Option;
                 + " (shared heads for all-shared plans, one per layer otherwise), an exit policy chosen on each split's"
                 + " validation part (at most 0.1 points lost), its accuracy and mean layers on the test part, and its"
                 + " records/s at full depth and at the policy on the bundled mail.",
-            "Writes TRADEOFF.md, tradeoff.json and tradeoff.png into --out. Takes about three hours at the defaults on"
-                + " two cores. Every model is kept in --work with the setup it was trained with: run the same command"
+            "Writes TRADEOFF.md, tradeoff.json, tradeoff.png and tradeoff-exits.png into --out. Takes about an hour"
+                + " and a half at the defaults on two idle cores. Every model is kept in --work with the setup it was trained with: run the same command"
                 + " again after an interruption and it goes on where it stopped."})
 final class ModelTradeoffCommand implements Callable<Integer> {
 
@@ -89,8 +89,18 @@ final class ModelTradeoffCommand implements Callable<Integer> {
                     + " <out>/tradeoff.json. Needs no corpus.")
     private boolean remeasure;
 
+    @Option(names = "--redraw",
+            description = "Only write the tables and charts of <out>/TRADEOFF.md again from <out>/tradeoff.json (a"
+                    + " second), keeping the note under the tables and every section written by hand.")
+    private boolean redraw;
+
     @Override
     public Integer call() throws Exception {
+        if (redraw) {
+            TradeoffTable.redraw(out);
+            System.out.println("wrote " + out.resolve("TRADEOFF.md"));
+            return 0;
+        }
         if (addBaseline) {
             TradeoffTable.addBaseline(out, data, System.out);
             System.out.println("wrote " + out.resolve("TRADEOFF.md"));
@@ -109,10 +119,14 @@ final class ModelTradeoffCommand implements Callable<Integer> {
         final long start = System.nanoTime();
         final TradeoffTable.Setup setup = new TradeoffTable.Setup(embedding, hidden, layers, heads, intermediate, vocab,
                 maxLength, new ModelTrainer.Settings(epochs, batchSize, lr, 0.1, 0.01, seed, 2, 0, 1), finetuneEpochs);
+        final int before = TradeoffTable.savedModels(work, setup);
         final List<TradeoffTable.Row> rows = TradeoffTable.build(data, work, setup, System.out);
         final String command = "java -jar cli/target/streamformer.jar model tradeoff --data " + data + " --epochs "
                 + epochs + " --finetune-epochs " + finetuneEpochs + " --lr " + lr;
-        TradeoffTable.write(rows, setup, (System.nanoTime() - start) / 1e9, command, out, null);
+        final String note = before == 0 ? null : String.format("%d of the models were taken from %s as an earlier,"
+                + " interrupted run of the same command had left them: the minutes above count this run only.", before,
+                work);
+        TradeoffTable.write(rows, setup, (System.nanoTime() - start) / 1e9, command, out, note);
         System.out.printf("wrote %s%n", out.resolve("TRADEOFF.md"));
         return 0;
     }

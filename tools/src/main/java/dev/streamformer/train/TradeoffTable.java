@@ -365,17 +365,57 @@ public final class TradeoffTable {
 
     /** The note under the table with one paragraph (starting with marker) added or replaced. */
     private static String noteWith(final Path outDir, final String marker, final String paragraph) throws IOException {
-        final String md = Files.readString(outDir.resolve("TRADEOFF.md"));
-        final int chart = md.indexOf("![accuracy against size]");
-        // The note follows the last generated table (the early-exit table, where there is one).
-        final int tableEnd = md.indexOf("\n\n", md.lastIndexOf("|---|", chart < 0 ? md.length() : chart));
-        String note = tableEnd >= 0 && chart > tableEnd ? md.substring(tableEnd, chart).strip() : "";
+        String note = note(outDir);
         final int old = note.indexOf(marker);
         if (old >= 0) {
             final int end = note.indexOf("\n\n", old);
             note = (note.substring(0, old) + (end < 0 ? "" : note.substring(end))).strip();
         }
         return (note.isEmpty() ? "" : note + "\n\n") + paragraph;
+    }
+
+    /** @return the paragraphs under the generated tables of {@code outDir}'s TRADEOFF.md, "" when none */
+    private static String note(final Path outDir) throws IOException {
+        final String md = Files.readString(outDir.resolve("TRADEOFF.md"));
+        final int chart = md.indexOf(SIZE_CHART);
+        // The note follows the last generated table (the early-exit table, where there is one).
+        final int tableEnd = md.indexOf("\n\n", md.lastIndexOf("|---|", chart < 0 ? md.length() : chart));
+        return tableEnd >= 0 && chart > tableEnd ? md.substring(tableEnd, chart).strip() : "";
+    }
+
+    /**
+     * Writes TRADEOFF.md's generated part and the charts again from tradeoff.json, keeping the note
+     * under the tables and every section written by hand: after editing either, or after a change to
+     * how the table is drawn.
+     *
+     * @param outDir where TRADEOFF.md and tradeoff.json are
+     * @throws IOException when reading or writing fails
+     */
+    public static void redraw(final Path outDir) throws IOException {
+        final Stored stored = new GsonBuilder().create().fromJson(
+                Files.readString(outDir.resolve("tradeoff.json")), Stored.class);
+        final String note = note(outDir);
+        write(stored.rows(), stored.setup(), stored.seconds(), stored.command(), outDir, note.isEmpty() ? null : note);
+    }
+
+    /**
+     * @param work where a run keeps its models
+     * @param setup the run's setup
+     * @return how many models in {@code work} a run with this setup takes as they are
+     */
+    public static int savedModels(final Path work, final Setup setup) throws IOException {
+        int n = 0;
+        for (final String split : SPLITS) {
+            final Path dir = work.resolve(split);
+            if (Files.isDirectory(dir)) {
+                try (var models = Files.list(dir)) {
+                    for (final Path m : (Iterable<Path>) models::iterator) {
+                        n += cached(m, setup) ? 1 : 0;
+                    }
+                }
+            }
+        }
+        return n;
     }
 
     /**
@@ -457,6 +497,25 @@ public final class TradeoffTable {
                 "records/s and RSS re-measured on %s by `java -jar cli/target/streamformer.jar model tradeoff"
                         + " --remeasure` (same architectures and dtypes, seeded random weights; accuracy from the"
                         + " training run).", java.time.LocalDate.now()));
+    }
+
+    private static final String SIZE_CHART = "![accuracy against size]";
+    private static final String EXITS_CHART = "![early exit: accuracy against records/s]";
+
+    /** Each row at full depth and at its policy: records/s on the bundled mail against random-split accuracy. */
+    private static void exitsChart(final List<Row> rows, final Path png) throws IOException {
+        final List<Row> with = rows.stream().filter(r -> r.exits() != null).toList();
+        final XYChart chart = new XYChartBuilder().width(900).height(560)
+                .title("Early exit: each row at full depth and at its policy (batch 8, one caller per core)")
+                .xAxisTitle("records/s on the bundled mail").yAxisTitle("test accuracy, random split").build();
+        chart.getStyler().setDefaultSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.Scatter);
+        chart.getStyler().setMarkerSize(10);
+        chart.addSeries("full depth", with.stream().mapToDouble(r -> r.exits().fullDepthRecordsPerSecond()).toArray(),
+                with.stream().mapToDouble(r -> r.exits().bySplit().get("random").fullDepth().accuracy()).toArray());
+        chart.addSeries("early exit at the row's policy", with.stream()
+                .mapToDouble(r -> r.exits().atPolicyRecordsPerSecond()).toArray(), with.stream()
+                .mapToDouble(r -> r.exits().bySplit().get("random").atPolicy().accuracy()).toArray());
+        BitmapEncoder.saveBitmap(chart, png.toString(), BitmapEncoder.BitmapFormat.PNG);
     }
 
     /** What tradeoff.json holds. */
@@ -655,7 +714,11 @@ public final class TradeoffTable {
         if (note != null) {
             md.append('\n').append(note).append('\n');
         }
-        md.append("\n![accuracy against size](tradeoff.png)\n");
+        md.append("\n" + SIZE_CHART + "(tradeoff.png)\n");
+        if (exits) {
+            md.append("\n" + EXITS_CHART + "(tradeoff-exits.png)\n");
+            exitsChart(rows, outDir.resolve("tradeoff-exits.png"));
+        }
         final Path file = outDir.resolve("TRADEOFF.md");
         if (Files.isRegularFile(file)) {
             final String old = Files.readString(file);

@@ -59,8 +59,36 @@ class TradeoffTableTest {
                 .endsWith("![accuracy against size](tradeoff.png)\n");
     }
 
+    @Test
+    void rowsWithExitsGetTheirTableAndChartAndARedrawKeepsTheNoteAndTheSectionsByHand() throws Exception {
+        final Evaluation e = evaluation(0.9768);
+        final TradeoffTable.SplitExits exits = new TradeoffTable.SplitExits("confidence:0.99", e, e, 1.09);
+        final TradeoffTable.Row withExits = new TradeoffTable.Row("all shared (scratch)", 743, 2_980,
+                Map.of("random", e, "later", e), 400.0, 390L << 20, new TradeoffTable.Exits("SHARED",
+                        Map.of("random", exits, "later", exits), 420.0, 2_100.0));
+        TradeoffTable.write(List.of(row("not shared", 0.9785), withExits), SETUP, 60, "model tradeoff", dir,
+                "12 of the models were taken from data/tradeoff.");
+        Files.writeString(dir.resolve("TRADEOFF.md"), Files.readString(dir.resolve("TRADEOFF.md"))
+                + "\n## Reading this run (written by hand)\n\nWhat the rows say.\n");
+        final String written = Files.readString(dir.resolve("TRADEOFF.md"));
+        assertThat(written).contains("| all shared (scratch) | SHARED | confidence:0.99 | 0.9768 / 0.9768 | 1.09 |")
+                .contains("| 420.0 | 2100.0 (5.00x) |").contains("| not shared |").contains(" - | - |")
+                .contains("![early exit: accuracy against records/s](tradeoff-exits.png)");
+        assertThat(dir.resolve("tradeoff-exits.png")).isRegularFile();
+
+        Files.delete(dir.resolve("tradeoff-exits.png"));
+        TradeoffTable.redraw(dir);
+        assertThat(Files.readString(dir.resolve("TRADEOFF.md"))).as("the same page from tradeoff.json")
+                .isEqualTo(written).contains("12 of the models were taken from data/tradeoff.");
+        assertThat(dir.resolve("tradeoff-exits.png")).isRegularFile();
+    }
+
+    private static Evaluation evaluation(final double accuracy) {
+        return new Evaluation(604, accuracy, 0.97, 0.96, 0.965, 0.99, new long[][] {{1, 0}, {0, 1}});
+    }
+
     private static TradeoffTable.Row row(final String name, final double accuracy) {
-        final Evaluation e = new Evaluation(604, accuracy, 0.97, 0.96, 0.965, 0.99, new long[][] {{1, 0}, {0, 1}});
+        final Evaluation e = evaluation(accuracy);
         return new TradeoffTable.Row(name, 743, 2_980, Map.of("random", e, "later", e), 400.0, 390L << 20);
     }
 }
