@@ -27,7 +27,9 @@ final class ModelVocabCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "13", description = "Split seed (default: ${DEFAULT-VALUE}).")
     private long seed;
 
-    @Option(names = "--vocab-size", defaultValue = "8000", description = "Tokens, specials included (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--vocab-size", defaultValue = "8000", description = "Tokens, specials included; when the corpus"
+            + " has more distinct characters than fit, the most frequent fill half and the rest read as [UNK]"
+            + " (default: ${DEFAULT-VALUE}).")
     private int vocabSize;
 
     @Option(names = "--min-frequency", defaultValue = "2",
