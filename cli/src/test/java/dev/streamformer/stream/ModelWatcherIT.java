@@ -50,20 +50,64 @@ class ModelWatcherIT {
     @Test
     @Timeout(180)
     void aTaskWaitsForAReleaseBeingLoadedAndSaysWhichThenServesIt() throws Exception {
-        final Path v1 = TinyModel.save(tmp.resolve("tiny"));
-        final Path v2 = TinyModel.save(tmp.resolve("v2").resolve("tiny"), 6);
+        try (HeldBackLoad held = new HeldBackLoad("watch")) {
+            assertThat(held.watcher.awaitCurrent()).as("an empty topic: current at once").isTrue();
+            held.publishV2();
+            final CompletableFuture<Boolean> task = CompletableFuture.supplyAsync(held.watcher::awaitCurrent);
+            // Far beyond the poll interval: the watcher has the release, and its load does not finish.
+            Thread.sleep(3_000);
+            assertThat(task).as("the task serves nothing while the release loads").isNotDone();
+            assertThat(held.watcher.waitingTasks()).isEqualTo(1);
+            assertThat(held.watcher.waitingFor()).contains("offset 0 of the models topic " + held.topic)
+                    .contains("the release of model tiny at offset 0 of " + held.topic + " is loading");
+            assertThat(held.catalog.route("tiny").stable().model().version()).isEqualTo(ModelDirectory.version(held.v1));
+            held.loadMayFinish.countDown();
+            assertThat(task.get(60, TimeUnit.SECONDS)).isTrue();
+            assertThat(held.catalog.route("tiny").stable().model().version()).as("the task starts on the new version")
+                    .isEqualTo(ModelDirectory.version(held.v2));
+            assertThat(held.watcher.waitingFor()).isNull();
+            assertThat(held.watcher.waitingTasks()).isZero();
+        }
+    }
+
+    @Test
+    @Timeout(180)
+    void aWaitingTaskGivesUpWhenTheProcessorCloses() throws Exception {
+        try (HeldBackLoad held = new HeldBackLoad("closing")) {
+            held.publishV2();
+            final CompletableFuture<Boolean> task = CompletableFuture.supplyAsync(held.watcher::awaitCurrent);
+            Thread.sleep(1_000);
+            assertThat(task).isNotDone();
+            held.watcher.stopping();
+            assertThat(task.get(10, TimeUnit.SECONDS)).as("closing, not current").isFalse();
+        }
+    }
+
+    /**
+     * A catalog serving version 1 of model tiny, and a started watcher of its own models topic whose
+     * loads wait until {@link #loadMayFinish} is counted down (closing counts it down).
+     */
+    private static final class HeldBackLoad implements AutoCloseable {
+        final Path v1;
+        final Path v2;
+        final String topic;
         final Properties client = new Properties();
-        client.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
-        final String topic = "watch-models";
-        ModelReleases.ensureTopic(client, topic, 64 << 20, (short) 1, true);
-        final Properties props = new Properties();
-        props.put(StreamformerConfig.MODEL_DIR_CONFIG, v1.toString());
-        props.put(StreamformerConfig.MODELS_CACHE_DIR_CONFIG, tmp.resolve("cache").toString());
         final CountDownLatch loadMayFinish = new CountDownLatch(1);
-        try (ModelCatalog catalog = new ModelCatalog(new StreamformerConfig(props), new ModelRegistry(),
-                ServingMetrics.disabled())) {
+        final ModelCatalog catalog;
+        final ModelWatcher watcher;
+
+        HeldBackLoad(final String name) throws Exception {
+            v1 = TinyModel.save(tmp.resolve(name).resolve("tiny"));
+            v2 = TinyModel.save(tmp.resolve(name + "-v2").resolve("tiny"), 6);
+            topic = name + "-models";
+            client.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
+            ModelReleases.ensureTopic(client, topic, 64 << 20, (short) 1, true);
+            final Properties props = new Properties();
+            props.put(StreamformerConfig.MODEL_DIR_CONFIG, v1.toString());
+            props.put(StreamformerConfig.MODELS_CACHE_DIR_CONFIG, tmp.resolve(name + "-cache").toString());
+            catalog = new ModelCatalog(new StreamformerConfig(props), new ModelRegistry(), ServingMetrics.disabled());
             catalog.attach();
-            final ModelWatcher watcher = new ModelWatcher(client, topic, catalog, (release, offset) -> {
+            watcher = new ModelWatcher(client, topic, catalog, (release, offset) -> {
                 try {
                     loadMayFinish.await();
                 } catch (InterruptedException e) {
@@ -71,66 +115,21 @@ class ModelWatcherIT {
                 }
                 return catalog.apply(release, offset);
             }, Duration.ofSeconds(30));
-            try {
-                watcher.start();
-                assertThat(watcher.awaitCurrent()).as("an empty topic: current at once").isTrue();
-                ModelReleases.publish(client, topic, v2, "tiny", ModelReleases.Rollout.REPLACE, 0, null, 64 << 20);
-                final CompletableFuture<Boolean> task = CompletableFuture.supplyAsync(watcher::awaitCurrent);
-                // Far beyond the poll interval: the watcher has the release, and its load does not finish.
-                Thread.sleep(3_000);
-                assertThat(task).as("the task serves nothing while the release loads").isNotDone();
-                assertThat(watcher.waitingTasks()).isEqualTo(1);
-                assertThat(watcher.waitingFor()).contains("offset 0 of the models topic " + topic)
-                        .contains("the release of model tiny at offset 0 of " + topic + " is loading");
-                assertThat(catalog.route("tiny").stable().model().version()).isEqualTo(ModelDirectory.version(v1));
-                loadMayFinish.countDown();
-                assertThat(task.get(60, TimeUnit.SECONDS)).isTrue();
-                assertThat(catalog.route("tiny").stable().model().version()).as("the task starts on the new version")
-                        .isEqualTo(ModelDirectory.version(v2));
-                assertThat(watcher.waitingFor()).isNull();
-                assertThat(watcher.waitingTasks()).isZero();
-            } finally {
-                loadMayFinish.countDown();
-                watcher.close();
-            }
+            watcher.start();
         }
-    }
 
-    @Test
-    @Timeout(180)
-    void aWaitingTaskGivesUpWhenTheProcessorCloses() throws Exception {
-        final Path v1 = TinyModel.save(tmp.resolve("closing").resolve("tiny"));
-        final Path v2 = TinyModel.save(tmp.resolve("closing-v2").resolve("tiny"), 6);
-        final Properties client = new Properties();
-        client.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
-        final String topic = "closing-models";
-        ModelReleases.ensureTopic(client, topic, 64 << 20, (short) 1, true);
-        final Properties props = new Properties();
-        props.put(StreamformerConfig.MODEL_DIR_CONFIG, v1.toString());
-        props.put(StreamformerConfig.MODELS_CACHE_DIR_CONFIG, tmp.resolve("closing-cache").toString());
-        final CountDownLatch never = new CountDownLatch(1);
-        try (ModelCatalog catalog = new ModelCatalog(new StreamformerConfig(props), new ModelRegistry(),
-                ServingMetrics.disabled())) {
-            catalog.attach();
-            final ModelWatcher watcher = new ModelWatcher(client, topic, catalog, (release, offset) -> {
-                try {
-                    never.await();
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-                return catalog.apply(release, offset);
-            }, Duration.ofSeconds(30));
+        /** Publishes version 2 of model tiny on the models topic. */
+        void publishV2() throws Exception {
+            ModelReleases.publish(client, topic, v2, "tiny", ModelReleases.Rollout.REPLACE, 0, null, 64 << 20);
+        }
+
+        @Override
+        public void close() throws Exception {
+            loadMayFinish.countDown();
             try {
-                watcher.start();
-                ModelReleases.publish(client, topic, v2, "tiny", ModelReleases.Rollout.REPLACE, 0, null, 64 << 20);
-                final CompletableFuture<Boolean> task = CompletableFuture.supplyAsync(watcher::awaitCurrent);
-                Thread.sleep(1_000);
-                assertThat(task).isNotDone();
-                watcher.stopping();
-                assertThat(task.get(10, TimeUnit.SECONDS)).as("closing, not current").isFalse();
-            } finally {
-                never.countDown();
                 watcher.close();
+            } finally {
+                catalog.close();
             }
         }
     }
