@@ -63,14 +63,8 @@ class SecuredClusterIT {
     void servesWithCredentialsFailsClearlyWithoutAndNeverPrintsAPassword() throws Exception {
         final Path modelDir = tmp.resolve("model");
         TinyModel.save(modelDir);
-        try (EmbeddedKafka kafka = EmbeddedKafka.startWithSasl(tmp.resolve("kafka"),
-                Map.of("streamformer", PASSWORD))) {
+        try (EmbeddedKafka kafka = saslBrokerWithRequests()) {
             final String admin = kafka.bootstrapServers();
-            try (Admin a = Admin.create(Map.of("bootstrap.servers", admin))) {
-                a.createTopics(List.of(new NewTopic("sasl-requests", 2, (short) 1))).all().get();
-                a.createAcls(acls()).all().get();
-            }
-            produceRequests(admin);
 
             final Path good = properties("good.properties", kafka.securedBootstrapServers(), modelDir, sasl(PASSWORD));
             final ChildProcess processor = processor(good, tmp.resolve("good.log"));
@@ -97,6 +91,23 @@ class SecuredClusterIT {
     }
 
     /**
+     * @return a broker that asks for SASL/PLAIN on its secured listener (user streamformer), with the
+     *     requests topic, the processor's ACLs and {@link #REQUESTS} requests on it
+     */
+    private EmbeddedKafka saslBrokerWithRequests() throws Exception {
+        final EmbeddedKafka kafka = EmbeddedKafka.startWithSasl(tmp.resolve("kafka"), Map.of("streamformer", PASSWORD));
+        try (Admin a = Admin.create(Map.of("bootstrap.servers", kafka.bootstrapServers()))) {
+            a.createTopics(List.of(new NewTopic("sasl-requests", 2, (short) 1))).all().get();
+            a.createAcls(acls()).all().get();
+            produceRequests(kafka.bootstrapServers());
+            return kafka;
+        } catch (Exception | AssertionError e) {
+            kafka.close();
+            throw e;
+        }
+    }
+
+    /**
      * The credentials as the Helm chart gives them: a Secret mounted as files, read through Kafka's
      * DirectoryConfigProvider, so that no password is in the properties.
      */
@@ -108,14 +119,8 @@ class SecuredClusterIT {
         final Path secret = Files.createDirectories(tmp.resolve("etc-streamformer-sasl"));
         Files.writeString(secret.resolve("username"), "streamformer");
         Files.writeString(secret.resolve("password"), PASSWORD);
-        try (EmbeddedKafka kafka = EmbeddedKafka.startWithSasl(tmp.resolve("kafka"),
-                Map.of("streamformer", PASSWORD))) {
+        try (EmbeddedKafka kafka = saslBrokerWithRequests()) {
             final String admin = kafka.bootstrapServers();
-            try (Admin a = Admin.create(Map.of("bootstrap.servers", admin))) {
-                a.createTopics(List.of(new NewTopic("sasl-requests", 2, (short) 1))).all().get();
-                a.createAcls(acls()).all().get();
-            }
-            produceRequests(admin);
             final Path mounted = properties("mounted.properties", kafka.securedBootstrapServers(), modelDir, List.of(
                     "config.providers=dir",
                     "config.providers.dir.class=org.apache.kafka.common.config.provider.DirectoryConfigProvider",
