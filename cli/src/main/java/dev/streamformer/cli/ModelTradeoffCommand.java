@@ -80,7 +80,7 @@ final class ModelTradeoffCommand implements Callable<Integer> {
     @Option(names = "--add-relaxed",
             description = "Only add (or replace) the relaxed rows (rank 4 and 16): trains the not-shared row again with"
                     + " the table's setup on both splits, relaxes it (`model share --relax-rank`) and fine-tunes"
-                    + " (about 15 minutes), keeping every other row.")
+                    + " (about 20 minutes), with exits as every row, keeping every other row.")
     private boolean addRelaxed;
 
     @Option(names = "--remeasure",

@@ -186,21 +186,12 @@ public final class TradeoffTable {
                             eval.f1());
                 }
             }
-            for (final Map.Entry<String, Path> e : built.entrySet()) {
-                if (!e.getKey().equals(INT8)) {
-                    final Path withExits = withExits(log, split, e.getKey(), e.getValue(), data, setup, dir, tokenizer);
-                    exitModels.computeIfAbsent(e.getKey(), k -> new LinkedHashMap<>()).put(split, withExits);
-                    exitMetrics.computeIfAbsent(e.getKey(), k -> new LinkedHashMap<>()).put(split,
-                            exitsOn(log, split, e.getKey(), withExits, data));
-                }
-            }
+            exits(log, split, built, data, setup, dir, tokenizer, exitModels, exitMetrics);
             models.put(split, built);
         }
         final List<Row> rows = new ArrayList<>();
         for (final Map.Entry<String, Path> e : models.get(SPLITS.get(0)).entrySet()) {
-            final Row row = measured(e.getKey(), e.getValue(), metrics.get(e.getKey()), setup, log);
-            rows.add(exitMetrics.containsKey(e.getKey()) ? withExitSpeed(row, exitModels.get(e.getKey()).get(SPLITS.get(0)),
-                    exitMetrics.get(e.getKey()), log) : row);
+            rows.add(row(e.getKey(), e.getValue(), metrics, exitModels, exitMetrics, setup, log));
         }
         rows.add(classicRow(messages, log));
         return rows;
@@ -213,6 +204,33 @@ public final class TradeoffTable {
         TokenizerFiles.write(tokenizer, WordPieceTrainer.train(parts.train().stream().map(Corpus.Message::text)
                 .toList(), setup.vocab(), 2));
         return Datasets.load(dataDir, split, tokenizer, setup.maxLength());
+    }
+
+    /**
+     * Every model of a split but the int8 one fine-tuned with exits and scored, into the maps by row
+     * name and split.
+     */
+    private static void exits(final PrintStream log, final String split, final Map<String, Path> built,
+            final Datasets.Tokenized data, final Setup setup, final Path dir, final Path tokenizer,
+            final Map<String, Map<String, Path>> exitModels, final Map<String, Map<String, SplitExits>> exitMetrics)
+            throws IOException {
+        for (final Map.Entry<String, Path> e : built.entrySet()) {
+            if (!e.getKey().equals(INT8)) {
+                final Path withExits = withExits(log, split, e.getKey(), e.getValue(), data, setup, dir, tokenizer);
+                exitModels.computeIfAbsent(e.getKey(), k -> new LinkedHashMap<>()).put(split, withExits);
+                exitMetrics.computeIfAbsent(e.getKey(), k -> new LinkedHashMap<>()).put(split,
+                        exitsOn(log, split, e.getKey(), withExits, data));
+            }
+        }
+    }
+
+    /** The table's row of a model: measured now, with its exit figures where it has an exits model. */
+    private static Row row(final String name, final Path model, final Map<String, Map<String, Evaluation>> metrics,
+            final Map<String, Map<String, Path>> exitModels, final Map<String, Map<String, SplitExits>> exitMetrics,
+            final Setup setup, final PrintStream log) throws Exception {
+        final Row row = measured(name, model, metrics.get(name), setup, log);
+        return exitMetrics.containsKey(name)
+                ? withExitSpeed(row, exitModels.get(name).get(SPLITS.get(0)), exitMetrics.get(name), log) : row;
     }
 
     /** A row of a trained model: its size, the metrics, and records/s and RSS measured now. */
@@ -315,6 +333,8 @@ public final class TradeoffTable {
         final Setup setup = stored.setup();
         final List<Corpus.Message> messages = Corpus.read(dataDir);
         final Map<String, Map<String, Evaluation>> metrics = new LinkedHashMap<>();
+        final Map<String, Map<String, Path>> exitModels = new LinkedHashMap<>();
+        final Map<String, Map<String, SplitExits>> exitMetrics = new LinkedHashMap<>();
         Map<String, Path> randomModels = null;
         for (final String split : SPLITS) {
             final Path dir = work.resolve(split);
@@ -332,13 +352,14 @@ public final class TradeoffTable {
                             eval.accuracy(), eval.f1(), eval.rocAuc());
                 }
             }
+            exits(log, split, built, data, setup, dir, tokenizer, exitModels, exitMetrics);
             if (randomModels == null) {
                 randomModels = built;
             }
         }
         final List<Row> added = new ArrayList<>();
         for (final Map.Entry<String, Path> e : randomModels.entrySet()) {
-            added.add(measured(e.getKey(), e.getValue(), metrics.get(e.getKey()), setup, log));
+            added.add(row(e.getKey(), e.getValue(), metrics, exitModels, exitMetrics, setup, log));
         }
         final List<Row> rows = new ArrayList<>();
         boolean placed = false;
@@ -359,8 +380,9 @@ public final class TradeoffTable {
                 String.format(Locale.ROOT, "The relaxed rows were added on %s by `java -jar cli/target/streamformer.jar"
                         + " model tradeoff --add-relaxed` in %.0f minutes (the not-shared model trained again with this"
                         + " setup on each split, made all-shared with rank-r deltas by truncated SVD, then %d epoch(s)"
-                        + " of fine-tuning with distillation from it, the converted row's recipe).",
-                        java.time.LocalDate.now(), minutes, setup.finetuneEpochs())));
+                        + " of fine-tuning with distillation from it, the converted row's recipe, and as every row"
+                        + " %d more with exits).",
+                        java.time.LocalDate.now(), minutes, setup.finetuneEpochs(), setup.finetuneEpochs())));
     }
 
     /** The note under the table with one paragraph (starting with marker) added or replaced. */
