@@ -517,8 +517,9 @@ public final class TradeoffTable {
         }
         write(rows, stored.setup(), stored.seconds(), stored.command(), outDir, String.format(Locale.ROOT,
                 "records/s and RSS re-measured on %s by `java -jar cli/target/streamformer.jar model tradeoff"
-                        + " --remeasure` (same architectures and dtypes, seeded random weights; accuracy from the"
-                        + " training run).", java.time.LocalDate.now()));
+                        + " --remeasure` (same architectures and dtypes, seeded random weights; accuracy, and the"
+                        + " early-exit figures, which need the trained exits, from the training run).",
+                java.time.LocalDate.now()));
     }
 
     private static final String SIZE_CHART = "![accuracy against size]";
