@@ -22,8 +22,8 @@ import picocli.CommandLine.Option;
                 + " validation part (at most 0.1 points lost), its accuracy and mean layers on the test part, and its"
                 + " records/s at full depth and at the policy on the bundled mail.",
             "Writes TRADEOFF.md, tradeoff.json, tradeoff.png and tradeoff-exits.png into --out. Takes about an hour"
-                + " and a half at the defaults on two idle cores. Every model is kept in --work with the setup it was trained with: run the same command"
-                + " again after an interruption and it goes on where it stopped."})
+                + " and a half at the defaults on two idle cores. Every model is kept in --work with the setup it was"
+                + " trained with: run the same command again after an interruption and it goes on where it stopped."})
 final class ModelTradeoffCommand implements Callable<Integer> {
 
     @Option(names = "--data", defaultValue = "data/spamassassin", description = "Corpus directory (default: ${DEFAULT-VALUE}).")

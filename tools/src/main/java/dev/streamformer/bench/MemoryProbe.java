@@ -19,7 +19,8 @@ import dev.streamformer.model.SharingPlan;
  * Resident memory of one model serving batches, measured in a fresh JVM so that nothing else the
  * caller loaded counts. A tiny model first runs one pass on the same engine, so the engine's own
  * libraries and threads are resident before the first figure; then the model loads and runs
- * batches of 8 x 128 tokens (fewer where the model takes fewer). Prints VmRSS in bytes before the load, after it, and after the batches.
+ * batches of 8 x 128 tokens (fewer where the model takes fewer). Prints VmRSS in bytes before the load,
+ * after it, and after the batches.
  */
 public final class MemoryProbe {
 

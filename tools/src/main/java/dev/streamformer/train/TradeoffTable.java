@@ -328,8 +328,7 @@ public final class TradeoffTable {
     public static void addRelaxed(final Path outDir, final Path dataDir, final Path work, final PrintStream log)
             throws Exception {
         final long start = System.nanoTime();
-        final Stored stored = new GsonBuilder().create().fromJson(
-                Files.readString(outDir.resolve("tradeoff.json")), Stored.class);
+        final Stored stored = Stored.read(outDir);
         final Setup setup = stored.setup();
         final List<Corpus.Message> messages = Corpus.read(dataDir);
         final Map<String, Map<String, Evaluation>> metrics = new LinkedHashMap<>();
@@ -414,8 +413,7 @@ public final class TradeoffTable {
      * @throws IOException when reading or writing fails
      */
     public static void redraw(final Path outDir) throws IOException {
-        final Stored stored = new GsonBuilder().create().fromJson(
-                Files.readString(outDir.resolve("tradeoff.json")), Stored.class);
+        final Stored stored = Stored.read(outDir);
         final String note = note(outDir);
         write(stored.rows(), stored.setup(), stored.seconds(), stored.command(), outDir, note.isEmpty() ? null : note);
     }
@@ -480,8 +478,7 @@ public final class TradeoffTable {
      * @throws Exception when a step fails
      */
     public static void addBaseline(final Path outDir, final Path dataDir, final PrintStream log) throws Exception {
-        final Stored stored = new GsonBuilder().create().fromJson(
-                Files.readString(outDir.resolve("tradeoff.json")), Stored.class);
+        final Stored stored = Stored.read(outDir);
         final List<Row> rows = new ArrayList<>(stored.rows().stream().filter(r -> !r.name().equals(CLASSIC)).toList());
         rows.add(classicRow(Corpus.read(dataDir), log));
         final String note = noteWith(outDir, "The classic row was added", "The classic row was added on "
@@ -503,8 +500,7 @@ public final class TradeoffTable {
      * @throws Exception when a step fails
      */
     public static void remeasure(final Path outDir, final Path work, final PrintStream log) throws Exception {
-        final Stored stored = new GsonBuilder().create().fromJson(
-                Files.readString(outDir.resolve("tradeoff.json")), Stored.class);
+        final Stored stored = Stored.read(outDir);
         final List<Row> rows = new ArrayList<>();
         for (final Row r : stored.rows()) {
             final Path dir = work.resolve(r.name().replaceAll("[^a-zA-Z0-9]+", "-"));
@@ -543,6 +539,11 @@ public final class TradeoffTable {
 
     /** What tradeoff.json holds. */
     private record Stored(Setup setup, double seconds, String command, List<Row> rows) {
+
+        /** @return the tradeoff.json of {@code outDir} */
+        static Stored read(final Path outDir) throws IOException {
+            return new GsonBuilder().create().fromJson(Files.readString(outDir.resolve("tradeoff.json")), Stored.class);
+        }
     }
 
     /**
